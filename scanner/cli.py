@@ -1,0 +1,95 @@
+"""Command-line interface: parses options, calls the pipeline, picks a report. The only place that exits.
+
+Every :class:`~scanner.errors.ScannerError` becomes one line on stderr and its documented exit code; any
+other exception is a bug and becomes one line plus exit code 70 (``--verbose`` adds the traceback), so a
+user never sees a raw traceback from bad evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from scanner import __version__
+from scanner.errors import ExitCode, ScannerError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: ExitCode) -> None:
+    click.echo(f"patchmortem: error: {message}", err=True)
+    sys.exit(int(code))
+
+
+def handle_errors(func: F) -> F:
+    """Turn scanner errors into one stderr line + exit code; never let a traceback escape."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ScannerError as exc:
+            _fail(str(exc), exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", ExitCode.INTERNAL)
+        except Exception as exc:  # noqa: BLE001 - last line of defence, reported as a bug
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None and ctx.find_root().obj and ctx.find_root().obj.get("verbosity", 0) > 0:
+                traceback.print_exc()
+            _fail(f"internal error ({type(exc).__name__}: {exc}); please report it", ExitCode.INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="patchmortem")
+@click.option("-v", "--verbose", "verbosity", flag_value=1, help="Show progress and debug detail on stderr.")
+@click.option("-q", "--quiet", "verbosity", flag_value=-1, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbosity: int | None) -> None:
+    """Explain, offline and read-only, why a Windows server died after a patch.
+
+    SOURCE is a disk image (raw/dd, split raw, VHD, VHDX, VMDK, qcow2, E01) or a directory.
+    """
+    level = verbosity or 0
+    ctx.obj = {"verbosity": level}
+    logging.basicConfig(
+        level={-1: logging.ERROR, 0: logging.WARNING, 1: logging.DEBUG}[level],
+        format="patchmortem: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # dissect logs chatty warnings for every plugin it cannot load; they are not the user's problem.
+    if level < 1:
+        for name in ("dissect", "dissect.target"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format on stdout.")
+@handle_errors
+def describe(source: Path, fmt: str) -> None:
+    """Describe an evidence SOURCE: container, disks, volumes, file systems and Windows systems found."""
+    from scanner.evidence.source import describe_source
+
+    description = describe_source(source)
+    if fmt == "json":
+        click.echo(json.dumps(description.to_dict(), indent=2))
+    else:
+        click.echo(description.to_text())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="patchmortem")

@@ -1,0 +1,1 @@
+"""Evidence stage: open a source read-only and find the Windows system volume(s) on it."""
