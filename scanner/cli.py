@@ -76,8 +76,14 @@ def cli(ctx: click.Context, verbosity: int | None) -> None:
 
 @cli.command()
 @click.argument("source", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format on stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format on stdout.",
+)
 @handle_errors
 def describe(source: Path, fmt: str) -> None:
     """Describe an evidence SOURCE: container, disks, volumes, file systems and Windows systems found."""

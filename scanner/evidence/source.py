@@ -62,7 +62,8 @@ class SourceDescription:
         ]
         for v in self.volumes:
             where = f"  Windows directory: {v.windows_dir}" if v.windows_dir else ""
-            lines.append(f"volume {v.index}: offset {v.offset}, {v.size} bytes, {v.filesystem or 'no file system'}{where}")
+            fs = v.filesystem or "no file system"
+            lines.append(f"volume {v.index}: offset {v.offset}, {v.size} bytes, {fs}{where}")
         return "\n".join(lines)
 
 
@@ -99,7 +100,9 @@ def describe_source(path: Path) -> SourceDescription:
         fs = getattr(volume, "fs", None)
         fs_name = getattr(fs, "__type__", None) if fs is not None else None
         windows_dir = _find_windows_dir(fs) if fs is not None else None
-        volumes.append(VolumeDescription(index, int(volume.offset or 0), int(volume.size or 0), fs_name, windows_dir))
+        volumes.append(
+            VolumeDescription(index, int(volume.offset or 0), int(volume.size or 0), fs_name, windows_dir)
+        )
     if not volumes and path.is_dir():
         windows_dir = _find_windows_dir(target.filesystems[0]) if target.filesystems else None
         volumes.append(VolumeDescription(0, 0, 0, "dir", windows_dir))

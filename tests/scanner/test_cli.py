@@ -77,6 +77,11 @@ def test_usage_error_exit_code() -> None:
 
 
 def test_python_dash_m_entry_point() -> None:
-    proc = subprocess.run([sys.executable, "-m", "scanner", "--version"], capture_output=True, text=True,
-                          check=False, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scanner", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert proc.returncode == 0 and __version__ in proc.stdout
