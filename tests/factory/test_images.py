@@ -18,6 +18,7 @@ from typing import Any
 import pefile
 import pytest
 from dissect.eventlog.evt import Evt
+from dissect.eventlog.evtx import Evtx
 from dissect.target import Target
 from Registry import Registry
 
@@ -210,9 +211,14 @@ def test_events_read_back_with_dissect(image: dict[str, Any]) -> None:
     path = _first(image)
     root = _root(path)
     counts: dict[str, Counter[tuple[str, int]]] = {}
-    for log, name in (("System", "SysEvent.Evt"), ("Application", "AppEvent.Evt")):
-        evt = Evt(io.BytesIO(_read(path, f"{root}/system32/config/{name}")))
-        counts[log] = Counter((r.SourceName, r.EventID & 0xFFFF) for r in evt)
+    if sc.media.current_version.startswith("6"):
+        for log in ("System", "Setup", "Application"):
+            evtx = Evtx(io.BytesIO(_read(path, f"{root}/System32/winevt/Logs/{log}.evtx")))
+            counts[log] = Counter((r["Provider_Name"], int(r["EventID"])) for r in evtx)
+    else:
+        for log, name in (("System", "SysEvent.Evt"), ("Application", "AppEvent.Evt")):
+            evt = Evt(io.BytesIO(_read(path, f"{root}/system32/config/{name}")))
+            counts[log] = Counter((r.SourceName, r.EventID & 0xFFFF) for r in evt)
     for spec in sc.expected["events"]:
         assert counts[spec["log"]][(spec["source"], spec["event_id"])] == spec["count"], spec
 
