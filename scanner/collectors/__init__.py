@@ -1,0 +1,1 @@
+"""Collectors: one module per artefact family; each turns raw artefacts into facts and gaps."""
