@@ -1,12 +1,14 @@
-"""Open an evidence source read-only through dissect.target and describe what it holds.
+"""Open an evidence source read-only through dissect.target and find its Windows system volume(s).
 
 This is the first stage of the pipeline. It answers "what did the user hand us?" — container format, disks,
-volumes, file systems, and which volumes look like a Windows system volume — before any collector runs.
-dissect opens every container with ``rb`` file handles; nothing here opens evidence for writing.
+volumes, file systems, and which volumes hold a Windows directory — before any collector runs. dissect opens
+every container with ``rb`` file handles; nothing here opens evidence for writing.
 
 dissect opens an empty file, an all-zero disk or a truncated VHD *without* an exception, as a target whose OS
 is ``default`` (tooling notes, measured on dissect.target 3.25), so "no Windows" is decided here, by looking
-for a Windows directory on each file system, not by trusting dissect's OS guess.
+for a Windows directory on each file system, not by trusting dissect's OS guess. Legacy VHD differencing
+disks (.avhd) are opened through :mod:`scanner.evidence.vhdchain`, because dissect would read the child alone
+and return zeros for everything the snapshot did not change.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ class SourceDescription:
     containers: list[str]
     volumes: list[VolumeDescription] = field(default_factory=list)
     os: str = "unknown"
+    chain: list[str] = field(default_factory=list)
 
     @property
     def windows_volumes(self) -> list[VolumeDescription]:
@@ -60,11 +63,34 @@ class SourceDescription:
             f"containers: {', '.join(self.containers) or 'none'}",
             f"os (dissect guess): {self.os}",
         ]
+        if len(self.chain) > 1:
+            lines.append(f"chain:      {' -> '.join(self.chain)}")
         for v in self.volumes:
             where = f"  Windows directory: {v.windows_dir}" if v.windows_dir else ""
             fs = v.filesystem or "no file system"
             lines.append(f"volume {v.index}: offset {v.offset}, {v.size} bytes, {fs}{where}")
         return "\n".join(lines)
+
+
+@dataclass
+class Evidence:
+    """An opened source: the dissect target, its description, and the file systems of its volumes."""
+
+    target: Any
+    description: SourceDescription
+    filesystems: dict[int, Any]  # volume index -> dissect filesystem
+
+    def system_volume(self, choice: int | None = None) -> tuple[VolumeDescription, Any]:
+        """The Windows volume to scan: ``choice`` (``--system N``) or the first one found."""
+        candidates = self.description.windows_volumes
+        if choice is not None:
+            for volume in candidates:
+                if volume.index == choice:
+                    return volume, self.filesystems[volume.index]
+            indexes = ", ".join(str(v.index) for v in candidates)
+            raise NoWindowsError(f"volume {choice} holds no Windows directory (Windows volumes: {indexes})")
+        volume = candidates[0]
+        return volume, self.filesystems[volume.index]
 
 
 def _source_size(path: Path) -> int:
@@ -73,29 +99,45 @@ def _source_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def describe_source(path: Path) -> SourceDescription:
-    """Open ``path`` read-only and describe it.
+def _open_target(path: Path, parent: Path | None) -> tuple[Any, list[str]]:
+    from dissect.target import Target
+    from dissect.target.exceptions import TargetError
+
+    try:
+        from scanner.evidence import vhdchain
+    except ImportError:  # pragma: no cover - module arrives with the chain reader
+        vhdchain = None  # type: ignore[assignment]
+    if vhdchain is not None and path.is_file() and vhdchain.is_vhd_differencing(path):
+        stream_chain = vhdchain.resolve_chain(path, parent)
+        return vhdchain.open_target_for_chain(path, parent), [str(p) for p in stream_chain]
+    if parent is not None:
+        raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
+    try:
+        return Target.open(path), [str(path)]
+    except (TargetError, OSError, ValueError, EOFError) as exc:
+        raise UnsupportedSourceError(f"{path}: cannot open as a disk image or directory ({exc})") from exc
+
+
+def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
+    """Open ``path`` read-only and find its Windows volumes.
 
     Raises:
         SourceNotFoundError: the path does not exist or is not readable.
         UnsupportedSourceError: dissect cannot open it as any target.
+        IncompleteChainError: a differencing disk's parent is missing or does not match.
         NoWindowsError: it opened, but no volume holds a Windows directory.
     """
     if not path.exists():
         raise SourceNotFoundError(f"{path}: no such file or directory")
     if path.is_file() and path.stat().st_size == 0:
         raise UnsupportedSourceError(f"{path}: empty file")
+    if parent is not None and not parent.exists():
+        raise SourceNotFoundError(f"{parent}: no such file or directory (--parent)")
 
-    from dissect.target import Target
-    from dissect.target.exceptions import TargetError
-
-    try:
-        target = Target.open(path)
-    except (TargetError, OSError, ValueError, EOFError) as exc:
-        raise UnsupportedSourceError(f"{path}: cannot open as a disk image or directory ({exc})") from exc
-
+    target, chain = _open_target(path, parent)
     containers = [type(disk).__name__ for disk in target.disks]
     volumes: list[VolumeDescription] = []
+    filesystems: dict[int, Any] = {}
     for index, volume in enumerate(target.volumes):
         fs = getattr(volume, "fs", None)
         fs_name = getattr(fs, "__type__", None) if fs is not None else None
@@ -103,14 +145,22 @@ def describe_source(path: Path) -> SourceDescription:
         volumes.append(
             VolumeDescription(index, int(volume.offset or 0), int(volume.size or 0), fs_name, windows_dir)
         )
-    if not volumes and path.is_dir():
-        windows_dir = _find_windows_dir(target.filesystems[0]) if target.filesystems else None
-        volumes.append(VolumeDescription(0, 0, 0, "dir", windows_dir))
+        if fs is not None:
+            filesystems[index] = fs
+    if not volumes and path.is_dir() and target.filesystems:
+        fs = target.filesystems[0]
+        volumes.append(VolumeDescription(0, 0, 0, "dir", _find_windows_dir(fs)))
+        filesystems[0] = fs
 
-    description = SourceDescription(str(path), _source_size(path), containers, volumes, str(target.os))
+    description = SourceDescription(str(path), _source_size(path), containers, volumes, str(target.os), chain)
     if not description.windows_volumes:
         raise NoWindowsError(f"{path}: no Windows system volume found ({len(volumes)} volume(s) examined)")
-    return description
+    return Evidence(target, description, filesystems)
+
+
+def describe_source(path: Path, *, parent: Path | None = None) -> SourceDescription:
+    """Open ``path`` read-only and describe it (see :func:`open_evidence`)."""
+    return open_evidence(path, parent=parent).description
 
 
 def _find_windows_dir(fs: Any) -> str | None:
