@@ -84,16 +84,91 @@ def cli(ctx: click.Context, verbosity: int | None) -> None:
     show_default=True,
     help="Output format on stdout.",
 )
+@click.option(
+    "--parent",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
+)
 @handle_errors
-def describe(source: Path, fmt: str) -> None:
+def describe(source: Path, fmt: str, parent: Path | None) -> None:
     """Describe an evidence SOURCE: container, disks, volumes, file systems and Windows systems found."""
     from scanner.evidence.source import describe_source
 
-    description = describe_source(source)
+    description = describe_source(source, parent=parent)
     if fmt == "json":
         click.echo(json.dumps(description.to_dict(), indent=2))
     else:
         click.echo(description.to_text())
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: readable tables; json: the documented contract (schemas/inventory.schema.json).",
+)
+@click.option(
+    "--parent",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
+)
+@click.option(
+    "--system",
+    "system_index",
+    type=int,
+    default=None,
+    help="Volume index of the Windows system to inventory when a disk holds several (see describe).",
+)
+@click.option(
+    "--profiles",
+    "profiles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Knowledge profiles directory (default: the shipped profiles/).",
+)
+@click.pass_context
+@handle_errors
+def inventory(
+    ctx: click.Context,
+    source: Path,
+    fmt: str,
+    parent: Path | None,
+    system_index: int | None,
+    profiles_dir: Path | None,
+) -> None:
+    """Inventory a Windows system's servicing state: system facts, recorded updates, real file versions.
+
+    Reads the registry (replaying dirty hives' transaction logs in memory), the component files a profile
+    names (PE version resource, lab tag, NTFS times) and the uninstall folders; what cannot be read is listed
+    as a gap. Progress goes to stderr, data to stdout.
+    """
+    from rich.console import Console
+
+    from scanner.pipeline import inventory as run_inventory
+    from scanner.report.inventory import inventory_to_dict, print_inventory
+
+    quiet = ctx.find_root().obj.get("verbosity", 0) < 0
+    err = Console(stderr=True, quiet=quiet)
+    with err.status("working") as status:
+        inv = run_inventory(
+            source,
+            parent=parent,
+            system=system_index,
+            profiles_dir=profiles_dir,
+            progress=lambda message: status.update(message),
+        )
+    if fmt == "json":
+        click.echo(json.dumps(inventory_to_dict(inv), indent=2))
+    else:
+        # A pipe or file gets every column in full; a terminal gets its own width.
+        out = Console() if sys.stdout.isatty() else Console(width=240, no_color=True)
+        print_inventory(inv, out)
 
 
 def main() -> None:

@@ -226,4 +226,5 @@ class Inventory:
     files: list[FileState] = field(default_factory=list)
     pending_renames: list[PendingRename] = field(default_factory=list)
     facts: list[tuple[str, str, Provenance]] = field(default_factory=list)  # (name, value, where)
+    uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
     gaps: list[Gap] = field(default_factory=list)

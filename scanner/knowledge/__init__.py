@@ -1,0 +1,1 @@
+"""Knowledge stage: load and validate the declarative profiles under ``profiles/`` (TOML, tomllib)."""

@@ -1,0 +1,89 @@
+"""Inventory reports: the versioned JSON contract and the terminal summary.
+
+The JSON field names documented in ``schemas/inventory.schema.json`` are a contract other tools consume:
+add fields, never rename them. Bump ``SCHEMA_VERSION``'s minor number when adding fields, the major number
+never without a migration note in the README.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from scanner.model import Inventory
+
+SCHEMA_VERSION = "1.0"
+
+
+def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
+    """The inventory as plain JSON-ready data (``schema_version`` first)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": inv.source,
+        "system": inv.system.to_dict() if inv.system else None,
+        "updates": [u.to_dict() for u in inv.updates],
+        "files": [f.to_dict() for f in inv.files],
+        "uninstall_folders": [f.to_dict() for f in inv.uninstall_folders],
+        "pending_renames": [
+            {
+                "source": p.source,
+                "destination": p.destination,
+                "replace_existing": p.replace_existing,
+                "sources": [s.to_dict() for s in p.sources],
+            }
+            for p in inv.pending_renames
+        ],
+        "facts": [{"name": n, "value": v, "sources": [p.to_dict()]} for n, v, p in inv.facts],
+        "gaps": [g.to_dict() for g in inv.gaps],
+    }
+
+
+def print_inventory(inv: Inventory, console: Console) -> None:
+    """A readable summary: system, updates, component files, pending operations, gaps."""
+    s = inv.system
+    if s is not None:
+        console.print(
+            f"[bold]{s.product or 'unknown product'}[/bold] {s.version or '?'} "
+            f"{s.csd_version or '(no service pack)'} {s.architecture or ''} — host {s.hostname or '?'}"
+        )
+        tz = s.timezone.standard_name if s.timezone else "unknown time zone"
+        installed = s.install_date.isoformat() if s.install_date else "?"
+        console.print(f"installed {installed}, %SystemRoot% = {s.system_root}, {tz}")
+    updates = Table(title="Updates recorded in the registry", show_lines=False)
+    for column in ("id", "kind", "state", "installed (UTC)", "precision", "SP folder", "sources"):
+        updates.add_column(column)
+    for u in inv.updates:
+        updates.add_row(
+            u.id,
+            u.kind,
+            u.state,
+            u.installed_at.isoformat() if u.installed_at else "-",
+            u.precision or "-",
+            str(u.sp_folder or "-"),
+            str(len(u.sources)),
+        )
+    console.print(updates)
+    files = Table(title="Component files on disk")
+    for column in ("path", "version", "lab tag", "modified (build)", "created (install)"):
+        files.add_column(column)
+    for f in inv.files:
+        files.add_row(
+            f.path,
+            f.version or "?",
+            f.lab_tag or "-",
+            f.modified_at.isoformat() if f.modified_at else "-",
+            f.created_at.isoformat() if f.created_at else "-",
+        )
+    console.print(files)
+    if inv.pending_renames:
+        console.print("[bold]Pending file renames (next boot):[/bold]")
+        for p in inv.pending_renames:
+            console.print(f"  {p.source} -> {p.destination or '(delete)'}")
+    for name, value, where in inv.facts:
+        console.print(f"{name}: {value}  [dim]({where.artifact} {where.locator})[/dim]")
+    if inv.gaps:
+        console.print(f"[bold yellow]Not checked ({len(inv.gaps)}):[/bold yellow]")
+        for g in inv.gaps:
+            console.print(f"  {g.what}: {g.reason}")
