@@ -154,8 +154,64 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
 
     description = SourceDescription(str(path), _source_size(path), containers, volumes, str(target.os), chain)
     if not description.windows_volumes:
-        raise NoWindowsError(f"{path}: no Windows system volume found ({len(volumes)} volume(s) examined)")
+        _explain_no_windows(path, target, volumes)
     return Evidence(target, description, filesystems)
+
+
+#: Volume boot-sector signatures of encrypted volumes (BitLocker "-FVE-FS-" at offset 3).
+_ENCRYPTED_SIGNATURES = {b"-FVE-FS-": "BitLocker-encrypted"}
+
+
+#: Non-Windows file systems dissect's core does not mount, recognised only to say what the disk holds.
+_FOREIGN_SIGNATURES = (
+    (1080, b"\x53\xef", "ext2/3/4"),
+    (0, b"XFSB", "xfs"),
+    (3, b"EXFAT   ", "exfat"),
+    (32, b"NXSB", "apfs"),
+)
+
+
+def _explain_no_windows(path: Path, target: Any, volumes: list[VolumeDescription]) -> None:
+    """Raise the most precise error for a source without a Windows volume."""
+    if path.is_file() and path.suffix.lower() in (".vhd", ".avhd") and _vhd_truncated(path):
+        raise UnsupportedSourceError(f"{path}: truncated VHD: its footer is missing from the end of the file")
+    foreign: set[str] = set()
+    for index, volume in enumerate(target.volumes):
+        try:
+            volume.seek(0)
+            head = volume.read(2048)
+        except Exception:  # noqa: BLE001 - unreadable volume: nothing to recognise
+            continue
+        for signature, what in _ENCRYPTED_SIGNATURES.items():
+            if head[3 : 3 + len(signature)] == signature:
+                raise UnsupportedSourceError(f"{path}: volume {index} is {what}; decrypt it before scanning")
+        for offset, magic, name in _FOREIGN_SIGNATURES:
+            if head[offset : offset + len(magic)] == magic:
+                foreign.add(name)
+    found = sorted({v.filesystem for v in volumes if v.filesystem} | foreign)
+    if found:
+        raise NoWindowsError(f"{path}: no Windows system volume found (file systems: {', '.join(found)})")
+    if path.is_file() and _leading_zeros(path):
+        raise NoWindowsError(
+            f"{path}: blank disk: no partition table or file system, the first 64 KiB are zeros"
+        )
+    raise UnsupportedSourceError(f"{path}: not a recognised disk image, partition table or file system")
+
+
+def _vhd_truncated(path: Path) -> bool:
+    """A VHD ends with its 512-byte footer ("conectix"); a truncated copy has only the copy at offset 0."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if path.stat().st_size < 512:
+            return head == b"conectix"
+        fh.seek(-512, 2)
+        tail = fh.read(8)
+    return head == b"conectix" and tail != b"conectix"
+
+
+def _leading_zeros(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return not any(fh.read(64 * 1024))
 
 
 def describe_source(path: Path, *, parent: Path | None = None) -> SourceDescription:
