@@ -68,7 +68,7 @@ def test_all_zero_disk_has_no_windows(tmp_path: Path) -> None:
     zero.write_bytes(bytes(1024 * 1024))
     result = CliRunner().invoke(cli, ["describe", str(zero)])
     assert result.exit_code == ExitCode.NO_WINDOWS
-    assert "no Windows" in result.stderr
+    assert "blank disk" in result.stderr
 
 
 def test_usage_error_exit_code() -> None:
