@@ -22,6 +22,7 @@ i.e. versions OF the update.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import struct
 from collections.abc import Sequence
@@ -222,8 +223,9 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
         try:
             pe = read_pe_version(fh, size)
             if pe.file_version is None:
-                gaps.append(Gap(path, f"no version: {'; '.join(pe.warnings[:1]) or 'no version resource'}",
-                                (source,)))
+                gaps.append(
+                    Gap(path, f"no version: {'; '.join(pe.warnings[:1]) or 'no version resource'}", (source,))
+                )
         except PeUnreadable as exc:
             gaps.append(Gap(path, f"PE version unreadable: {exc}", (source,)))
         if hash_files and size > MAX_HASH_SIZE:
@@ -246,6 +248,69 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
         created_at=si_c,
         fn_created_at=fn_c,
         fn_modified_at=fn_m,
+        link_time=pe.link_time if pe else None,
+        sources=(source,),
+    )
+
+
+def _plain_lookup(fs: Any, path: str) -> Any | None:
+    """Case-insensitive lookup on a non-NTFS file system (a directory source), one listing per component."""
+    try:
+        current = fs.path("/")
+    except _READ_ERRORS:
+        return None
+    for part in (p for p in path.replace("/", "\\").split("\\") if p):
+        if part in (".", ".."):
+            return None
+        try:
+            entries = list(itertools.islice(current.iterdir(), _MAX_ENTRIES))
+        except _READ_ERRORS:
+            return None
+        match = next((e for e in entries if e.name.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = match
+    return current
+
+
+def _plain_file_state(fs: Any, path: str, note: str, gaps: list[Gap], hash_files: bool) -> FileState | None:
+    """A directory source (mounted volume, triage collection): versions and hashes, but no MFT times.
+
+    The host file system's modification time is kept (a copy tool may or may not preserve it); NTFS
+    creation and $FILE_NAME times are not available and are reported as a gap, never guessed.
+    """
+    entry = _plain_lookup(fs, path)
+    if entry is None or not entry.is_file():
+        gaps.append(Gap(path, "not present in the directory source"))
+        return None
+    real = "\\".join(entry.parts[1:]) if hasattr(entry, "parts") else path
+    source = Provenance(real, "file in a directory source", note)
+    gaps.append(
+        Gap(path, "directory source: NTFS creation and $FILE_NAME times are not available", (source,))
+    )
+    try:
+        stat = entry.stat()
+        size = int(stat.st_size)
+        with entry.open("rb") as fh:
+            try:
+                pe: PeVersion | None = read_pe_version(fh, size)
+            except PeUnreadable as exc:
+                pe = None
+                gaps.append(Gap(path, f"PE version unreadable: {exc}", (source,)))
+            digest = _sha256(fh, size) if hash_files and size <= MAX_HASH_SIZE else None
+    except _READ_ERRORS as exc:
+        gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
+        return None
+    return FileState(
+        path=real,
+        version=pe.file_version if pe else None,
+        lab_tag=pe.lab_tag if pe else None,
+        file_version_string=pe.file_version_string if pe else None,
+        product_version=pe.product_version if pe else None,
+        size=size,
+        sha256=digest,
+        modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+        created_at=None,
         link_time=pe.link_time if pe else None,
         sources=(source,),
     )
@@ -281,7 +346,9 @@ def collect_files(
             continue
         seen.add(key)
         if ntfs is None:
-            gaps.append(Gap(path, "the volume is not NTFS: file times need its MFT"))
+            state = _plain_file_state(fs, path, note, gaps, hash_files)
+            if state is not None:
+                files.append(state)
             continue
         try:
             record, real = _lookup(ntfs, path)
