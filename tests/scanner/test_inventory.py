@@ -25,6 +25,16 @@ MANIFEST = json.loads((IMAGES_DIR / "MANIFEST.json").read_text())
 # One image per scenario (the snapshot pair: its .avhd child, read through our own chain reader).
 IMAGES = {m["scenario"]: IMAGES_DIR / m["files"][0]["name"] for m in MANIFEST if m["role"] == "image"}
 IMAGES["snapshot-iis-from-rtm-media"] = IMAGES_DIR / "snapshot-iis-rtm-child.avhd"
+# The same snapshot's other chain formats, which dissect follows itself.
+CHILDREN = {m["format"]: IMAGES_DIR / m["files"][0]["name"] for m in MANIFEST if m["role"] == "child"}
+
+
+@pytest.mark.parametrize("fmt", sorted(CHILDREN))
+def test_every_snapshot_chain_format_reads_the_child_state(fmt: str) -> None:
+    data = _inventory(CHILDREN[fmt])
+    assert "KB973917" in {u["id"] for u in data["updates"]}
+    files = {f["path"].lower().rsplit("\\", 1)[-1]: f["version"] for f in data["files"]}
+    assert files["w3core.dll"] == "6.0.3790.4611" and files["w3dt.dll"] == "6.0.3790.0"
 
 
 @cache
