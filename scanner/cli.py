@@ -51,6 +51,15 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+#: Shared by every command that opens evidence.
+parent_option = click.option(
+    "--parent",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="patchmortem")
 @click.option("-v", "--verbose", "verbosity", flag_value=1, help="Show progress and debug detail on stderr.")
@@ -84,12 +93,7 @@ def cli(ctx: click.Context, verbosity: int | None) -> None:
     show_default=True,
     help="Output format on stdout.",
 )
-@click.option(
-    "--parent",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
-)
+@parent_option
 @handle_errors
 def describe(source: Path, fmt: str, parent: Path | None) -> None:
     """Describe an evidence SOURCE: container, disks, volumes, file systems and Windows systems found."""
@@ -112,12 +116,7 @@ def describe(source: Path, fmt: str, parent: Path | None) -> None:
     show_default=True,
     help="text: readable tables; json: the documented contract (schemas/inventory.schema.json).",
 )
-@click.option(
-    "--parent",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
-)
+@parent_option
 @click.option(
     "--system",
     "system_index",

@@ -206,6 +206,17 @@ def _sha256(fh: Any, size: int) -> str | None:
     return digest.hexdigest()
 
 
+def _pe_fields(pe: PeVersion | None) -> dict[str, Any]:
+    """The FileState fields a PE version resource provides (all None when it could not be read)."""
+    return {
+        "version": pe.file_version if pe else None,
+        "lab_tag": pe.lab_tag if pe else None,
+        "file_version_string": pe.file_version_string if pe else None,
+        "product_version": pe.product_version if pe else None,
+        "link_time": pe.link_time if pe else None,
+    }
+
+
 def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: bool) -> FileState:
     """Facts for one file record; what cannot be read becomes a Gap and a None field."""
     source = Provenance(path, f"MFT entry {record.segment}", note)
@@ -238,17 +249,13 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
         gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
     return FileState(
         path=path,
-        version=pe.file_version if pe else None,
-        lab_tag=pe.lab_tag if pe else None,
-        file_version_string=pe.file_version_string if pe else None,
-        product_version=pe.product_version if pe else None,
+        **_pe_fields(pe),
         size=size,
         sha256=digest,
         modified_at=si_m,
         created_at=si_c,
         fn_created_at=fn_c,
         fn_modified_at=fn_m,
-        link_time=pe.link_time if pe else None,
         sources=(source,),
     )
 
@@ -303,15 +310,11 @@ def _plain_file_state(fs: Any, path: str, note: str, gaps: list[Gap], hash_files
         return None
     return FileState(
         path=real,
-        version=pe.file_version if pe else None,
-        lab_tag=pe.lab_tag if pe else None,
-        file_version_string=pe.file_version_string if pe else None,
-        product_version=pe.product_version if pe else None,
+        **_pe_fields(pe),
         size=size,
         sha256=digest,
         modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
         created_at=None,
-        link_time=pe.link_time if pe else None,
         sources=(source,),
     )
 
