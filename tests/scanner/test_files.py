@@ -21,6 +21,7 @@ from fixtures.factory.pe import CORRUPT_MODES, VersionInfo, build_corrupt_pe_res
 from fixtures.factory.scenario import IMAGES_DIR, SCENARIO_DIR
 from scanner.collectors.files import UninstallFolder, collect_files, collect_uninstall_folders
 from scanner.collectors.pe_version import read_pe_version
+from tests.scanner.counting import CountingReader
 
 INETSRV = "WINDOWS\\system32\\inetsrv"
 
@@ -162,15 +163,6 @@ INFO = VersionInfo("6.0.3790.4611", "6.0.3790.4611 (srv03_sp2_qfe.091030-1513)",
 MANY = 600  # enough names for a multi-level $I30 B-tree
 
 
-class CountingReader(io.BytesIO):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(size)
-        self.bytes_read += len(data)
-        return data
 
 
 def _entry(path: str, data: bytes | None, *, hidden: bool = False) -> TreeEntry:

@@ -13,6 +13,7 @@ import pytest
 
 from fixtures.factory.pe import CORRUPT_MODES, VersionInfo, build_corrupt_pe_resource, build_pe
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, branch_of, lab_tag_of, read_pe_version
+from tests.scanner.counting import CountingReader
 
 BUILT = datetime(2009, 10, 30, 20, 13, tzinfo=UTC)
 W3CORE = VersionInfo(
@@ -23,17 +24,6 @@ W3CORE = VersionInfo(
 )
 
 
-class CountingReader(io.BytesIO):
-    """A BytesIO that counts the bytes handed out by read()."""
-
-    def __init__(self, data: bytes) -> None:
-        super().__init__(data)
-        self.bytes_read = 0
-
-    def read(self, size: int | None = -1) -> bytes:
-        data = super().read(size)
-        self.bytes_read += len(data)
-        return data
 
 
 def _read(data: bytes, **kwargs: int) -> PeVersion:
