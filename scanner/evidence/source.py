@@ -13,6 +13,7 @@ and return zeros for everything the snapshot did not change.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,8 +23,8 @@ from scanner.errors import NoWindowsError, SourceNotFoundError, UnsupportedSourc
 
 log = logging.getLogger(__name__)
 
-#: Directory names that hold %SystemRoot% on the Windows generations we support (NT4/2000 keep WINNT).
-WINDOWS_DIR_NAMES = ("windows", "winnt")
+#: Bound on the root-directory entries examined when looking for %SystemRoot% (real volumes have a few dozen).
+MAX_ROOT_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,22 @@ def _open_target(path: Path, parent: Path | None) -> tuple[Any, list[str]]:
     try:
         return Target.open(path), [str(path)]
     except (TargetError, OSError, ValueError, EOFError) as exc:
+        if path.is_dir():
+            # dissect's directory loader recognises a tree only by well-known OS folder names; a collection
+            # whose %SystemRoot% has another name is still a plain directory we can read.
+            return _directory_target(path), [str(path)]
         raise UnsupportedSourceError(f"{path}: cannot open as a disk image or directory ({exc})") from exc
+
+
+def _directory_target(path: Path) -> Any:
+    """A dissect target over a plain directory (read-only), without OS detection."""
+    from dissect.target import Target
+    from dissect.target.filesystems.dir import DirectoryFilesystem
+
+    target = Target(path)
+    target.filesystems.add(DirectoryFilesystem(path))
+    target.apply()
+    return target
 
 
 def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
@@ -220,13 +236,22 @@ def describe_source(path: Path, *, parent: Path | None = None) -> SourceDescript
 
 
 def _find_windows_dir(fs: Any) -> str | None:
-    """Return the name of the %SystemRoot%-like directory at the root of ``fs``, if any."""
+    """The root directory that holds ``system32\\config`` (the registry hives): the volume's %SystemRoot%.
+
+    Not matched by name: NT4/2000 use ``WINNT``, later versions ``Windows``, and an unattended install may
+    choose any name. The registry's ``SystemRoot`` value is read later and cross-checked against this one.
+    Ordinary names are tried first so a stray copy (``Windows.old``) loses to the live system.
+    """
     try:
-        names = [entry.name for entry in fs.path("/").iterdir()]
+        names = [entry.name for entry in itertools.islice(fs.path("/").iterdir(), MAX_ROOT_ENTRIES)]
     except Exception as exc:  # noqa: BLE001 - a broken file system is "no Windows here", not a crash
         log.debug("cannot list volume root: %s", exc)
         return None
-    for name in names:
-        if name.lower() in WINDOWS_DIR_NAMES and fs.path(f"/{name}/system32").exists():
-            return str(name)
+    usual = [n for n in names if n.lower() in ("windows", "winnt")]
+    for name in usual + [n for n in names if n not in usual and not n.startswith("$")]:
+        try:
+            if fs.path(f"/{name}/system32/config").is_dir():
+                return str(name)
+        except Exception:  # noqa: BLE001 - an unreadable entry is not a system root
+            continue
     return None

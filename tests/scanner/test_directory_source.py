@@ -47,3 +47,27 @@ def test_directory_source_inventory(tmp_path: Path, layout: str) -> None:
     reasons = {(g["what"].lower(), g["reason"]) for g in data["gaps"]}
     assert any(what.endswith("w3dt.dll") and "NTFS creation" in why for what, why in reasons)
     assert any(what.endswith("w3core.dll") and "not present" in why for what, why in reasons)
+
+
+def test_system_root_is_found_by_its_hives_not_its_name(tmp_path: Path) -> None:
+    """A custom %SystemRoot% (unattended installs may pick any name) is found; the registry's differs: gap."""
+    root = tmp_path / "collection"
+    _extract(root)
+    (root / "WINDOWS").rename(root / "SRV2003")
+    from scanner.evidence.source import describe_source
+
+    assert [v.windows_dir for v in describe_source(root).windows_volumes] == ["SRV2003"]
+    result = CliRunner().invoke(cli, ["inventory", str(root), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["system"]["system_root"] == "WINDOWS"  # what the registry says, reported as it is
+    assert any(g["what"] == "system root" and "SRV2003" in g["reason"] for g in data["gaps"])
+
+
+def test_live_windows_directory_wins_over_a_stray_copy(tmp_path: Path) -> None:
+    root = tmp_path / "collection"
+    _extract(root)
+    (root / "Windows.old" / "system32" / "config").mkdir(parents=True)
+    from scanner.evidence.source import describe_source
+
+    assert [v.windows_dir for v in describe_source(root).windows_volumes] == ["WINDOWS"]
