@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Precision = Literal["second", "minute", "day"]
+Precision = Literal["second", "minute", "hour", "day"]
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,23 @@ class RecordedFile:
 
 
 @dataclass(frozen=True)
+class SourceTime:
+    """One source's own claim of when something happened, kept apart so the timeline can show conflicts.
+
+    ``says`` is the claim as written (``Installed On = 12/9/2009``, ``key last written``), so a reader can
+    check the conversion; ``at`` is its UTC instant (local midnight for a local date, ``precision`` "day").
+    """
+
+    at: datetime
+    precision: Precision
+    says: str
+    source: Provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": iso(self.at), "precision": self.precision, "says": self.says, **self.source.to_dict()}
+
+
+@dataclass(frozen=True)
 class UpdateRecord:
     """One service pack, hotfix, update or CBS package as one registry source records it.
 
@@ -152,6 +169,7 @@ class UpdateRecord:
     sp_folder: int | None = None  # Updates\<product>\SP<n>: the SP that will contain the fix
     description: str | None = None
     details: tuple[tuple[str, str], ...] = ()  # every other value, as (name, text)
+    times: tuple[SourceTime, ...] = ()  # every source's own time claim (the timeline fuses them)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,6 +183,7 @@ class UpdateRecord:
             "sp_folder": self.sp_folder,
             "description": self.description,
             "details": dict(self.details),
+            "times": [t.to_dict() for t in self.times],
         }
 
 
@@ -228,3 +247,207 @@ class Inventory:
     facts: list[tuple[str, str, Provenance]] = field(default_factory=list)  # (name, value, where)
     uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
     gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SoftwareInstall:
+    """A non-Microsoft program's Add/Remove Programs entry: the installer that may have put old DLLs back."""
+
+    name: str
+    publisher: str | None
+    version: str | None
+    install_location: str | None
+    installed_at: datetime | None  # InstallDate (local date -> UTC local midnight) or key last-written time
+    precision: Precision | None
+    times: tuple[SourceTime, ...] = ()
+    source: Provenance = Provenance("")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "publisher": self.publisher,
+            "version": self.version,
+            "install_location": self.install_location,
+            "installed_at": iso(self.installed_at),
+            "precision": self.precision,
+            "times": [t.to_dict() for t in self.times],
+            "source": self.source.to_dict(),
+        }
+
+
+# -- the timeline's inputs: decoded event records, log events and traffic ---------------------------------
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event log record (``.evt`` or ``.evtx``), decoded as far as the record itself allows.
+
+    ``event_id`` is masked to its low 16 bits (legacy ``.evt`` stores severity/facility bits above it, e.g.
+    NtServicePack 4377 as 0x400E1119); ``raw_event_id`` keeps what was stored. ``strings`` are the insertion
+    strings (``.evt``) or the EventData values in order (``.evtx``); ``data`` names them where the record
+    does. ``past_stale_header`` marks records a dirty ``.evt`` header does not account for: the newest
+    records of a server that died without closing its logs.
+    """
+
+    log: str  # "System", "Application", "Setup", ...
+    provider: str  # event source (.evt) / provider name (.evtx), e.g. "W3SVC", "Microsoft-Windows-WAS"
+    event_id: int
+    level: str  # "critical" | "error" | "warning" | "information" | "verbose" | "audit-success" | ...
+    at: datetime  # TimeGenerated / TimeCreated, UTC
+    record_number: int
+    strings: tuple[str, ...] = ()
+    data: tuple[tuple[str, str], ...] = ()
+    computer: str | None = None
+    user_sid: str | None = None
+    raw_event_id: int | None = None
+    category: int | None = None
+    message: str | None = None  # rendered text, when a message template was available
+    past_stale_header: bool = False
+    source: Provenance = Provenance("")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "log": self.log,
+            "provider": self.provider,
+            "event_id": self.event_id,
+            "level": self.level,
+            "at": iso(self.at),
+            "record_number": self.record_number,
+            "strings": list(self.strings),
+            "data": dict(self.data),
+            "computer": self.computer,
+            "user_sid": self.user_sid,
+            "raw_event_id": self.raw_event_id,
+            "category": self.category,
+            "message": self.message,
+            "past_stale_header": self.past_stale_header,
+            "source": self.source.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """One meaningful line (or block) of a text log, decoded: what it says happened and when.
+
+    ``log`` names the log family: ``update.exe`` (KB/Q logs), ``svcpack``, ``iis-setup``, ``setupapi``,
+    ``updspapi``, ``windowsupdate``, ``cbs``, ``drwatson``, ``wua``. ``what`` is one of: ``install-start``,
+    ``install-end``, ``file-replaced``, ``file-not-replaced``, ``error``, ``reboot-required``,
+    ``component-install``, ``package-state``, ``download``, ``crash``, ``uninstall-registered``... (each
+    parser documents its own). ``subject`` is the update id (``KB973917``), the SP name, the component, the
+    file path or the crashing program. Times were local in most of these logs and are converted to UTC here;
+    ``details`` keep the original local text (``local_time``) so the conversion can be checked.
+    """
+
+    log: str
+    what: str
+    at: datetime | None
+    precision: Precision | None
+    subject: str | None
+    text: str  # the line(s) as written, trimmed
+    details: tuple[tuple[str, str], ...] = ()
+    source: Provenance = Provenance("")
+
+    def detail(self, name: str, default: str | None = None) -> str | None:
+        return dict(self.details).get(name, default)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "log": self.log,
+            "what": self.what,
+            "at": iso(self.at),
+            "precision": self.precision,
+            "subject": self.subject,
+            "text": self.text,
+            "details": dict(self.details),
+            "source": self.source.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class ErrorRun:
+    """Consecutive 5xx answers with no success in between: what users saw while the site was down."""
+
+    start: datetime
+    end: datetime
+    count: int
+    statuses: tuple[tuple[int, int], ...]  # (status, count)
+    first_line: Provenance
+
+
+@dataclass(frozen=True)
+class TrafficDay:
+    """One IIS log file's day (W3C ``ex``/``u_ex`` or HTTPERR), reduced to what brackets an outage.
+
+    Times are UTC (W3C and HTTPERR logs are written in UTC). ``hourly`` holds (hour start, requests, 5xx) for
+    the plot; ``last_success`` is the last 2xx/3xx answer.
+    """
+
+    log: str  # "w3c" | "httperr"
+    site: str  # "W3SVC1", "HTTPERR"
+    day: datetime  # 00:00 UTC of the day
+    requests: int
+    first_request: datetime | None
+    last_request: datetime | None
+    last_success: datetime | None
+    status_counts: tuple[tuple[int, int], ...]
+    hourly: tuple[tuple[datetime, int, int], ...]
+    error_runs: tuple[ErrorRun, ...]
+    software: str | None  # "#Software:" header
+    source: Provenance  # artifact = the log file, locator = lines read
+    skipped_lines: int = 0
+
+
+@dataclass(frozen=True)
+class TimelineSource:
+    """One artefact attesting a timeline entry, with its own time claim and what it says."""
+
+    type: str  # "registry" | "event" | "log" | "file" | "traffic"
+    at: datetime | None
+    precision: Precision | None
+    says: str
+    provenance: Provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "at": iso(self.at),
+            "precision": self.precision,
+            "says": self.says,
+        }
+        data.update(self.provenance.to_dict())
+        return data
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One real-world event (an install, a boot, a crash...), carrying every source that attests it.
+
+    JSON contract (issue 4, also the ``scan`` JSON's ``timeline``): ``at`` (UTC ISO-8601), ``precision``,
+    ``kind``, ``subject``, ``summary``, ``sources[]``; plus ``end``, ``conflicts`` and ``details``. Kinds:
+    ``service-pack``, ``hotfix``, ``update``, ``package-state-change``, ``component-install``,
+    ``software-install``, ``reboot``, ``unexpected-shutdown``, ``service-failure``,
+    ``worker-process-failure``, ``rapid-fail-disable``, ``crash``, ``traffic``, ``file-replaced``.
+    """
+
+    at: datetime | None
+    precision: Precision | None
+    kind: str
+    subject: str
+    summary: str
+    sources: tuple[TimelineSource, ...]
+    end: datetime | None = None
+    conflicts: tuple[str, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "precision": self.precision,
+            "kind": self.kind,
+            "subject": self.subject,
+            "summary": self.summary,
+            "sources": [s.to_dict() for s in self.sources],
+            "end": iso(self.end),
+            "conflicts": list(self.conflicts),
+            "details": dict(self.details),
+        }

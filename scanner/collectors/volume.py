@@ -1,0 +1,100 @@
+"""Finding artefacts on the system volume by name: case-insensitive lookups and bounded directory listings.
+
+Windows names are case-insensitive, but a directory source (a mounted volume or a triage collection on a Linux
+host) is not, so every lookup matches one path component at a time against the directory's listing. A listing
+reads one directory index (never a walk of the volume), and is capped so a hostile directory with millions of
+entries cannot make the scan's cost grow without bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterator
+from typing import Any
+
+MAX_DIR_ENTRIES = 200_000
+READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, NotImplementedError, AttributeError)
+
+
+def _root(fs: Any) -> Any:
+    return fs.path("/") if hasattr(fs, "path") else fs
+
+
+def lookup(fs: Any, path: str) -> Any | None:
+    """The entry at ``path`` (``\\`` or ``/`` separated, volume-relative), matched case-insensitively."""
+    try:
+        current = _root(fs)
+    except READ_ERRORS:
+        return None
+    for part in (p for p in re.split(r"[\\/]", path) if p):
+        if part in (".", ".."):
+            return None
+        try:
+            exact = current.joinpath(part)
+            if exact.exists():
+                current = exact
+                continue
+        except READ_ERRORS:
+            pass
+        match = next((e for e in listdir_entries(current) if e.name.lower() == part.lower()), None)
+        if match is None:
+            return None
+        current = match
+    return current
+
+
+def listdir_entries(directory: Any) -> list[Any]:
+    """A directory's entries (at most :data:`MAX_DIR_ENTRIES`); empty when it is missing or unreadable."""
+    try:
+        return list(itertools.islice(directory.iterdir(), MAX_DIR_ENTRIES))
+    except READ_ERRORS:
+        return []
+
+
+def listdir(fs: Any, path: str) -> list[Any]:
+    """The entries of the directory at ``path``, or an empty list."""
+    directory = lookup(fs, path)
+    if directory is None:
+        return []
+    try:
+        if not directory.is_dir():
+            return []
+    except READ_ERRORS:
+        return []
+    return listdir_entries(directory)
+
+
+def glob(fs: Any, directory: str, pattern: str) -> Iterator[tuple[str, Any]]:
+    """Files in ``directory`` whose names match the regular expression ``pattern`` (case-insensitive).
+
+    Yields ``(windows_path, entry)`` sorted by name, ``windows_path`` being the volume-relative path with
+    the names as stored (the artefact path reports cite).
+    """
+    regex = re.compile(pattern, re.IGNORECASE)
+    found = []
+    for entry in listdir(fs, directory):
+        if regex.fullmatch(entry.name):
+            try:
+                if not entry.is_file():
+                    continue
+            except READ_ERRORS:
+                continue
+            found.append((windows_path(entry, directory), entry))
+    yield from sorted(found, key=lambda item: item[0].lower())
+
+
+def windows_path(entry: Any, fallback_dir: str = "") -> str:
+    """``WINDOWS\\system32\\LogFiles\\W3SVC1\\ex091209.log`` for an entry below the volume root."""
+    parts = getattr(entry, "parts", None)
+    if parts:
+        return "\\".join(p for p in parts[1:] if p not in ("/", ""))
+    name = getattr(entry, "name", "")
+    return f"{fallback_dir.strip(chr(92))}\\{name}" if fallback_dir else name
+
+
+def size_of(entry: Any) -> int | None:
+    try:
+        return int(entry.stat().st_size)
+    except READ_ERRORS:
+        return None
