@@ -235,20 +235,6 @@ class PendingRename:
     sources: tuple[Provenance, ...] = ()
 
 
-@dataclass
-class Inventory:
-    """Everything the evidence and collector stages found; the input of the later stages."""
-
-    source: dict[str, Any]
-    system: SystemFacts | None
-    updates: list[UpdateRecord] = field(default_factory=list)
-    files: list[FileState] = field(default_factory=list)
-    pending_renames: list[PendingRename] = field(default_factory=list)
-    facts: list[tuple[str, str, Provenance]] = field(default_factory=list)  # (name, value, where)
-    uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
-    gaps: list[Gap] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class SoftwareInstall:
     """A non-Microsoft program's Add/Remove Programs entry: the installer that may have put old DLLs back."""
@@ -451,3 +437,18 @@ class TimelineEntry:
             "conflicts": list(self.conflicts),
             "details": dict(self.details),
         }
+
+
+@dataclass
+class Inventory:
+    """Everything the evidence and collector stages found; the input of the later stages."""
+
+    source: dict[str, Any]
+    system: SystemFacts | None
+    updates: list[UpdateRecord] = field(default_factory=list)
+    files: list[FileState] = field(default_factory=list)
+    pending_renames: list[PendingRename] = field(default_factory=list)
+    facts: list[tuple[str, str, Provenance]] = field(default_factory=list)  # (name, value, where)
+    uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
+    gaps: list[Gap] = field(default_factory=list)
+    software: list[SoftwareInstall] = field(default_factory=list)

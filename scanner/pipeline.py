@@ -16,6 +16,7 @@ from scanner.collectors.registry import (
     Hive,
     pending_renames,
     servicing_markers,
+    software_installs,
     system_facts,
     update_records,
 )
@@ -86,6 +87,7 @@ def inventory(
         )
     inv.updates, gaps = update_records(software, facts.timezone)
     inv.gaps += gaps
+    inv.software = software_installs(software, facts.timezone)
     inv.pending_renames = pending_renames(system_hive)
     inv.facts += list(servicing_markers(software))
 

@@ -28,12 +28,15 @@ from typing import Any
 
 from Registry import Registry
 
+from scanner.collectors.localtime import local_date_to_utc
 from scanner.model import (
     Gap,
     PendingRename,
     Precision,
     Provenance,
     RecordedFile,
+    SoftwareInstall,
+    SourceTime,
     SystemFacts,
     TimeZoneFacts,
     UpdateRecord,
@@ -239,10 +242,15 @@ class _Draft:
     sp_folder: int | None = None
     description: str | None = None
     details: dict[str, str] = field(default_factory=dict)
+    times: list[SourceTime] = field(default_factory=list)
     _rank: int = 99
 
-    def when(self, at: datetime, precision: Precision, rank: int) -> None:
-        """Keep the time from the most precise source (lower rank wins)."""
+    def when(
+        self, at: datetime, precision: Precision, rank: int, says: str = "", source: Provenance | None = None
+    ) -> None:
+        """Record one source's time claim; ``installed_at`` keeps the most precise (lower rank wins)."""
+        if source is not None:
+            self.times.append(SourceTime(at, precision, says, source))
         if rank < self._rank:
             self.installed_at, self.precision, self._rank = at, precision, rank
 
@@ -258,6 +266,7 @@ class _Draft:
             self.sp_folder,
             self.description,
             tuple(sorted(self.details.items())),
+            tuple(self.times),
         )
 
 
@@ -265,7 +274,7 @@ def _draft(drafts: dict[str, _Draft], update_id: str) -> _Draft:
     return drafts.setdefault(update_id, _Draft(update_id))
 
 
-def _hotfix_keys(software: Hive, drafts: dict[str, _Draft]) -> None:
+def _hotfix_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts | None) -> None:
     root = _open(software, f"{CV}\\Hotfix")
     for key in root.subkeys() if root is not None else []:
         update_id = normalise_update_id(key.name())
@@ -274,7 +283,10 @@ def _hotfix_keys(software: Hive, drafts: dict[str, _Draft]) -> None:
         v = _values(key)
         d = _draft(drafts, update_id)
         d.sources.append(_prov(software, key))
-        d.when(_utc(key.timestamp()), "second", 2)
+        d.when(_utc(key.timestamp()), "second", 2, "Hotfix key last written", _prov(software, key))
+        if isinstance(v.get("Installed On"), str) and (day := _local_date(v["Installed On"], tz)) is not None:
+            d.when(day, "day", 5, f"Installed On = {v['Installed On']} (local date)",
+                   _prov(software, key, "Installed On"))
         d.description = d.description or _text(v.get("Fix Description") or v.get("Comments"))
         if isinstance(v.get("Service Pack"), int):
             d.details["hotfix_service_pack"] = str(v["Service Pack"])
@@ -299,7 +311,7 @@ def _filelist(software: Hive, key: Registry.RegistryKey) -> list[RecordedFile]:
     return files
 
 
-def _updates_keys(software: Hive, drafts: dict[str, _Draft]) -> None:
+def _updates_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts | None) -> None:
     root = _open(software, "Microsoft\\Updates")
     for product in root.subkeys() if root is not None else []:
         for level in product.subkeys():
@@ -312,7 +324,11 @@ def _updates_keys(software: Hive, drafts: dict[str, _Draft]) -> None:
                 v = _values(key)
                 d = _draft(drafts, update_id)
                 d.sources.append(_prov(software, key))
-                d.when(_utc(key.timestamp()), "second", 1)
+                d.when(_utc(key.timestamp()), "second", 1, "Updates key last written", _prov(software, key))
+                installed = v.get("InstalledDate")
+                if isinstance(installed, str) and (day := _local_date(installed, tz)) is not None:
+                    d.when(day, "day", 5, f"InstalledDate = {installed} (local date)",
+                           _prov(software, key, "InstalledDate"))
                 d.sp_folder = int(match.group(1)) if match else d.sp_folder
                 d.description = _text(v.get("Description")) or d.description
                 d.details["updates_product"] = product.name()
@@ -325,14 +341,19 @@ def _updates_keys(software: Hive, drafts: dict[str, _Draft]) -> None:
 
 
 def _local_date(text: str, tz: TimeZoneFacts | None) -> datetime | None:
-    """``YYYYMMDD`` local date -> UTC instant of local midnight (precision: day)."""
-    if not re.fullmatch(r"\d{8}", text):
+    """A registry local date -> the UTC instant of local midnight (precision: day).
+
+    ``YYYYMMDD`` (Uninstall ``InstallDate``) or ``M/D/YYYY`` (Hotfix ``Installed On``, Updates
+    ``InstalledDate``: update.exe writes the US form whatever the locale). Other spellings are not guessed.
+    """
+    text = text.strip().rstrip("\x00")
+    if match := re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text):
+        year, month, day = (int(g) for g in match.groups())
+    elif match := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text):
+        month, day, year = (int(g) for g in match.groups())
+    else:
         return None
-    try:
-        local = datetime(int(text[:4]), int(text[4:6]), int(text[6:]), tzinfo=UTC)
-    except ValueError:
-        return None
-    return local + timedelta(minutes=tz.bias_minutes if tz else 0)
+    return local_date_to_utc(year, month, day, tz)
 
 
 def _uninstall_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts | None) -> None:
@@ -358,9 +379,10 @@ def _uninstall_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts
             if value in v:
                 d.details[f"uninstall_{value.lower()}"] = _text(v[value]) or ""
         if isinstance(v.get("InstallDate"), str) and (at := _local_date(v["InstallDate"], tz)) is not None:
-            d.when(at, "day", 3)
-        elif d.kind == "service-pack":
-            d.when(_utc(key.timestamp()), "second", 4)
+            d.when(at, "day", 3, f"InstallDate = {v['InstallDate']} (local date)",
+                   _prov(software, key, "InstallDate"))
+        rank = 4 if d.kind == "service-pack" else 6
+        d.when(_utc(key.timestamp()), "second", rank, "Uninstall key last written", _prov(software, key))
 
 
 def _cbs_packages(software: Hive, drafts: dict[str, _Draft]) -> None:
@@ -381,7 +403,8 @@ def _cbs_packages(software: Hive, drafts: dict[str, _Draft]) -> None:
         high, low = v.get("InstallTimeHigh"), v.get("InstallTimeLow")
         if isinstance(high, int) and isinstance(low, int) and (high or low):
             filetime = (high << 32) | low
-            d.when(datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=filetime // 10), "second", 0)
+            at = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=filetime // 10)
+            d.when(at, "second", 0, "InstallTimeHigh/Low", _prov(software, key, "InstallTimeHigh"))
         for value in ("InstallClient", "InstallUser", "InstallName", "SelfUpdate", "Visibility"):
             if value in v:
                 d.details[f"cbs_{value.lower()}"] = _text(v[value]) or ""
@@ -395,12 +418,51 @@ def update_records(
     if software is None:
         return [], [Gap("update records", "SOFTWARE hive is missing or unreadable")]
     drafts: dict[str, _Draft] = {}
-    _hotfix_keys(software, drafts)
-    _updates_keys(software, drafts)
+    _hotfix_keys(software, drafts, tz)
+    _updates_keys(software, drafts, tz)
     _uninstall_keys(software, drafts, tz)
     _cbs_packages(software, drafts)
     records = [d.freeze() for d in drafts.values()]
     return sorted(records, key=lambda r: (r.installed_at or datetime.max.replace(tzinfo=UTC), r.id)), []
+
+
+def software_installs(software: Hive | None, tz: TimeZoneFacts | None = None) -> list[SoftwareInstall]:
+    """Add/Remove Programs entries that are not Microsoft updates: installers that may put old DLLs back.
+
+    Q281402 cause 2: "other software may have put back older DLLs". Matching a program's install time with
+    the creation time of a system file below its service-pack level is how the rules attribute it.
+    """
+    if software is None:
+        return []
+    root = _open(software, UNINSTALL)
+    found: list[SoftwareInstall] = []
+    for key in root.subkeys()[:20_000] if root is not None else []:
+        v = _values(key)
+        release = str(v.get("ReleaseType", ""))
+        if release or str(v.get("ParentKeyName", "")) == "OperatingSystem" or normalise_update_id(key.name()):
+            continue
+        if re.search(r"(?i)service pack$", key.name()) or not v.get("DisplayName"):
+            continue
+        times: list[SourceTime] = []
+        installed = v.get("InstallDate")
+        if isinstance(installed, str) and (day := _local_date(installed, tz)) is not None:
+            times.append(SourceTime(day, "day", f"InstallDate = {installed} (local date)",
+                                    _prov(software, key, "InstallDate")))
+        times.append(SourceTime(_utc(key.timestamp()), "second", "Uninstall key last written",
+                                _prov(software, key)))
+        found.append(
+            SoftwareInstall(
+                name=str(_text(v.get("DisplayName"))),
+                publisher=_text(v.get("Publisher")),
+                version=_text(v.get("DisplayVersion")),
+                install_location=_text(v.get("InstallLocation")),
+                installed_at=times[0].at,
+                precision=times[0].precision,
+                times=tuple(times),
+                source=_prov(software, key),
+            )
+        )
+    return found
 
 
 def _nt_path(text: str) -> tuple[str, bool]:

@@ -36,6 +36,7 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
             for p in inv.pending_renames
         ],
         "facts": [{"name": n, "value": v, "sources": [p.to_dict()]} for n, v, p in inv.facts],
+        "software": [a.to_dict() for a in inv.software],
         "gaps": [g.to_dict() for g in inv.gaps],
     }
 
