@@ -1,0 +1,157 @@
+"""Timeline exports: text for the terminal, CSV, JSON lines, and Timesketch-importable JSON lines.
+
+JSON lines carry each entry exactly as its JSON contract (``TimelineEntry.to_dict``): ``at``, ``precision``,
+``kind``, ``subject``, ``summary``, ``sources[]`` plus ``end``, ``conflicts``, ``details``. Timesketch's
+importer wants ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc`` on every line and keeps any other
+field as an attribute; it cannot place an undated entry, so those are left out and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import IO
+
+from rich.console import Console
+from rich.markup import escape
+
+from scanner.model import Gap, TimelineEntry
+
+CSV_COLUMNS = (
+    "at",
+    "precision",
+    "end",
+    "kind",
+    "subject",
+    "summary",
+    "conflicts",
+    "source_types",
+    "sources",
+)
+#: Timesketch ``timestamp_desc`` per entry kind: what the time of the line means.
+TIMESTAMP_DESC = {
+    "os-install": "OS Install Time",
+    "service-pack": "Install Time",
+    "hotfix": "Install Time",
+    "update": "Install Time",
+    "package-state-change": "Package State Change Time",
+    "component-install": "Install Time",
+    "software-install": "Install Time",
+    "reboot": "Boot Time",
+    "unexpected-shutdown": "Shutdown Time",
+    "traffic": "Request Time",
+    "file-replaced": "File Created",
+}
+
+
+def _sources_text(entry: TimelineEntry) -> str:
+    return " | ".join(
+        f"{s.type}: {s.provenance.artifact}" + (f" [{s.provenance.locator}]" if s.provenance.locator else "")
+        for s in entry.sources
+    )
+
+
+def write_jsonl(entries: Iterable[TimelineEntry], out: IO[str]) -> None:
+    for entry in entries:
+        out.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
+
+
+def write_csv(entries: Iterable[TimelineEntry], out: IO[str]) -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        data = entry.to_dict()
+        writer.writerow(
+            [
+                data["at"] or "",
+                entry.precision or "",
+                data["end"] or "",
+                entry.kind,
+                entry.subject,
+                entry.summary,
+                " ; ".join(entry.conflicts),
+                ",".join(sorted({s.type for s in entry.sources})),
+                _sources_text(entry),
+            ]
+        )
+
+
+def write_timesketch(entries: Iterable[TimelineEntry], out: IO[str]) -> int:
+    """Timesketch JSONL; returns how many undated entries were left out."""
+    undated = 0
+    for entry in entries:
+        if entry.at is None:
+            undated += 1
+            continue
+        line = {
+            "message": f"[{entry.kind}] {entry.subject}: {entry.summary}",
+            "datetime": entry.at.isoformat(),
+            "timestamp": int(entry.at.timestamp() * 1_000_000),
+            "timestamp_desc": TIMESTAMP_DESC.get(entry.kind, "Event Time"),
+            "data_type": f"patchmortem:timeline:{entry.kind}",
+            "kind": entry.kind,
+            "subject": entry.subject,
+            "precision": entry.precision,
+            "end": entry.end.isoformat() if entry.end else "",
+            "conflicts": " ; ".join(entry.conflicts),
+            "source_types": ",".join(sorted({s.type for s in entry.sources})),
+            "sources": _sources_text(entry),
+        }
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return undated
+
+
+_KIND_STYLE = {
+    "service-pack": "bold cyan",
+    "hotfix": "cyan",
+    "update": "cyan",
+    "package-state-change": "yellow",
+    "component-install": "magenta",
+    "software-install": "magenta",
+    "reboot": "green",
+    "unexpected-shutdown": "bold red",
+    "service-failure": "red",
+    "worker-process-failure": "red",
+    "rapid-fail-disable": "bold red",
+    "crash": "bold red",
+    "traffic": "blue",
+    "file-replaced": "yellow",
+}
+
+
+def _when(entry: TimelineEntry) -> str:
+    if entry.at is None:
+        return "(undated)".ljust(20)
+    if entry.precision == "day":
+        return f"{entry.at:%Y-%m-%d} (day)".ljust(20)
+    return f"{entry.at:%Y-%m-%d %H:%M:%S}Z"
+
+
+def print_timeline(
+    entries: list[TimelineEntry], gaps: list[Gap], console: Console, *, verbose: bool = False
+) -> None:
+    """One line per entry (time, kind, subject, summary, source types), conflicts under it, then gaps."""
+    console.print(f"[bold]Servicing timeline[/bold] — {len(entries)} entries, times in UTC")
+    for entry in entries:
+        style = _KIND_STYLE.get(entry.kind, "white")
+        types = ",".join(sorted({s.type for s in entry.sources}))
+        console.print(
+            f"{_when(entry)}  [{style}]{entry.kind:<22}[/{style}] [bold]{escape(entry.subject)}[/bold]  "
+            f"{escape(entry.summary)}  [dim]({len(entry.sources)} source(s): {types})[/dim]",
+            highlight=False,
+        )
+        for conflict in entry.conflicts:
+            console.print(f"    [red]conflict:[/red] {escape(conflict)}", highlight=False)
+        if verbose:
+            for source in entry.sources:
+                where = source.provenance.artifact + (
+                    f" [{source.provenance.locator}]" if source.provenance.locator else ""
+                )
+                console.print(
+                    f"    [dim]{source.type}: {escape(where)} — {escape(source.says)}[/dim]", highlight=False
+                )
+    if gaps:
+        console.print(f"\n[bold]Not read or partly read[/bold] ({len(gaps)})")
+        for gap in gaps:
+            console.print(f"  [yellow]•[/yellow] {escape(gap.what)}: {escape(gap.reason)}", highlight=False)

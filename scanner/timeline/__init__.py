@@ -1,0 +1,67 @@
+"""The timeline stage: every collected fact -> observations -> one fused, UTC, de-duplicated timeline.
+
+Pure: no I/O. Its inputs are the inventory and the decoded event records, log events and traffic days the
+collectors produced; its output is a list of :class:`~scanner.model.TimelineEntry` (JSON contract in
+scanner/model.py) plus the gaps that limit it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scanner.knowledge.events import EventCatalog
+from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
+from scanner.timeline.fuse import fuse
+from scanner.timeline.observe import from_events, from_files, from_inventory, from_logs, from_traffic
+
+
+@dataclass
+class TimelineInputs:
+    """What the collectors found, for the timeline."""
+
+    inventory: Inventory
+    events: list[EventRecord] = field(default_factory=list)
+    log_events: list[LogEvent] = field(default_factory=list)
+    traffic: list[TrafficDay] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass
+class Timeline:
+    """The fused timeline and what limits it."""
+
+    entries: list[TimelineEntry]
+    gaps: list[Gap]
+
+    def between(self, since: datetime | None, until: datetime | None) -> list[TimelineEntry]:
+        """Entries whose time (or span) touches ``[since, until]``; undated entries only without bounds."""
+        out = []
+        for entry in self.entries:
+            if entry.at is None:
+                if since is None and until is None:
+                    out.append(entry)
+                continue
+            end = entry.end or entry.at
+            if since is not None and end < since:
+                continue
+            if until is not None and entry.at > until:
+                continue
+            out.append(entry)
+        return out
+
+
+def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
+    """Fuse every source into one timeline (see scanner/timeline/fuse.py for the grouping rules)."""
+    inv = inputs.inventory
+    system = inv.system
+    hostname = (system.hostname if system else None) or "system"
+    tz = system.timezone if system else None
+    observations = [
+        *from_inventory(inv),
+        *from_files(inv.files, inv),
+        *from_events(inputs.events, catalog, tz, hostname),
+        *from_logs(inputs.log_events),
+        *from_traffic(inputs.traffic),
+    ]
+    return Timeline(fuse(observations, hostname), list(inputs.gaps))

@@ -1,0 +1,466 @@
+"""Facts -> observations: what each registry record, event, log line, file and traffic day says happened.
+
+An :class:`Observation` is one source's claim about one real-world event, already keyed by what it is about
+(``KB973917``, ``SP2``, ``iis6``, a boot, a pool). ``fuse.py`` groups observations of the same event into one
+timeline entry. Keeping this step separate keeps fusion independent of artefact formats: a new source only
+needs a function here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scanner.collectors.localtime import local_to_utc
+from scanner.collectors.registry import normalise_update_id
+from scanner.knowledge.events import EventCatalog
+from scanner.model import (
+    EventRecord,
+    FileState,
+    Inventory,
+    LogEvent,
+    Precision,
+    Provenance,
+    SourceTime,
+    TimelineSource,
+    TimeZoneFacts,
+    TrafficDay,
+)
+
+_SP = re.compile(r"(?i)service\s*pack\s*(\d+)|\bSP(\d+)\b")
+#: Log families that narrate installs of updates and service packs.
+_INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspapi"}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One source's claim: ``group`` says how fusion treats it, ``key`` what it is about.
+
+    ``anchor`` observations carry a precise time of the event itself (a log session start, an event record, a
+    folder's creation); the others (a key's last write, a local date) are attached to the nearest anchor and
+    checked against it for conflicts.
+    """
+
+    group: str  # install | component | software | os-install | boot | shutdown | unexpected-shutdown |
+    # failure | crash | traffic | file
+    key: str
+    kind: str
+    at: datetime | None
+    precision: Precision | None
+    source: TimelineSource
+    anchor: bool = True
+    role: str = "attest"  # start | end | attest | error | reboot-required | file | after
+    subject: str = ""
+    summary: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+
+
+def update_key(text: str | None) -> str | None:
+    """``KB973917`` for any spelling of an update id; ``SP2`` for a service pack name; else None."""
+    if not text:
+        return None
+    if found := normalise_update_id(text):
+        return found
+    if match := _SP.search(text):
+        return f"SP{match.group(1) or match.group(2)}"
+    return None
+
+
+def _src(
+    kind: str, at: datetime | None, precision: Precision | None, says: str, prov: Provenance
+) -> TimelineSource:
+    return TimelineSource(kind, at, precision, says, prov)
+
+
+def from_inventory(inv: Inventory) -> Iterator[Observation]:
+    """Registry update records, third-party installs, the OS install date and uninstall folders."""
+    for record in inv.updates:
+        key = update_key(record.id) or record.id
+        kind = _update_kind(record.kind, record.state)
+        title = record.description or record.id
+        for claim in record.times:
+            anchor = claim.precision == "second" and "InstallTime" in claim.says
+            yield Observation(
+                "install",
+                key,
+                kind,
+                claim.at,
+                claim.precision,
+                _claim(claim),
+                anchor=anchor,
+                subject=record.id,
+                summary=title,
+                details=(("state", record.state),),
+            )
+        if not record.times:
+            for prov in record.sources[:1]:
+                yield Observation(
+                    "install",
+                    key,
+                    kind,
+                    None,
+                    None,
+                    _src("registry", None, None, title, prov),
+                    anchor=False,
+                    subject=record.id,
+                    summary=title,
+                )
+    for app in inv.software:
+        for claim in app.times:
+            yield Observation(
+                "software",
+                app.name.lower(),
+                "software-install",
+                claim.at,
+                claim.precision,
+                _claim(claim),
+                anchor=False,
+                subject=app.name,
+                summary=f"{app.name} {app.version or ''} installed ({app.publisher or 'publisher unknown'})",
+            )
+    system = inv.system
+    if system is not None and system.install_date is not None:
+        found = next((s for s in system.sources if "InstallDate" in s.locator), None)
+        prov = found or Provenance(
+            f"{system.system_root or ''}\\system32\\config\\SOFTWARE",
+            "Microsoft\\Windows NT\\CurrentVersion\\InstallDate",
+        )
+        product = system.product or "Windows"
+        yield Observation(
+            "os-install",
+            "os",
+            "os-install",
+            system.install_date,
+            "second",
+            _src("registry", system.install_date, "second", "InstallDate (CurrentVersion)", prov),
+            subject=product,
+            summary=f"{product} installed",
+        )
+    for folder in inv.uninstall_folders:
+        if folder.created_at is None or folder.kind == "hotfix-migration":
+            continue
+        key = folder.update_id or "SP?"
+        says = f"{folder.path} created ({len(folder.files)} backed-up file(s))"
+        yield Observation(
+            "install",
+            key,
+            "service-pack" if folder.update_id is None else "hotfix",
+            folder.created_at,
+            "second",
+            _src("file", folder.created_at, "second", says, folder.sources[0]),
+            role="start",
+            subject=folder.update_id or "",
+            summary=says,
+        )
+
+
+def _claim(claim: SourceTime) -> TimelineSource:
+    return TimelineSource("registry", claim.at, claim.precision, claim.says, claim.source)
+
+
+def _update_kind(kind: str, state: str) -> str:
+    if kind == "package":
+        return "update" if state in ("installed", "permanent", "superseded") else "package-state-change"
+    return kind
+
+
+def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observation]:
+    """Each component file's NTFS creation time: when this copy of the file was put on the disk.
+
+    A file an update recorded in its Filelist, at the version it recorded, attests that update; any other
+    file is a ``file`` observation that fusion attaches to whatever install happened at that time.
+    """
+    recorded: dict[tuple[str, str], str] = {}
+    for record in inv.updates:
+        for rf in record.files:
+            if rf.version:
+                recorded[(rf.name.lower(), rf.version)] = update_key(record.id) or record.id
+    for state in files:
+        when = state.fn_created_at or state.created_at
+        if when is None or not state.sources:
+            continue
+        name = state.path.rsplit("\\", 1)[-1]
+        says = f"{name} {state.version or '(no version)'} created"
+        source = _src("file", when, "second", says, state.sources[0])
+        owner = recorded.get((name.lower(), state.version or ""))
+        if owner:
+            yield Observation(
+                "install",
+                owner,
+                "hotfix",
+                when,
+                "second",
+                source,
+                role="file",
+                subject=owner,
+                summary=says,
+                details=(("path", state.path), ("version", state.version or "")),
+            )
+        else:
+            yield Observation(
+                "file",
+                state.path.lower(),
+                "file-replaced",
+                when,
+                "second",
+                source,
+                role="file",
+                subject=state.path,
+                summary=says,
+                details=(("path", state.path), ("version", state.version or "")),
+            )
+
+
+def from_events(
+    records: Iterable[EventRecord], catalog: EventCatalog, tz: TimeZoneFacts | None, hostname: str
+) -> Iterator[Observation]:
+    """Event records the catalog explains, by role."""
+    for record in records:
+        meaning = catalog.meaning(record.provider, record.event_id)
+        if meaning is None:
+            continue
+        text = meaning.render(meaning.summary, record)
+        subject = meaning.render(meaning.subject, record) if meaning.subject else ""
+        stale = " (past the stale header)" if record.past_stale_header else ""
+        says = f"{record.provider} {record.event_id}: {text}{stale}"
+        source = _src("event", record.at, "second", says, record.source)
+        details: tuple[tuple[str, str], ...] = (
+            ("event", f"{record.log}/{record.provider}/{record.event_id}"),
+        )
+        role = meaning.role
+        if role in (
+            "install",
+            "install-failed",
+            "reboot-required",
+            "uninstall",
+            "package-start",
+            "package-state",
+        ):
+            key = update_key(subject) or subject
+            obs_role = {"install": "end", "package-start": "start", "package-state": "end"}.get(role, role)
+            yield Observation(
+                "install",
+                key,
+                meaning.kind,
+                record.at,
+                "second",
+                source,
+                role=obs_role,
+                subject=subject,
+                summary=text,
+                details=details,
+            )
+        elif role == "boot":
+            yield Observation(
+                "boot",
+                hostname,
+                "reboot",
+                record.at,
+                "second",
+                source,
+                role="start" if record.event_id == 6009 else "attest",
+                subject=hostname,
+                summary=text,
+                details=details + ((("os", subject),) if subject.strip() else ()),
+            )
+        elif role == "shutdown":
+            yield Observation(
+                "shutdown",
+                hostname,
+                "reboot",
+                record.at,
+                "second",
+                source,
+                subject=hostname,
+                summary=text,
+                details=details,
+            )
+        elif role == "unexpected-shutdown":
+            at, precision, note = _shutdown_time(record, tz)
+            yield Observation(
+                "unexpected-shutdown",
+                hostname,
+                "unexpected-shutdown",
+                at,
+                precision,
+                _src("event", record.at, "second", says + note, record.source),
+                subject=hostname,
+                summary=text,
+                details=details,
+            )
+        elif role == "failure":
+            yield Observation(
+                "crash" if meaning.kind == "crash" else "failure",
+                subject.lower(),
+                meaning.kind,
+                record.at,
+                "second",
+                source,
+                subject=subject,
+                summary=text,
+                details=details,
+            )
+
+
+def _shutdown_time(record: EventRecord, tz: TimeZoneFacts | None) -> tuple[datetime, Precision, str]:
+    """6008 names the unexpected shutdown's local time (%1) and date (%2); else the record's own time."""
+    if len(record.strings) >= 2:
+        clock, date = record.strings[0].strip("\u200e\u200f "), record.strings[1].strip("\u200e\u200f ")
+        for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S"):
+            try:
+                local = datetime.strptime(f"{date} {clock}", fmt)  # noqa: DTZ007 - local wall-clock, zoned below
+            except ValueError:
+                continue
+            return local_to_utc(local, tz), "second", f" [shutdown time {date} {clock} local]"
+    return record.at, "second", " [shutdown time not readable; record time used]"
+
+
+def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
+    """Text-log events by family: installs, component installs, crashes."""
+    for event in events:
+        says = f"{event.text}"
+        source = _src("log", event.at, event.precision, says, event.source)
+        details = event.details
+        if event.log == "drwatson":
+            subject = (event.subject or "").rsplit("\\", 1)[-1]
+            yield Observation(
+                "crash",
+                subject.lower(),
+                "crash",
+                event.at,
+                event.precision,
+                source,
+                subject=subject,
+                summary=f"{subject} crashed (Dr. Watson)",
+                details=details,
+            )
+        elif event.log in ("iis-setup", "setupapi") and event.what in (
+            "component-install",
+            "install-start",
+            "install-end",
+        ):
+            subject = event.subject or ""
+            yield Observation(
+                "component",
+                subject.lower(),
+                "component-install",
+                event.at,
+                event.precision,
+                source,
+                role="start" if event.what != "install-end" else "end",
+                anchor=event.log == "iis-setup" or event.what == "component-install",
+                subject=subject,
+                summary=event.text,
+                details=details,
+            )
+        elif event.log in _INSTALL_LOGS or event.log in ("iis-setup", "setupapi"):
+            key = update_key(event.subject)
+            if key is None:
+                continue
+            kind = (
+                "service-pack"
+                if key.startswith("SP")
+                else (
+                    "package-state-change"
+                    if event.log == "cbs"
+                    else "update"
+                    if event.log == "windowsupdate"
+                    else "hotfix"
+                )
+            )
+            role = {
+                "install-start": "start",
+                "install-end": "end",
+                "package-state": "end",
+                "error": "error",
+                "reboot-required": "reboot-required",
+                "file-replaced": "file",
+                "file-not-replaced": "error",
+                "download": "before",
+            }.get(event.what, "attest")
+            yield Observation(
+                "install",
+                key,
+                kind,
+                event.at,
+                event.precision,
+                source,
+                role=role,
+                anchor=event.what in ("install-start", "install-end", "package-state"),
+                subject=event.subject or key,
+                summary=event.text,
+                details=details + (("what", event.what), ("log", event.log)),
+            )
+
+
+def from_traffic(days: Iterable[TrafficDay]) -> Iterator[Observation]:
+    """Per-day traffic, each run of 5xx answers, and the last success before each run."""
+    days = sorted(days, key=lambda d: (d.site, d.day))
+    for day in days:
+        if day.requests == 0 or day.first_request is None:
+            continue
+        errors = sum(n for status, n in day.status_counts if status >= 500)
+        last_ok = day.last_success.strftime("%H:%M:%S") if day.last_success else "none"
+        says = (
+            f"{day.site} {day.day:%Y-%m-%d}: {day.requests} request(s), last success {last_ok} UTC, "
+            f"{errors} × 5xx"
+        )
+        yield Observation(
+            "traffic",
+            f"{day.site}:{day.day:%Y%m%d}",
+            "traffic",
+            day.first_request,
+            "second",
+            _src("traffic", day.first_request, "second", says, day.source),
+            subject=day.site,
+            summary=says,
+            details=(
+                ("what", "day"),
+                ("end", _iso(day.last_request)),
+                ("requests", str(day.requests)),
+                ("5xx", str(errors)),
+            ),
+        )
+        for run in day.error_runs:
+            statuses = ", ".join(f"{n} × {s}" for s, n in run.statuses)
+            says = (
+                f"{day.site}: {run.count} error answer(s) ({statuses}) "
+                f"from {run.start:%H:%M:%S} to {run.end:%H:%M:%S} UTC"
+            )
+            yield Observation(
+                "traffic",
+                f"{day.site}:run:{run.start.isoformat()}",
+                "traffic",
+                run.start,
+                "second",
+                _src("traffic", run.start, "second", says, run.first_line),
+                subject=day.site,
+                summary=says,
+                details=(("what", "5xx-run"), ("end", _iso(run.end)), ("count", str(run.count))),
+            )
+    successes = [d for d in days if d.last_success is not None and d.log == "w3c"]
+    if successes:
+        last = max(successes, key=lambda d: d.last_success or d.day)
+        at = last.last_success
+        says = f"{last.site}: last successful (2xx/3xx) request at {at:%Y-%m-%d %H:%M:%S} UTC"
+        yield Observation(
+            "traffic",
+            f"{last.site}:last-success",
+            "traffic",
+            at,
+            "second",
+            _src("traffic", at, "second", says, last.source),
+            subject=last.site,
+            summary=says,
+            details=(("what", "last-success"),),
+        )
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def shift(value: datetime | None, seconds: float) -> datetime | None:
+    return value + timedelta(seconds=seconds) if value is not None else None
