@@ -9,16 +9,20 @@ in CI (CI=true), where .ci/run installs them.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from Registry import Registry
 
 from fixtures.factory.build import build_all
 from fixtures.factory.scenario import IMAGES_DIR, all_scenarios
 from fixtures.factory.simulate import simulate
+from tests.factory.timeline_truth import declared_timeline, derive_timeline
 
 TOOLS = ("mkntfs", "wimlib-imagex", "qemu-img", "ewfacquirestream", "faketime")
 
@@ -66,3 +70,75 @@ def test_simulated_state_matches_declared_expectations(scenario) -> None:  # typ
         else:
             key = f"Microsoft\\Updates\\{scenario.media.updates_product}\\SP{spec['sp_folder']}\\{spec['id']}"
             assert state.software.has_key(key), key
+
+
+@pytest.mark.parametrize("scenario", all_scenarios(), ids=lambda s: s.id)
+def test_simulated_timeline_matches_declared_timeline(scenario) -> None:  # type: ignore[no-untyped-def]
+    """Every install, boot, failure and last-success entry the replay implies is declared, and nothing else.
+
+    The derivation (tests/factory/timeline_truth.py) dates installs from the history steps and boots,
+    failures and traffic from the replayed event records and W3C logs.
+    """
+    declared = declared_timeline(scenario)
+    assert declared, "every scenario declares its [[expected.timeline]]"
+    derived = derive_timeline(scenario, simulate(scenario))
+    missing = [e for e in derived if e not in declared]
+    extra = [e for e in declared if e not in derived]
+    assert not missing and not extra, f"not declared: {missing}\ndeclared but not replayed: {extra}"
+
+
+def test_timeline_declarations_use_the_documented_vocabulary() -> None:
+    installs = "service-pack hotfix update package-state-change component-install software-install os-install"
+    others = (
+        "reboot unexpected-shutdown service-failure worker-process-failure rapid-fail-disable crash traffic"
+    )
+    kinds = set(installs.split()) | set(others.split())
+    for scenario in all_scenarios():
+        for row in scenario.expected["timeline"]:
+            assert row["kind"] in kinds, row
+            assert row["precision"] in ("second", "day"), row
+            assert set(row["sources"]) <= {"registry", "event", "log", "file", "traffic"}, row
+            assert datetime.fromisoformat(row["at"]).utcoffset() == timedelta(0), row
+            assert set(row) <= {"kind", "subject", "at", "precision", "sources", "conflict", "count", "what"}
+
+
+def test_the_conflict_scenario_is_the_time_zone_change() -> None:
+    """healthy-2003-sp2: KB958644's local dates were written in Pacific time, the registry now says GMT."""
+    scenario = next(s for s in all_scenarios() if s.id == "healthy-2003-sp2")
+    state = simulate(scenario)
+    hotfix = "Microsoft\\Windows NT\\CurrentVersion\\Hotfix\\KB958644"
+    hive = Registry.Registry(io.BytesIO(state.software.build()))
+    assert hive.open(hotfix).value("Installed On").value() == "10/23/2008"  # Pacific date of 03:11 UTC
+    events = [r for r in state.evt["System"] if r.strings[1:] == ("KB958644",)]
+    assert [r.time_generated.isoformat() for r in events] == ["2008-10-24T03:11:15+00:00"]
+    tz = Registry.Registry(io.BytesIO(state.system.build())).open(
+        "ControlSet001\\Control\\TimeZoneInformation"
+    )
+    assert tz.value("StandardName").value() == "GMT Standard Time"
+    changed = tz.timestamp().replace(tzinfo=timezone.utc)
+    assert changed == datetime(2008, 10, 27, 9, 30, tzinfo=timezone.utc)  # the change, after the install
+    assert b"2008/10/23 20:10:00.000 (local)" in state.text_logs["WINDOWS\\KB958644.log"]
+    assert b"tz: -0700" in state.text_logs["WINDOWS\\WindowsUpdate.log"]
+    [row] = [r for r in scenario.expected["timeline"] if r["subject"] == "KB958644"]
+    assert row["conflict"] is True
+
+
+def test_declared_damage_is_what_the_crash_left() -> None:
+    scenario = next(s for s in all_scenarios() if s.id == "kb973917-iis6")
+    state = simulate(scenario)
+    damage = {d["artifact"]: d for d in scenario.expected["damage"]}
+    w3c = damage["WINDOWS\\system32\\LogFiles\\W3SVC1\\ex091209.log"]
+    data = state.text_logs[w3c["artifact"]]
+    lines = data.split(b"\r\n")
+    assert lines[-1].startswith(b"2009-12-09 15:38:09 ") and lines[-1].endswith(b"\0" * 100)
+    fields = len(next(x for x in lines if x.startswith(b"#Fields:")).split()) - 1
+    malformed = [
+        x for x in lines if x and not x.startswith(b"#") and (b"\0" in x or len(x.split()) != fields)
+    ]
+    assert (w3c["kind"], len(malformed)) == ("malformed-lines", w3c["count"])
+    evt = damage["WINDOWS\\system32\\config\\SysEvent.Evt"]
+    torn = state.evt_torn["System"]
+    assert (evt["kind"], len(torn)) == ("corrupt-records", evt["count"])
+    assert [(r.source, r.event_id & 0xFFFF) for r in torn] == [("Service Control Manager", 7036)]
+    declared_events = {(e["source"], e["event_id"]) for e in scenario.expected["events"]}
+    assert not declared_events & {(r.source, r.event_id & 0xFFFF) for r in torn}

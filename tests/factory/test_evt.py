@@ -358,3 +358,51 @@ def test_wrap_with_split_eof_record() -> None:
     except (TimeoutError, ValueError, EOFError) as exc:
         pytest.xfail(f"dissect.eventlog cannot read a split EOF record: {exc!r}")
     assert [r.RecordNumber for r in got] == list(layout.surviving)
+
+
+# --- a record torn by a crash -------------------------------------------------------------------------------
+
+
+def record_is_valid(data: bytes, offset: int) -> bool:
+    """What a validating reader checks: signature, and the trailing copy of Length equal to Length."""
+    length, sig = struct.unpack_from("<I4s", data, offset)
+    return sig == b"LfLe" and struct.unpack_from("<I", data, offset + length - 4)[0] == length
+
+
+@pytest.mark.parametrize("dirty_after", [None, 2])
+def test_torn_record_fails_validation_and_the_others_stay_intact(dirty_after: int | None) -> None:
+    records = patch_night()
+    clean = layout_evt(records, dirty_after=dirty_after)
+    layout = layout_evt(records, dirty_after=dirty_after, torn=[4])
+    assert layout.torn == (4,)
+    offset = clean.record_offsets[4]
+    length = struct.unpack_from("<I", clean.data, offset)[0]
+    assert not record_is_valid(layout.data, offset)
+    assert layout.data[offset:offset + 56] == clean.data[offset:offset + 56]  # the fixed header survives
+    assert not any(layout.data[offset + length // 2 + 4:offset + length])  # its tail reads as zeros
+    changed = [i for i in range(len(clean.data)) if clean.data[i] != layout.data[i]]
+    assert offset + 56 <= changed[0] and changed[-1] < offset + length  # nothing outside the record
+    for number, other in layout.record_offsets.items():
+        assert record_is_valid(layout.data, other) == (number != 4)
+    # dissect steps over it by its Length and reads every other record unchanged.
+    got = read_dissect(layout.data)
+    assert [r.RecordNumber for r in got] == list(layout.surviving)
+    for rec in got:
+        if rec.RecordNumber != 4:
+            assert_matches(rec, records[rec.RecordNumber - 1], rec.RecordNumber)
+
+
+def test_torn_record_libevt() -> None:
+    pyevt = pytest.importorskip("pyevt")
+    records = patch_night()
+    log = pyevt.file()
+    log.open_file_object(io.BytesIO(build_evt(records, torn=[4])))
+    got = libevt_records(log)
+    for number in range(1, len(records) + 1):
+        if number != 4:
+            assert got[number] == list(records[number - 1].strings)
+
+
+def test_torn_record_must_be_in_the_file() -> None:
+    with pytest.raises(ValueError, match="torn record 99"):
+        layout_evt(patch_night(), torn=[99])

@@ -223,6 +223,52 @@ def test_events_read_back_with_dissect(image: dict[str, Any]) -> None:
         assert counts[spec["log"]][(spec["source"], spec["event_id"])] == spec["count"], spec
 
 
+def _evt_record_validity(data: bytes) -> list[bool]:
+    """Validity of every record found by its "LfLe" signature: does the trailing Length copy match?"""
+    import struct
+
+    out = []
+    pos = data.find(b"LfLe", 0x30)
+    while pos != -1:
+        offset = pos - 4
+        (length,) = struct.unpack_from("<I", data, offset)
+        if 0x38 <= length <= len(data) - offset:
+            out.append(struct.unpack_from("<I", data, offset + length - 4)[0] == length)
+        pos = data.find(b"LfLe", pos + 4)
+    return out
+
+
+def _w3c_malformed_lines(data: bytes) -> int:
+    fields = 0
+    bad = 0
+    for line in data.split(b"\n"):
+        line = line.rstrip(b"\r")
+        if line.startswith(b"#Fields:"):
+            fields = len(line.split()) - 1
+        elif line and not line.startswith(b"#") and (b"\0" in line or len(line.split()) != fields):
+            bad += 1
+    return bad
+
+
+DAMAGED = [m for m in READABLE if SCENARIOS[m["scenario"]].expected.get("damage")]
+
+
+@pytest.mark.parametrize("image", DAMAGED, ids=_ids(DAMAGED))
+def test_declared_damage_is_in_the_image(image: dict[str, Any]) -> None:
+    """The crash damage a scenario declares is on disk: malformed log lines, torn event records."""
+    sc = SCENARIOS[image["scenario"]]
+    path = _first(image)
+    for spec in sc.expected["damage"]:
+        data = _read(path, spec["artifact"])
+        if spec["kind"] == "malformed-lines":
+            assert data.endswith(b"\0" * 64)  # the unflushed tail reads as zeros
+            assert _w3c_malformed_lines(data) == spec["count"]
+        else:
+            assert spec["kind"] == "corrupt-records"
+            validity = _evt_record_validity(data)
+            assert validity.count(False) == spec["count"] and validity.count(True) > 10
+
+
 def _updates_key_exists(hive_bytes: bytes, path: str) -> bool:
     try:
         Registry.Registry(io.BytesIO(hive_bytes)).open(path)
