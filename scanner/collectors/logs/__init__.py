@@ -1,0 +1,252 @@
+"""Text-log collectors: installer, setup, crash and traffic logs (issue 4).
+
+The servicing logs (this helper's part: :mod:`.updateexe`, :mod:`.setuplogs`, :mod:`.windowsupdate`,
+:mod:`.cbs`) share what lives here: decoding a log's bytes into bounded lines, counting malformed lines, the
+:class:`LogParse` result, and :func:`read_servicing_logs`, which finds the files below ``%windir%``.
+
+Decoding (why each rule): Windows wrote these logs in the ANSI code page (update.exe, setupapi, iis6.log,
+WindowsUpdate.log; cp1252 on Western systems), some tools in UTF-16LE with a BOM, CBS.log in ASCII/UTF-8. A
+UTF-16LE or UTF-8 byte-order mark decides; UTF-16LE without a BOM is recognised by its NUL high bytes; else
+each line is tried as UTF-8 and falls back to cp1252, so a line of either encoding reads correctly.
+
+Malformed lines (NUL bytes - a dead server's log is often NUL-padded where the last write was lost - control
+characters, binary garbage, lines longer than :data:`MAX_LINE_CHARS`, and lines without the timestamp the
+format requires) are skipped and counted; the count becomes one :class:`~scanner.model.Gap` per file. Lines a
+parser does not understand but which look like log lines are not malformed: they are simply not events.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, BinaryIO, NamedTuple, cast
+
+from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
+
+#: Longest line kept (characters); a longer line is skipped as malformed (no real log line comes near it).
+MAX_LINE_CHARS = 64 * 1024
+#: Events kept per file; later ones are counted in a gap, never held in memory.
+MAX_EVENTS = 20_000
+#: Log files read per name pattern (a folder with more KB logs than this is hostile or broken).
+MAX_FILES = 5_000
+_CHUNK = 64 * 1024
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+class Line(NamedTuple):
+    """One physical line: its 1-based number, its text without the line end, and what is wrong with it."""
+
+    number: int
+    text: str
+    problem: str | None  # None | "nul" | "control" | "overlong"
+
+
+@dataclass(frozen=True)
+class LogParse:
+    """What one log file gave: its events (at most ``MAX_EVENTS``), line counts and gaps."""
+
+    events: list[LogEvent]
+    lines: int
+    malformed: int
+    first_malformed: int | None
+    gaps: list[Gap] = field(default_factory=list)
+
+
+def wall_clock(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0, us: int = 0) -> datetime | None:
+    """A naive local wall-clock reading (the zone is applied later), or None when the fields are invalid.
+
+    Years outside 1980-2199 are refused too: no servicing log was written then, and a hostile year near
+    datetime's limits would overflow when the zone's bias or an elapsed time is added.
+    """
+    if not 1980 <= y < 2200:
+        return None
+    try:
+        return datetime(y, mo, d, h, mi, s, us, tzinfo=timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def _check(number: int, text: str) -> Line:
+    if "\x00" in text:
+        return Line(number, text, "nul")
+    if _CONTROL.search(text):
+        return Line(number, text, "control")
+    return Line(number, text, None)
+
+
+def _split(chunks: Iterator[Any], newline: Any, empty: Any) -> Iterator[tuple[Any, bool]]:
+    """Split a stream of str or bytes chunks into lines, each at most MAX_LINE_CHARS (else flagged)."""
+    buf, overlong = empty, False
+    for chunk in chunks:
+        buf = buf + chunk if buf else chunk
+        start = 0
+        while (cut := buf.find(newline, start)) >= 0:
+            line = buf[start:cut]
+            yield (empty if overlong else line), overlong or len(line) > MAX_LINE_CHARS
+            overlong, start = False, cut + 1
+        buf = buf[start:]
+        if len(buf) > MAX_LINE_CHARS:
+            buf, overlong = empty, True  # drop the rest of this line as it arrives
+    if buf or overlong:
+        yield buf, overlong
+
+
+def _chunks(handle: BinaryIO, first: bytes) -> Iterator[bytes]:
+    if first:
+        yield first
+    while True:
+        data = handle.read(_CHUNK)
+        if not data:
+            return
+        yield data
+
+
+def _ansi(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def read_lines(source: BinaryIO | Iterable[str]) -> Iterator[Line]:
+    """The lines of a binary log (encoding detected, see module docstring) or of already decoded lines.
+
+    Memory is bounded by :data:`MAX_LINE_CHARS` plus one read chunk, whatever the file's size.
+    """
+    number = 0
+    if not hasattr(source, "read"):
+        for text in cast(Iterable[str], source):
+            number += 1
+            text = text.rstrip("\r\n")
+            yield Line(number, "", "overlong") if len(text) > MAX_LINE_CHARS else _check(number, text)
+        return
+    handle = cast(BinaryIO, source)
+    first = handle.read(_CHUNK)
+    codec: str | None = None
+    if first.startswith(codecs.BOM_UTF16_LE):
+        codec, first = "utf-16-le", first[2:]
+    elif first.startswith(codecs.BOM_UTF8):
+        codec, first = "utf-8", first[3:]
+    elif len(first) >= 4 and first[1] == 0 and first[3] == 0 and first[0] and first[2]:
+        codec = "utf-16-le"
+    if codec is None:
+        for raw, overlong in _split(_chunks(handle, first), b"\n", b""):
+            number += 1
+            yield Line(number, "", "overlong") if overlong else _check(number, _ansi(raw).rstrip("\r"))
+        return
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    texts = (decoder.decode(chunk) for chunk in _chunks(handle, first))
+    for text, overlong in _split(texts, "\n", ""):
+        number += 1
+        yield Line(number, "", "overlong") if overlong else _check(number, text.rstrip("\r"))
+
+
+class Tally:
+    """Collects one file's events up to the cap and counts what was skipped, then builds the LogParse."""
+
+    def __init__(self, artifact: str, max_events: int = MAX_EVENTS) -> None:
+        self.artifact = artifact
+        self.max_events = max_events
+        self.events: list[LogEvent] = []
+        self.lines = 0
+        self.malformed = 0
+        self.overlong = 0
+        self.first_malformed: int | None = None
+        self.dropped = 0
+
+    def bad(self, line: Line) -> None:
+        """Count a malformed line."""
+        self.malformed += 1
+        self.overlong += line.problem == "overlong"
+        if self.first_malformed is None:
+            self.first_malformed = line.number
+
+    def add(self, event: LogEvent) -> None:
+        if len(self.events) < self.max_events:
+            self.events.append(event)
+        else:
+            self.dropped += 1
+
+    def result(self, extra_gaps: Iterable[Gap] = ()) -> LogParse:
+        gaps = list(extra_gaps)
+        if self.malformed:
+            longer = f", {self.overlong} longer than {MAX_LINE_CHARS} characters" if self.overlong else ""
+            gaps.append(Gap(
+                self.artifact,
+                f"{self.malformed} malformed line(s) skipped (first: line {self.first_malformed}{longer})",
+                (Provenance(self.artifact, f"line {self.first_malformed}"),),
+            ))
+        if self.dropped:
+            reason = f"{self.dropped} further event(s) not kept (limit {self.max_events})"
+            gaps.append(Gap(self.artifact, reason, (Provenance(self.artifact),)))
+        return LogParse(self.events, self.lines, self.malformed, self.first_malformed, gaps)
+
+
+def event(log: str, what: str, at: datetime | None, subject: str | None, line: Line, artifact: str,
+          details: dict[str, str], note: str = "") -> LogEvent:
+    """A LogEvent located at ``line`` of ``artifact`` (precision "second" when timed)."""
+    return LogEvent(
+        log=log, what=what, at=at, precision="second" if at is not None else None, subject=subject,
+        text=line.text.strip(), details=tuple((k, v) for k, v in details.items() if v),
+        source=Provenance(artifact, f"line {line.number}", note),
+    )
+
+
+def update_id(text: str) -> str | None:
+    """``KB973917`` / ``Q811114`` from a file name, title or package identity."""
+    m = re.search(r"(?i)(?<![A-Za-z])(KB|Q)(\d{5,8})(?!\d)", text)
+    return f"{m.group(1).upper()}{m.group(2)}" if m else None
+
+
+def read_servicing_logs(
+    fs: Any, windows_dir: str, tz: TimeZoneFacts | None
+) -> tuple[list[LogEvent], list[Gap]]:
+    """Every servicing text log below ``%windir%``, parsed: update.exe / svcpack, setup, WU and CBS logs.
+
+    Files: ``KB*.log``, ``Q*.log``, ``svcpack.log`` (update.exe, reference §4.2), ``setupapi.log``,
+    ``updspapi.log``, ``iis5.log``, ``iis6.log`` (component setup), ``WindowsUpdate.log`` (§4.3) and
+    ``Logs\\CBS\\CBS.log`` with the ``CbsPersist_*.log`` beside it (§4.4). A missing log is no gap (most
+    systems lack most of them); an unreadable one is.
+    """
+    # Imported here: the parser modules import this package's helpers above.
+    from scanner.collectors.logs.cbs import parse_cbs
+    from scanner.collectors.logs.setuplogs import parse_iis_setup, parse_setupapi
+    from scanner.collectors.logs.updateexe import parse_updateexe
+    from scanner.collectors.logs.windowsupdate import parse_windowsupdate
+    from scanner.collectors.volume import READ_ERRORS, glob
+
+    wd = windows_dir.strip("\\/")
+    cbs_dir = f"{wd}\\Logs\\CBS"
+    plan = [
+        (wd, r"(KB|Q)\d+.*\.log", parse_updateexe),
+        (wd, r"svcpack\.log", parse_updateexe),
+        (wd, r"iis[56]\.log", parse_iis_setup),
+        (wd, r"(setupapi|updspapi)\.log", parse_setupapi),
+        (wd, r"WindowsUpdate\.log", parse_windowsupdate),
+        (cbs_dir, r"CBS\.log|CbsPersist_\d+\.log", parse_cbs),
+    ]
+    events: list[LogEvent] = []
+    gaps: list[Gap] = []
+    for directory, pattern, parse in plan:
+        for index, (path, entry) in enumerate(glob(fs, directory, pattern)):
+            if index >= MAX_FILES:
+                gaps.append(Gap(directory, f"more than {MAX_FILES} files match {pattern}; the rest not read"))
+                break
+            try:
+                with entry.open("rb") as handle:
+                    parsed = parse(handle, path, tz)
+            except READ_ERRORS as exc:
+                gaps.append(Gap(path, f"log unreadable: {exc or type(exc).__name__}", (Provenance(path),)))
+                continue
+            events += parsed.events
+            gaps += parsed.gaps
+    packed = [p for p, _ in glob(fs, cbs_dir, r"CbsPersist_\d+\.cab")]
+    if packed:
+        gaps.append(Gap(cbs_dir, f"{len(packed)} compressed CbsPersist_*.cab log(s) not read",
+                        tuple(Provenance(p) for p in packed[:20])))
+    if tz is None and events:
+        gaps.append(Gap("servicing log times", "no TimeZoneInformation: local log times were taken as UTC"))
+    return events, gaps
