@@ -12,6 +12,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from scanner import __version__
-from scanner.errors import ExitCode, ScannerError
+from scanner.errors import ExitCode, OutputError, ScannerError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -168,6 +169,116 @@ def inventory(
         # A pipe or file gets every column in full; a terminal gets its own width.
         out = Console() if sys.stdout.isatty() else Console(width=240, no_color=True)
         print_inventory(inv, out)
+
+
+def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
+    """``2009-12-09`` (a whole UTC day) or ``2009-12-09T15:00[:00][Z|+hh:mm]``; naive times are UTC."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 date or time (e.g. 2009-12-09 or 2009-12-09T15:40Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    if end and len(value.strip()) == 10:  # a date: until the end of that day
+        parsed += timedelta(days=1) - timedelta(microseconds=1)
+    return parsed.astimezone(timezone.utc)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "csv", "jsonl", "timesketch"]),
+    default="text",
+    show_default=True,
+    help="text: one line per entry; csv; jsonl: the entry JSON contract per line; timesketch: JSONL with "
+    "message/datetime/timestamp_desc for Timesketch import.",
+)
+@click.option("--since", default=None, help="Only entries at or after this UTC date/time (ISO 8601).")
+@click.option("--until", default=None, help="Only entries at or before this UTC date/time (a date: its end).")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@parent_option
+@click.option("--system", "system_index", type=int, default=None, help="Volume index of the Windows system.")
+@click.option(
+    "--profiles",
+    "profiles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Knowledge profiles directory (default: the shipped profiles/).",
+)
+@click.pass_context
+@handle_errors
+def timeline(
+    ctx: click.Context,
+    source: Path,
+    fmt: str,
+    since: str | None,
+    until: str | None,
+    output: Path | None,
+    parent: Path | None,
+    system_index: int | None,
+    profiles_dir: Path | None,
+) -> None:
+    """The servicing history and what happened after: every SP, hotfix, boot and failure, one entry each.
+
+    Fuses the registry's update records, the event logs (.evt/.evtx, including records past a dirty
+    header), installer logs (KB/svcpack, setupapi, iis6, WindowsUpdate, CBS), Dr. Watson, IIS logs and file
+    times into one UTC timeline; each entry lists every source that attests it and any conflicts between them.
+    """
+    from rich.console import Console
+
+    from scanner.pipeline import timeline as run_timeline
+    from scanner.report.timeline import print_timeline, write_csv, write_jsonl, write_timesketch
+
+    start, stop = _utc_bound(since, end=False), _utc_bound(until, end=True)
+    quiet = ctx.find_root().obj.get("verbosity", 0) < 0
+    err = Console(stderr=True, quiet=quiet)
+    with err.status("working") as status:
+        _, fused = run_timeline(
+            source,
+            parent=parent,
+            system=system_index,
+            profiles_dir=profiles_dir,
+            progress=lambda message: status.update(message),
+        )
+    entries = fused.between(start, stop)
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else None
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    out = stream or sys.stdout
+    try:
+        if fmt == "jsonl":
+            write_jsonl(entries, out)
+        elif fmt == "csv":
+            write_csv(entries, out)
+        elif fmt == "timesketch":
+            undated = write_timesketch(entries, out)
+            if undated:
+                err.print(f"patchmortem: {undated} undated entries left out of the Timesketch export")
+        else:
+            console = (
+                Console(file=stream, width=240, no_color=True)
+                if stream or not sys.stdout.isatty()
+                else Console()
+            )
+            print_timeline(entries, fused.gaps, console, verbose=ctx.find_root().obj.get("verbosity", 0) > 0)
+    finally:
+        if stream is not None:
+            stream.close()
+    for gap in fused.gaps if fmt != "text" else []:
+        err.print(f"patchmortem: warning: {gap.what}: {gap.reason}", highlight=False, markup=False)
 
 
 def main() -> None:

@@ -358,6 +358,8 @@ class ErrorRun:
     count: int
     statuses: tuple[tuple[int, int], ...]  # (status, count)
     first_line: Provenance
+    reasons: tuple[tuple[str, int], ...] = ()  # HTTPERR s-reason counts (AppOffline, QueueFull, ...)
+    queues: tuple[str, ...] = ()  # HTTPERR s-queuename: the application pool(s)
 
 
 @dataclass(frozen=True)
@@ -452,3 +454,4 @@ class Inventory:
     uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
     gaps: list[Gap] = field(default_factory=list)
     software: list[SoftwareInstall] = field(default_factory=list)
+    component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)

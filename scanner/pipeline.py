@@ -1,7 +1,8 @@
-"""The pipeline: each stage once, in order — evidence, collectors, (later: timeline, rules, diagnosis).
+"""The pipeline: each stage once, in order — evidence, collectors, timeline, (later: rules, diagnosis).
 
 ``inventory()`` is what ``patchmortem inventory`` prints: what the system is, which updates it says it has,
-and what the component files really are, with every gap recorded. Later stages read its output only.
+and what the component files really are, with every gap recorded. ``timeline()`` adds the event logs, the
+servicing, crash and IIS logs and fuses everything into one timeline. Later stages read their output only.
 """
 
 from __future__ import annotations
@@ -9,20 +10,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from scanner.collectors.events import find_event_logs, read_event_log
 from scanner.collectors.files import collect_files, collect_uninstall_folders
 from scanner.collectors.hive import HiveUnreadable, open_hive, read_hive_files
+from scanner.collectors.logs import read_servicing_logs
+from scanner.collectors.logs.drwatson import read_drwatson
+from scanner.collectors.logs.w3c import read_iis_logs
 from scanner.collectors.registry import (
     Hive,
+    iis_setup_time,
     pending_renames,
     servicing_markers,
     software_installs,
     system_facts,
     update_records,
 )
+from scanner.collectors.volume import created_at
+from scanner.collectors.wua import read_wua_history
 from scanner.evidence.source import open_evidence
 from scanner.knowledge.components import load_components
-from scanner.model import FileState, Gap, Inventory, Provenance
+from scanner.knowledge.events import load_event_catalog
+from scanner.model import FileState, Gap, Inventory, Provenance, SoftwareInstall, SourceTime
+from scanner.timeline import Timeline, TimelineInputs, build_timeline
 
 Progress = Callable[[str], None]
 
@@ -63,6 +74,13 @@ def inventory(
     progress: Progress = _noop,
 ) -> Inventory:
     """Open ``source`` read-only and inventory its Windows servicing state."""
+    return _inventory(source, parent, system, profiles_dir, progress)[0]
+
+
+def _inventory(
+    source: Path, parent: Path | None, system: int | None, profiles_dir: Path | None, progress: Progress
+) -> tuple[Inventory, Any, str]:
+    """The inventory, plus the system volume's file system and Windows directory for later collectors."""
     progress("opening evidence")
     evidence = open_evidence(source, parent=parent)
     volume, fs = evidence.system_volume(system)
@@ -87,7 +105,7 @@ def inventory(
         )
     inv.updates, gaps = update_records(software, facts.timezone)
     inv.gaps += gaps
-    inv.software = software_installs(software, facts.timezone)
+    inv.software = [_with_folder_time(fs, app) for app in software_installs(software, facts.timezone)]
     inv.pending_renames = pending_renames(system_hive)
     inv.facts += list(servicing_markers(software))
 
@@ -109,13 +127,64 @@ def inventory(
             if recorded_path is not None and recorded_path.lower() not in component_of:
                 paths.append(recorded_path)
                 component_of[recorded_path.lower()] = ""
+    iis = iis_setup_time(software)
+    for component in components:
+        family = component.version_family or ""
+        if iis is not None and family.split(".")[0] == str(iis[0]):
+            inv.component_times.append((component.id, iis[1]))
     files, gaps = collect_files(fs, paths)
     inv.files = [_with_component(f, component_of.get(f.path.lower())) for f in files]
     inv.gaps += gaps
     folders, gaps = collect_uninstall_folders(fs, windows_dir)
     inv.uninstall_folders = folders
     inv.gaps += gaps
-    return inv
+    return inv, fs, windows_dir
+
+
+def timeline(
+    source: Path,
+    *,
+    parent: Path | None = None,
+    system: int | None = None,
+    profiles_dir: Path | None = None,
+    progress: Progress = _noop,
+) -> tuple[Inventory, Timeline]:
+    """Inventory ``source``, read its event, servicing, crash and IIS logs, and fuse one timeline."""
+    inv, fs, windows_dir = _inventory(source, parent, system, profiles_dir, progress)
+    catalog = load_event_catalog(profiles_dir)
+    tz = inv.system.timezone if inv.system else None
+    inputs = TimelineInputs(inventory=inv)
+    progress("reading event logs")
+    for log, artifact, entry in find_event_logs(fs, windows_dir):
+        result = read_event_log(entry, artifact, log, keep=catalog.wants)
+        inputs.events += result.records
+        inputs.gaps += result.gaps
+    progress("reading servicing and crash logs")
+    for reader in (read_servicing_logs, read_drwatson):
+        events, gaps = reader(fs, windows_dir, tz)
+        inputs.log_events += events
+        inputs.gaps += gaps
+    events, gaps = read_wua_history(fs, windows_dir)
+    inputs.log_events += events
+    inputs.gaps += gaps
+    progress("reading IIS logs")
+    inputs.traffic, gaps = read_iis_logs(fs, windows_dir)
+    inputs.gaps += gaps
+    progress("fusing the timeline")
+    return inv, build_timeline(inputs, catalog)
+
+
+def _with_folder_time(fs: Any, app: SoftwareInstall) -> SoftwareInstall:
+    """Add the creation time of the program's install folder: when its setup ran (NTFS, UTC)."""
+    location = (app.install_location or "").replace("/", "\\").rstrip("\\")
+    if len(location) < 4 or location[1:3] != ":\\":
+        return app
+    found = created_at(fs, location[3:])
+    if found is None:
+        return app
+    says = f"install folder {location} created"
+    claim = SourceTime(found[0], "second", says, Provenance(location[3:], found[1]))
+    return replace(app, times=(claim, *app.times))
 
 
 def _recorded_path(windows_dir: str, location: str | None, name: str) -> str | None:

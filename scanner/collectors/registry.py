@@ -465,6 +465,18 @@ def software_installs(software: Hive | None, tz: TimeZoneFacts | None = None) ->
     return found
 
 
+def iis_setup_time(software: Hive | None) -> tuple[int, SourceTime] | None:
+    """``SOFTWARE\\Microsoft\\InetStp``: IIS's major version and the key's last write (its setup time)."""
+    key = _open(software, "Microsoft\\InetStp") if software is not None else None
+    if key is None or software is None:
+        return None
+    major = _values(key).get("MajorVersion")
+    if not isinstance(major, int):
+        return None
+    says = f"InetStp key last written (IIS MajorVersion {major})"
+    return major, SourceTime(_utc(key.timestamp()), "second", says, _prov(software, key))
+
+
 def _nt_path(text: str) -> tuple[str, bool]:
     """``!\\??\\C:\\x`` -> (``C:\\x``, replace_existing)."""
     replace_existing = text.startswith("!")

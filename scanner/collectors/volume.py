@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 MAX_DIR_ENTRIES = 200_000
@@ -91,6 +92,21 @@ def windows_path(entry: Any, fallback_dir: str = "") -> str:
         return "\\".join(p for p in parts[1:] if p not in ("/", ""))
     name = getattr(entry, "name", "")
     return f"{fallback_dir.strip(chr(92))}\\{name}" if fallback_dir else name
+
+
+def created_at(fs: Any, path: str) -> tuple[datetime, str] | None:
+    """The NTFS creation time of ``path`` and its locator (``MFT entry N``), or None when unknown."""
+    entry = lookup(fs, path)
+    if entry is None:
+        return None
+    try:
+        stat = entry.stat()
+    except READ_ERRORS:
+        return None
+    birth = getattr(stat, "st_birthtime", None)
+    if not birth:
+        return None
+    return datetime.fromtimestamp(float(birth), tz=timezone.utc), f"MFT entry {stat.st_ino}"
 
 
 def size_of(entry: Any) -> int | None:

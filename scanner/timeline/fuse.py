@@ -22,6 +22,7 @@ BOOT_WINDOW = timedelta(minutes=5)
 SHUTDOWN_BEFORE_BOOT = timedelta(hours=6)
 CRASH_WINDOW = timedelta(minutes=5)
 FILE_WINDOW = timedelta(minutes=15)
+SETUPAPI_WINDOW = timedelta(hours=2)
 TOLERANCE = timedelta(hours=1)
 KEY_REWRITE_TOLERANCE = timedelta(days=1)
 DAY = timedelta(days=1)
@@ -37,7 +38,7 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     installs = _resolve_unknown_service_packs(groups["install"])
     drafts: list[_Draft] = []
     drafts += _cluster_by_key(installs, REINSTALL_GAP, "install")
-    drafts += _cluster_by_key(groups["component"], REINSTALL_GAP, "component-install")
+    drafts += _components(groups["component"])
     drafts += _cluster_by_key(groups["software"], REINSTALL_GAP, "software-install")
     drafts += [_Draft("os-install", [o]) for o in groups["os-install"]]
     drafts += _boots(groups["boot"], groups["shutdown"], hostname)
@@ -61,6 +62,7 @@ class _Draft:
         timed = [o for o in self.observations if o.at is not None]
         precise = [o for o in timed if o.precision == "second"]
         core = [o for o in precise if o.anchor or o.role == "file"] or precise or timed
+        core = _trusted(core)
         if not core:
             return None, None
         if self.kind == "reboot":
@@ -76,6 +78,8 @@ class _Draft:
         subject = self._subject()
         sources = tuple(_dedupe(o.source for o in sorted(self.observations, key=_time_key)))
         details = self._details()
+        if self.kind == "traffic" and details.get("end"):
+            end = datetime.fromisoformat(details.pop("end"))
         return TimelineEntry(
             at=at,
             precision=precision,
@@ -99,19 +103,20 @@ class _Draft:
         return min(kinds, key=lambda k: _KIND_RANK.get(k, 9))
 
     def _subject(self) -> str:
-        registry = [o.subject for o in self.observations if o.source.type == "registry" and o.subject]
-        if self.kind == "install" and registry:
-            return registry[0]
         named = [o.subject for o in self.observations if o.subject]
-        if self.kind == "install" and self.observations[0].key != "SP?":
-            return self.observations[0].key if not named or not registry else named[0]
+        if self.kind == "install":
+            registry = [o.subject for o in self.observations if o.source.type == "registry" and o.subject]
+            key = self.observations[0].key
+            return registry[0] if registry else key if key != "SP?" else named[0] if named else "service pack"
         return named[0] if named else self.observations[0].key
 
     def _details(self) -> dict[str, str]:
         details: dict[str, str] = {}
         for obs in self.observations:
             for name, value in obs.details:
-                if name in ("event", "what", "log", "path", "version", "local_time", "line"):
+                if name in ("event", "log", "path", "version", "local_time", "line"):
+                    continue
+                if name == "what" and self.kind != "traffic":
                     continue
                 details.setdefault(name, value)
         errors = [o for o in self.observations if o.role == "error"]
@@ -143,9 +148,11 @@ class _Draft:
             boots = [o for o in obs if o.group == "boot"]
             clean = any(o.group == "shutdown" for o in obs)
             os_name = next((v for o in obs for n, v in o.details if n == "os"), "")
+            changed = next((v for o in obs for n, v in o.details if n == "os_changed_from"), "")
             if not boots:
                 return "Clean shutdown (no boot recorded after it)"
-            return f"Boot{' after a clean shutdown' if clean else ''}{': ' + os_name if os_name else ''}"
+            text = f"Boot{' after a clean shutdown' if clean else ''}{': ' + os_name if os_name else ''}"
+            return text + (f" (was {changed} at the previous boot)" if changed else "")
         if kind == "file-replaced":
             names = [o.subject.rsplit("\\", 1)[-1] for o in obs]
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -158,38 +165,66 @@ class _Draft:
         return base + (f" ({len(files)} file(s) created)" if files and kind != "os-install" else "")
 
     def _conflicts(self, at: datetime | None, end: datetime | None) -> list[str]:
+        """Sources whose own time disagrees with the entry beyond their precision, one line per artefact."""
         if at is None or end is None:
             return []
         best = min((o for o in self.observations if o.at == at), key=_precision_rank, default=None)
         if best is None or best.precision != "second":
             return []
-        found = []
+        reference = f"{at:%Y-%m-%d %H:%M:%S} UTC ({_where(best.source)})"
+        by_artifact: dict[str, list[tuple[Observation, str]]] = defaultdict(list)
         for obs in self.observations:
             if obs.at is None or obs is best:
                 continue
             if obs.precision == "day":
-                if obs.at + DAY <= at - TOLERANCE / 12 or obs.at > end:
-                    days = abs((obs.at.date() - at.date()).days) or 1
-                    found.append(
-                        f"{obs.source.says} ({obs.source.provenance.artifact}) puts it on "
-                        f"{obs.at:%Y-%m-%d} (UTC day of that local date), but {best.source.says} says "
-                        f"{at:%Y-%m-%d %H:%M:%S} UTC: {days} day(s) apart"
+                day_end = obs.at + DAY
+                if day_end <= at or obs.at > end:
+                    off = at - day_end if day_end <= at else obs.at - end
+                    text = (
+                        f"{obs.source.says} ({_where(obs.source)}) is the UTC span "
+                        f"{obs.at:%Y-%m-%d %H:%M} to {day_end:%Y-%m-%d %H:%M}, {_hours(off)} "
+                        f"{'before' if day_end <= at else 'after'} {reference}"
                     )
+                    by_artifact[obs.source.provenance.artifact + obs.source.says].append((obs, text))
             elif obs.precision == "second":
                 late = KEY_REWRITE_TOLERANCE if obs.source.type == "registry" else TOLERANCE
                 if obs.at < at - TOLERANCE or obs.at > end + late:
-                    found.append(
-                        f"{obs.source.says} ({obs.source.provenance.artifact}) says "
-                        f"{obs.at:%Y-%m-%d %H:%M:%S} UTC, {_distance(obs.at, at, end)} "
-                        f"from {best.source.says}"
+                    why = (
+                        "; a local time converted with the zone rule the registry holds now"
+                        if obs.local_clock
+                        else ""
                     )
+                    side = "before" if obs.at < at else "after"
+                    off = at - obs.at if obs.at < at else obs.at - end
+                    text = (
+                        f"{obs.source.provenance.artifact} says {obs.at:%Y-%m-%d %H:%M:%S} UTC "
+                        f"({obs.source.says.strip()[:80]}{why}), {_hours(off)} {side} {reference}"
+                    )
+                    by_artifact[obs.source.provenance.artifact].append((obs, text))
+        found = []
+        for items in by_artifact.values():
+            more = f" (and {len(items) - 1} more line(s) of it)" if len(items) > 1 else ""
+            found.append(items[0][1] + more)
         return found
 
 
-def _distance(when: datetime, at: datetime, end: datetime) -> str:
-    delta = at - when if when < at else when - end
+def _where(source: TimelineSource) -> str:
+    prov = source.provenance
+    return f"{prov.artifact}" + (f" [{prov.locator}]" if prov.locator else "")
+
+
+def _hours(delta: timedelta) -> str:
     hours = delta.total_seconds() / 3600
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} days"
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def _trusted(core: list[Observation]) -> list[Observation]:
+    """Drop local-clock times that disagree with the UTC-native ones (a time zone changed since)."""
+    native = [o.at for o in core if not o.local_clock and o.at is not None]
+    if not native:
+        return core
+    lo, hi = min(native) - TOLERANCE, max(native) + TOLERANCE
+    return [o for o in core if not o.local_clock or (o.at is not None and lo <= o.at <= hi)]
 
 
 def _precision_rank(obs: Observation) -> int:
@@ -249,6 +284,24 @@ def _cluster_by_key(observations: list[Observation], gap: timedelta, kind: str) 
             target.append(obs)
         drafts += [_Draft(kind, c) for c in clusters]
     return drafts
+
+
+def _components(observations: list[Observation]) -> list[_Draft]:
+    """Component installs by component; setupapi.log sections join the install at that time."""
+    named = [o for o in observations if o.key != "setupapi"]
+    drafts = _cluster_by_key(named, REINSTALL_GAP, "component-install")
+    loose: list[Observation] = []
+    for obs in (o for o in observations if o.key == "setupapi"):
+        near = [d for d in drafts if _gap_to(d.observations, obs.at) <= SETUPAPI_WINDOW]
+        if near:
+            min(near, key=lambda d: _gap_to(d.observations, obs.at)).observations.append(obs)
+        else:
+            loose.append(obs)
+    return drafts + _cluster_by_key(
+        [Observation(**{**o.__dict__, "key": "setupapi", "anchor": True}) for o in loose],
+        REINSTALL_GAP,
+        "component-install",
+    )
 
 
 def _gap_to(cluster: list[Observation], when: datetime | None) -> timedelta:

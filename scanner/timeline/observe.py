@@ -38,6 +38,10 @@ _INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspa
 class Observation:
     """One source's claim: ``group`` says how fusion treats it, ``key`` what it is about.
 
+    ``local_clock`` marks a time the source wrote in local time and we converted with the zone rule the
+    registry holds now: if the zone was changed after the event, it is off by the difference, so fusion trusts
+    UTC-native sources (event records, NTFS times, logs stamped with their own offset) first.
+
     ``anchor`` observations carry a precise time of the event itself (a log session start, an event record, a
     folder's creation); the others (a key's last write, a local date) are attached to the nearest anchor and
     checked against it for conflicts.
@@ -55,6 +59,7 @@ class Observation:
     subject: str = ""
     summary: str = ""
     details: tuple[tuple[str, str], ...] = ()
+    local_clock: bool = False  # a local time converted with today's zone rule (may be hours off)
 
 
 def update_key(text: str | None) -> str | None:
@@ -116,10 +121,22 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                 claim.at,
                 claim.precision,
                 _claim(claim),
-                anchor=False,
+                anchor=claim.says.startswith("install folder"),
                 subject=app.name,
                 summary=f"{app.name} {app.version or ''} installed ({app.publisher or 'publisher unknown'})",
             )
+    for component, claim in inv.component_times:
+        yield Observation(
+            "component",
+            component.lower(),
+            "component-install",
+            claim.at,
+            claim.precision,
+            _claim(claim),
+            anchor=False,
+            subject=component,
+            summary=claim.says,
+        )
     system = inv.system
     if system is not None and system.install_date is not None:
         found = next((s for s in system.sources if "InstallDate" in s.locator), None)
@@ -289,6 +306,7 @@ def from_events(
                 subject=hostname,
                 summary=text,
                 details=details,
+                local_clock=True,
             )
         elif role == "failure":
             yield Observation(
@@ -317,9 +335,18 @@ def _shutdown_time(record: EventRecord, tz: TimeZoneFacts | None) -> tuple[datet
     return record.at, "second", " [shutdown time not readable; record time used]"
 
 
+def _local_clock(event: LogEvent) -> bool:
+    """Converted with the registry's zone rule (zone_note), not stamped with the writer's own offset."""
+    note = event.source.note
+    return note.startswith(("local time converted with the image's", "local time taken as UTC")) and (
+        "agrees with" not in note
+    )
+
+
 def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
     """Text-log events by family: installs, component installs, crashes."""
     for event in events:
+        local = _local_clock(event)
         says = f"{event.text}"
         source = _src("log", event.at, event.precision, says, event.source)
         details = event.details
@@ -335,6 +362,7 @@ def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
                 subject=subject,
                 summary=f"{subject} crashed (Dr. Watson)",
                 details=details,
+                local_clock=local,
             )
         elif event.log in ("iis-setup", "setupapi") and event.what in (
             "component-install",
@@ -342,21 +370,25 @@ def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
             "install-end",
         ):
             subject = event.subject or ""
+            # setupapi.log names the setup program, not the component: fusion joins it by time.
             yield Observation(
                 "component",
-                subject.lower(),
+                subject.lower() if event.log == "iis-setup" else "setupapi",
                 "component-install",
                 event.at,
                 event.precision,
                 source,
                 role="start" if event.what != "install-end" else "end",
-                anchor=event.log == "iis-setup" or event.what == "component-install",
+                anchor=event.log == "iis-setup",
                 subject=subject,
                 summary=event.text,
                 details=details,
+                local_clock=local,
             )
         elif event.log in _INSTALL_LOGS or event.log in ("iis-setup", "setupapi"):
             key = update_key(event.subject)
+            if key is None and event.log == "svcpack":
+                key = "SP?"  # svcpack.log never writes the SP's number: fusion matches it by time
             if key is None:
                 continue
             kind = (
@@ -392,6 +424,7 @@ def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
                 subject=event.subject or key,
                 summary=event.text,
                 details=details + (("what", event.what), ("log", event.log)),
+                local_clock=local,
             )
 
 
@@ -402,11 +435,14 @@ def from_traffic(days: Iterable[TrafficDay]) -> Iterator[Observation]:
         if day.requests == 0 or day.first_request is None:
             continue
         errors = sum(n for status, n in day.status_counts if status >= 500)
-        last_ok = day.last_success.strftime("%H:%M:%S") if day.last_success else "none"
-        says = (
-            f"{day.site} {day.day:%Y-%m-%d}: {day.requests} request(s), last success {last_ok} UTC, "
-            f"{errors} × 5xx"
-        )
+        if day.log == "httperr":
+            says = f"{day.site} {day.day:%Y-%m-%d}: {day.requests} failed request(s), {errors} × 5xx"
+        else:
+            last_ok = day.last_success.strftime("%H:%M:%S") if day.last_success else "none"
+            says = (
+                f"{day.site} {day.day:%Y-%m-%d}: {day.requests} request(s), last success {last_ok} UTC, "
+                f"{errors} × 5xx"
+            )
         yield Observation(
             "traffic",
             f"{day.site}:{day.day:%Y%m%d}",
@@ -425,9 +461,13 @@ def from_traffic(days: Iterable[TrafficDay]) -> Iterator[Observation]:
         )
         for run in day.error_runs:
             statuses = ", ".join(f"{n} × {s}" for s, n in run.statuses)
+            why = ", ".join(f"{reason} × {n}" for reason, n in run.reasons)
+            pools = ", ".join(run.queues)
             says = (
                 f"{day.site}: {run.count} error answer(s) ({statuses}) "
                 f"from {run.start:%H:%M:%S} to {run.end:%H:%M:%S} UTC"
+                + (f"; reasons {why}" if why else "")
+                + (f"; application pool {pools}" if pools else "")
             )
             yield Observation(
                 "traffic",
