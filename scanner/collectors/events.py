@@ -32,7 +32,6 @@ from dissect.eventlog.bxml import (
     BxmlSub,
     BxmlTag,
     BxmlTemplateDescriptor,
-    BxmlType,
     EvtxNameReader,
     Template,
     read_value,
@@ -57,7 +56,8 @@ _CHUNK = 0x10000
 _CHUNK_DATA = 0x200
 _RECORD_SIG = 0x2A2A
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-_MAX_DEPTH = 32  # element nesting walked in one record
+_MAX_DEPTH = 32  # substitutions resolved in a row
+_MAX_NODES = 4096  # elements walked in one record's event data
 # What dissect's BinXml parser raises on damaged bytes (cstruct reads past the data: EOFError; an unknown
 # template offset: KeyError; deep hostile nesting: RecursionError).
 _PARSE_ERRORS = (EventlogError, EOFError, KeyError, IndexError, ValueError, TypeError, AttributeError,
@@ -185,20 +185,22 @@ def _evt_record(r: RawEvtRecord, artifact: str, log: str) -> EventRecord:
 
 
 class _SafeBxml(Bxml):
-    """dissect's BinXml reader with a template-instance reader that refuses arrays of NULL values.
+    """dissect's BinXml reader with a template-instance reader whose array values cannot spin.
 
-    dissect reads an array value with ``while stream.tell() != size`` and a NULL reader that consumes
-    nothing, so one hostile descriptor (type 0x80, size > 0) would hang the scan.
+    dissect reads an array value with ``while stream.tell() != size``: a NULL reader consumes nothing, and a
+    value cut short by the end of the record never reaches ``size``, so hostile bytes would hang the scan.
+    Arrays are read here with a progress check; everything else is dissect's own code path.
     """
 
     def read_template_instance(self) -> Template:
         template = self._read_template_reference_and_data()
         descriptors = list(BxmlTemplateDescriptor.read_descriptors_from_stream(self.bxml_stream))
         for index, descriptor in enumerate(descriptors):
-            if descriptor.is_array and descriptor.type_id == BxmlType.NULL and descriptor.size:
-                raise ValueError("array of NULL values")
             try:
-                value = read_value(self, descriptor, None)
+                if descriptor.is_array and descriptor.has_type_reader:
+                    value: Any = self._read_array(descriptor)
+                else:
+                    value = read_value(self, descriptor, None)
             except BxmlException:  # as dissect does: an unknown value type spoils this value only
                 value = None
             if isinstance(value, Template):
@@ -206,6 +208,19 @@ class _SafeBxml(Bxml):
             if index in template.subs:
                 template.subs[index].set(value)
         return template
+
+    def _read_array(self, descriptor: BxmlTemplateDescriptor) -> list[Any]:
+        data = self.bxml_stream.read(descriptor.size)
+        if len(data) != descriptor.size:
+            raise ValueError("array value runs past the end of the record")
+        stream = io.BytesIO(data)
+        values = []
+        while stream.tell() < len(data):
+            before = stream.tell()
+            values.append(descriptor.value_type(stream))
+            if stream.tell() == before:
+                raise ValueError(f"array of {descriptor.type_id!s} values makes no progress")
+        return values
 
 
 @dataclass
@@ -239,8 +254,11 @@ def _read_evtx(fh: BinaryIO, size: int, artifact: str, log: str, keep: Keep | No
     while offset < size:
         fh.seek(offset)
         chunk = fh.read(_CHUNK)
-        if len(chunk) < _CHUNK:
-            if chunk.strip(b"\0"):
+        if len(chunk) < _CHUNK:  # the file ends inside this chunk: read the records that are there
+            if chunk[:8] == b"ElfChnk\0" and len(chunk) > _CHUNK_DATA:
+                gaps.append(Gap(artifact, f"file ends inside chunk {index} (truncated at 0x{size:x})", where))
+                _read_chunk(chunk + bytes(_CHUNK - len(chunk)), offset, index, state, artifact, log, keep)
+            elif chunk.strip(b"\0"):
                 state.damaged(f"chunk {index} at offset 0x{offset:x}", chunk=True)
             break
         if chunk[:8] == b"ElfChnk\0":
@@ -277,21 +295,22 @@ def _read_chunk(chunk: bytes, base: int, index: int, state: _EvtxState, artifact
             state.damaged(where)
             off = _next_record(chunk, off + 8, end)
             continue
+        at, off = off, off + rsize
         try:
-            values = _parse_record(chunk, stream, off, rsize, templates)
-        except _PARSE_ERRORS:
-            state.damaged(where)
-            off += rsize
-            continue
-        off += rsize
-        record = _evtx_record(values, rid, written, log, Provenance(
-            artifact, f"record {rid} (chunk {index}, offset 0x{base + off - rsize:x})"))
+            event = _parse_record(chunk, stream, at, rsize, templates)
+            provider, event_id = _identity(event)
+            if keep is not None and not keep(provider, event_id & 0xFFFF):
+                state.total += 1  # valid; only the kept records are decoded in full
+                continue
+            where_rec = Provenance(artifact, f"record {rid} (chunk {index}, offset 0x{base + at:x})")
+            record = _evtx_record(_values(event), rid, written, log, where_rec)
+        except _PARSE_ERRORS:  # includes a time outside datetime's range (OverflowError, ValueError)
+            record = None
         if record is None:
             state.damaged(where)
             continue
         state.total += 1
-        if keep is None or keep(record.provider, record.event_id):
-            state.records.append(record)
+        state.records.append(record)
 
 
 def _next_record(chunk: bytes, start: int, end: int) -> int:
@@ -308,7 +327,7 @@ def _next_record(chunk: bytes, start: int, end: int) -> int:
 
 
 def _parse_record(chunk: bytes, stream: io.BytesIO, off: int, rsize: int,
-                  templates: dict[int, Template]) -> dict[str, Any]:
+                  templates: dict[int, Template]) -> BxmlTag:
     bxml = _SafeBxml(bxml_stream=io.BytesIO(chunk[off + 24 : off + rsize - 4]), elf_chunk_stream=stream)
     bxml.data_offset = off + 24
     bxml.templates = templates
@@ -319,7 +338,10 @@ def _parse_record(chunk: bytes, stream: io.BytesIO, off: int, rsize: int,
         token = bxml.read_token(None)
         if isinstance(token, BxmlTag | Template):
             root = token
-    return _values(_resolve(root))
+    event = _resolve(root)
+    if not isinstance(event, BxmlTag):
+        raise ValueError("record has no Event element")
+    return event
 
 
 def _resolve(value: Any, depth: int = 0) -> Any:
@@ -351,10 +373,25 @@ def _children(tag: BxmlTag) -> Iterator[BxmlTag]:
             yield child
 
 
-def _values(event: Any) -> dict[str, Any]:
+def _identity(event: BxmlTag) -> tuple[str, int]:
+    """Provider name and event ID, all that ``keep`` needs, without decoding the rest of the record."""
+    provider, event_id = "", None
+    for part in _children(event):
+        if part.name == "System":
+            for tag in _children(part):
+                if tag.name == "Provider":
+                    attrs = tag.attributes
+                    provider = _text(attrs.get("Name")) or _text(attrs.get("EventSourceName"))
+                elif tag.name == "EventID":
+                    event_id = _int(_text(tag))
+            break
+    if event_id is None:
+        raise ValueError("record has no EventID")
+    return provider, event_id
+
+
+def _values(event: BxmlTag) -> dict[str, Any]:
     """Copy one record's values out of dissect's shared template tree: System fields and event data."""
-    if not isinstance(event, BxmlTag):
-        raise ValueError("record has no Event element")
     out: dict[str, Any] = {"data": [], "strings": []}
     for part in _children(event):
         if part.name == "System":
@@ -364,15 +401,22 @@ def _values(event: Any) -> dict[str, Any]:
                     raw = _resolve(value)
                     out[f"{tag.name}_{name}"] = raw if isinstance(raw, datetime) else _text(raw)
         elif part.name in ("EventData", "UserData"):
-            _event_data(part, out, 0)
+            _event_data(part, out, {id(part)})
     return out
 
 
-def _event_data(tag: BxmlTag, out: dict[str, Any], depth: int) -> None:
+def _event_data(tag: BxmlTag, out: dict[str, Any], seen: set[int]) -> None:
+    """EventData ``<Data Name=..>`` values, or UserData's leaf elements; each element visited once.
+
+    ``seen`` guards against hostile records whose nested template instance reuses the enclosing template
+    (dissect then stores the template inside its own slot: a cycle).
+    """
     for child in _children(tag):
-        kids = list(_children(child))
-        if kids and depth < _MAX_DEPTH:  # UserData: <Provider-specific element><Field>value</Field>...
-            _event_data(child, out, depth + 1)
+        if id(child) in seen or len(seen) > _MAX_NODES:
+            continue
+        seen.add(id(child))
+        if any(True for _ in _children(child)):  # UserData: <Provider-specific element><Field>value</Field>
+            _event_data(child, out, seen)
             continue
         value = _text(child)
         name = _text(child.attributes["Name"]) if "Name" in child.attributes else None

@@ -33,6 +33,7 @@ MAX_RECORD = 0x40000  # far above what ReportEvent can write (~64 KiB strings + 
 MAX_FILE = 0xFFFFFFFF  # offsets are 32-bit
 _CHUNK = 1 << 20
 _MAX_RUNS = 16384  # record-number runs kept for deduplication (a real log has one or two)
+_MAX_FAILED = 1 << 18  # invalid "LfLe" candidates before giving up on a file (hostile: ~0.5 s per MiB)
 _DIRTY_FLAG = 0x1
 _SIG = b"LfLe"
 _EOF_NEEDLE = struct.pack("<5I", EOF_SIZE, 0x11111111, 0x22222222, 0x33333333, 0x44444444)
@@ -169,21 +170,26 @@ def sid_string(raw: bytes) -> str | None:
     return "-".join(["S", "1", str(int.from_bytes(raw[2:8], "big")), *map(str, subs)])
 
 
-def _valid(rec: bytes) -> bool:
-    """Structural checks of one candidate record (``rec`` holds exactly its ``Length`` bytes)."""
+def _valid(rec: bytes) -> str | None:
+    """Structural checks of one candidate record (``rec`` holds exactly its ``Length`` bytes).
+
+    Returns:
+        The record's source name when it passes, else None.
+    """
     length = len(rec)
     (_l, _s, _n, _tg, _tw, _eid, _et, nstr, _cat, _rf, _crn, str_off, sid_len, sid_off, data_len,
      data_off) = _RECORD.unpack_from(rec)
     body = length - 4
     if _u32(rec, body) != length:
-        return False
+        return None
     if nstr and not FIXED_SIZE <= str_off < body:
-        return False
+        return None
     if sid_len and not (FIXED_SIZE <= sid_off and sid_off + sid_len <= body):
-        return False
+        return None
     if data_len and not (FIXED_SIZE <= data_off and data_off + data_len <= body):
-        return False
-    return _wstr(rec, FIXED_SIZE, body) is not None
+        return None
+    source = _wstr(rec, FIXED_SIZE, body)
+    return source[0] if source is not None else None
 
 
 def _decode(rec: bytes, offset: int, past: bool, split: bool) -> RawEvtRecord:
@@ -268,6 +274,7 @@ class _Scanner:
         self.junk_at: int | None = None  # start of the unexplained bytes not yet closed
         self.junk_failed = 0
         self.continuation = 0  # bytes at 0x30 belonging to the record or EOF record split at the end
+        self.failed = 0
 
     def run(self) -> None:
         h, e = self.scan.header, self.scan.eof
@@ -311,8 +318,8 @@ class _Scanner:
         self.junk_at, self.junk_failed = None, 0
 
     def _segment(self, pos: int, stop: int) -> None:
-        while pos + 8 <= stop:
-            buf = self.win.load(pos, _CHUNK)
+        while pos + 8 <= stop and self.failed < _MAX_FAILED:
+            buf = self.win.load(pos, MAX_RECORD)  # reloads (1 MiB) only when less than a record is left
             base = self.win.base
             end = min(base + len(buf), stop)
             i = buf.find(_SIG, pos - base + 4, end - base)
@@ -329,30 +336,33 @@ class _Scanner:
 
     def _candidate(self, at: int) -> int:
         """Validate the record starting at ``at``; return where scanning continues."""
-        head = self.win.read(at, FIXED_SIZE)
-        length = _u32(head, 0) if len(head) >= 4 else 0
-        rec, split = b"", False
-        if len(head) == FIXED_SIZE and FIXED_SIZE + 4 <= length <= min(MAX_RECORD, self.size - HEADER_SIZE) \
-                and length % 4 == 0:
+        head = self.win.read(at, 4)
+        length = _u32(head, 0) if len(head) == 4 else 0
+        rec, split, source = b"", False, None
+        if FIXED_SIZE + 4 <= length <= min(MAX_RECORD, self.size - HEADER_SIZE) and length % 4 == 0:
             rec = self.win.read(at, length)
-            if len(rec) < length:  # wrapped: the rest continues right after the file header
-                rest = length - len(rec)
-                rec += self.win.read(HEADER_SIZE, rest)
+            if len(rec) >= FIXED_SIZE and len(rec) < length:  # wrapped: the rest continues after the header
+                rec += self.win.read(HEADER_SIZE, length - len(rec))
                 split = True
-        if len(rec) != length or not length or not _valid(rec):
+            if len(rec) == length:
+                source = _valid(rec)
+        if source is None:
+            self.failed += 1
+            if self.failed == _MAX_FAILED:
+                self.scan.notes.append(f"scan stopped at 0x{at:x}: {_MAX_FAILED} invalid record signatures")
             if self._in_live(at):
                 if self.junk_at is None:
                     self.junk_at = at
                 self.junk_failed += 1
             return at + 4
         self._close_junk()
-        self._accept(rec, at, split)
+        self._accept(rec, at, split, source)
         if split:
             self.continuation = max(self.continuation, length - (self.size - at))
             return self.size
         return at + length
 
-    def _accept(self, rec: bytes, at: int, split: bool) -> None:
+    def _accept(self, rec: bytes, at: int, split: bool, source: str) -> None:
         scan = self.scan
         number = _u32(rec, 8)
         if not self.numbers.add(number):
@@ -370,10 +380,8 @@ class _Scanner:
                 inside = at >= h.start or HEADER_SIZE <= at < h.end
             past = number >= h.current or not inside
         scan.past_header += past
-        if self.keep is not None:
-            source = (_wstr(rec, FIXED_SIZE, len(rec) - 4) or ("", 0))[0]
-            if not self.keep(source, _u32(rec, 20) & 0xFFFF):
-                return
+        if self.keep is not None and not self.keep(source, _u32(rec, 20) & 0xFFFF):
+            return
         scan.records.append(_decode(rec, at, past, split))
 
 
