@@ -60,6 +60,21 @@ parent_option = click.option(
     help="Parent disk of a legacy VHD differencing disk (.avhd), if its locators do not find it.",
 )
 
+system_option = click.option(
+    "--system",
+    "system_index",
+    type=int,
+    default=None,
+    help="Volume index of the Windows system to read when a disk holds several (see describe).",
+)
+profiles_option = click.option(
+    "--profiles",
+    "profiles_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Knowledge profiles directory (default: the shipped profiles/).",
+)
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="patchmortem")
@@ -118,20 +133,8 @@ def describe(source: Path, fmt: str, parent: Path | None) -> None:
     help="text: readable tables; json: the documented contract (schemas/inventory.schema.json).",
 )
 @parent_option
-@click.option(
-    "--system",
-    "system_index",
-    type=int,
-    default=None,
-    help="Volume index of the Windows system to inventory when a disk holds several (see describe).",
-)
-@click.option(
-    "--profiles",
-    "profiles_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Knowledge profiles directory (default: the shipped profiles/).",
-)
+@system_option
+@profiles_option
 @click.pass_context
 @handle_errors
 def inventory(
@@ -209,14 +212,8 @@ def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
     help="Write to this file instead of stdout.",
 )
 @parent_option
-@click.option("--system", "system_index", type=int, default=None, help="Volume index of the Windows system.")
-@click.option(
-    "--profiles",
-    "profiles_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Knowledge profiles directory (default: the shipped profiles/).",
-)
+@system_option
+@profiles_option
 @click.pass_context
 @handle_errors
 def timeline(

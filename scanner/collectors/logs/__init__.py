@@ -164,6 +164,15 @@ class Tally:
         if self.first_malformed is None:
             self.first_malformed = line.number
 
+    def readable(self, source: BinaryIO | Iterable[str]) -> Iterator[Line]:
+        """The non-blank, well-formed lines of ``source``, counting every line and each malformed one."""
+        for line in read_lines(source):
+            self.lines += 1
+            if line.problem:
+                self.bad(line)
+            elif line.text.strip():
+                yield line
+
     def add(self, event: LogEvent) -> None:
         if len(self.events) < self.max_events:
             self.events.append(event)

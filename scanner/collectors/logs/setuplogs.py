@@ -133,13 +133,7 @@ def parse_iis_setup(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZon
                     max_events: int | None = None) -> LogParse:
     """Parse ``iis5.log`` / ``iis6.log`` (see the module docstring); ``artifact`` names the component."""
     p = _IisParser(artifact, tz, max_events)
-    for line in read_lines(source):
-        p.tally.lines += 1
-        if line.problem:
-            p.tally.bad(line)
-            continue
-        if not line.text.strip():
-            continue
+    for line in p.tally.readable(source):
         m = _OC.match(line.text.strip())
         f = [int(g) for g in m.groups()[:6]] if m else []
         local = wall_clock(f[2], f[0], f[1], f[3], f[4], f[5]) if m else None

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from scanner.collectors.localtime import local_to_utc, utc_to_local, zone_note
-from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, update_id, wall_clock
+from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
 from scanner.model import TimeZoneFacts
 
 _OFFSET = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,3}))?:(?:\s(.*)|$)")
@@ -222,13 +222,7 @@ def parse_updateexe(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZon
         max_events: events kept (default :data:`~scanner.collectors.logs.MAX_EVENTS`).
     """
     p = _Parser(artifact, tz, max_events)
-    for line in read_lines(source):
-        p.tally.lines += 1
-        if line.problem:
-            p.tally.bad(line)
-            continue
-        if not line.text.strip():
-            continue
+    for line in p.tally.readable(source):
         m = _OFFSET.match(line.text)
         if m is None:
             stamp = _STAMP.match(line.text.strip())

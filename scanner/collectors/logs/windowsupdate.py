@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
 from scanner.collectors.localtime import local_to_utc, offset_minutes, zone_note
-from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, update_id, wall_clock
+from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
 from scanner.model import Gap, Provenance, TimeZoneFacts
 
 _LINE = re.compile(
@@ -196,13 +196,7 @@ def parse_windowsupdate(source: BinaryIO | Iterable[str], artifact: str, tz: Tim
                         max_events: int | None = None) -> LogParse:
     """Parse ``WindowsUpdate.log`` (see the module docstring); ``tz`` is the image's zone (may be None)."""
     p = _Parser(artifact, tz, max_events)
-    for line in read_lines(source):
-        p.tally.lines += 1
-        if line.problem:
-            p.tally.bad(line)
-            continue
-        if not line.text.strip():
-            continue
+    for line in p.tally.readable(source):
         m = _LINE.match(line.text)
         f = [int(g) for g in m.groups()[:6]] if m else []
         ms = int((m.group(7) or "0").ljust(3, "0")) * 1000 if m else 0
