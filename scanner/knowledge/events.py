@@ -29,6 +29,7 @@ ROLES = frozenset(
         "package-start",
         "package-state",
         "boot",
+        "boot-logged",
         "shutdown",
         "unexpected-shutdown",
         "failure",

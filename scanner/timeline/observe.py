@@ -269,7 +269,7 @@ def from_events(
                 summary=text,
                 details=details,
             )
-        elif role == "boot":
+        elif role in ("boot", "boot-logged"):
             yield Observation(
                 "boot",
                 hostname,
@@ -277,7 +277,7 @@ def from_events(
                 record.at,
                 "second",
                 source,
-                role="start" if record.event_id == 6009 else "attest",
+                role="start" if role == "boot" else "attest",
                 subject=hostname,
                 summary=text,
                 details=details + ((("os", subject),) if subject.strip() else ()),
