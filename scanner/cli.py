@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -174,6 +175,23 @@ def inventory(
         print_inventory(inv, out)
 
 
+_SEGMENT = re.compile(r"\.(\d{3}|[Ee]\d{2}|[Ee][A-Za-z]{2})")
+
+
+def _refuse_evidence_as_output(output: Path, source: Path, parent: Path | None) -> None:
+    """Evidence is read-only: a report must never land on the source, its parent, a segment or inside it."""
+    target = output.resolve()
+    for evidence in (source, parent):
+        if evidence is None:
+            continue
+        real = evidence.resolve()
+        segment = target.parent == real.parent and bool(_SEGMENT.fullmatch(target.suffix)) and (
+            target.stem.split(".")[0] == real.name.split(".")[0]
+        )
+        if target == real or real in target.parents or segment:
+            raise OutputError(f"refusing to write {output}: it is (part of) the evidence {evidence}")
+
+
 def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
     """``2009-12-09`` (a whole UTC day) or ``2009-12-09T15:00[:00][Z|+hh:mm]``; naive times are UTC."""
     if value is None:
@@ -239,6 +257,8 @@ def timeline(
     from scanner.report.timeline import print_timeline, write_csv, write_jsonl, write_timesketch
 
     start, stop = _utc_bound(since, end=False), _utc_bound(until, end=True)
+    if output is not None:
+        _refuse_evidence_as_output(output, source, parent)
     quiet = ctx.find_root().obj.get("verbosity", 0) < 0
     err = Console(stderr=True, quiet=quiet)
     with err.status("working") as status:

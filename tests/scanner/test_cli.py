@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from fixtures.factory.scenario import IMAGES_DIR as IMAGES
 from scanner import __version__
 from scanner.cli import cli
 from scanner.errors import ExitCode
@@ -85,3 +87,19 @@ def test_python_dash_m_entry_point() -> None:
         timeout=120,
     )
     assert proc.returncode == 0 and __version__ in proc.stdout
+
+
+def test_timeline_output_never_overwrites_the_evidence(tmp_path: Path) -> None:
+    """--output naming the image (or a segment of it) is refused before anything is opened for writing."""
+    image = IMAGES / "q281402-dll-put-back.raw.001"
+    before = hashlib.sha256(image.read_bytes()).hexdigest()
+    for target in (image, IMAGES / "q281402-dll-put-back.raw.002"):
+        result = CliRunner().invoke(cli, ["timeline", str(image), "--format", "csv", "--output", str(target)])
+        assert result.exit_code == 8 and "refusing to write" in result.stderr
+    assert hashlib.sha256(image.read_bytes()).hexdigest() == before
+    unwritable = tmp_path / "missing-dir" / "t.csv"
+    result = CliRunner().invoke(cli, ["timeline", str(image), "--format", "csv", "--output", str(unwritable)])
+    assert result.exit_code == 8 and result.stderr.count("\n") == 1 and "cannot write" in result.stderr
+    written = tmp_path / "timeline.csv"
+    result = CliRunner().invoke(cli, ["timeline", str(image), "--format", "csv", "--output", str(written)])
+    assert result.exit_code == 0 and written.read_text().startswith("at,precision,end,kind")
