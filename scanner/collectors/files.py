@@ -22,7 +22,6 @@ i.e. versions OF the update.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import struct
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from typing import Any
 from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
+from scanner.collectors.volume import lookup
 from scanner.model import FileState, Gap, Provenance, iso
 
 __all__ = ["MAX_HASH_SIZE", "UninstallFolder", "collect_files", "collect_uninstall_folders"]
@@ -260,33 +260,13 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
     )
 
 
-def _plain_lookup(fs: Any, path: str) -> Any | None:
-    """Case-insensitive lookup on a non-NTFS file system (a directory source), one listing per component."""
-    try:
-        current = fs.path("/")
-    except _READ_ERRORS:
-        return None
-    for part in (p for p in path.replace("/", "\\").split("\\") if p):
-        if part in (".", ".."):
-            return None
-        try:
-            entries = list(itertools.islice(current.iterdir(), _MAX_ENTRIES))
-        except _READ_ERRORS:
-            return None
-        match = next((e for e in entries if e.name.lower() == part.lower()), None)
-        if match is None:
-            return None
-        current = match
-    return current
-
-
 def _plain_file_state(fs: Any, path: str, note: str, gaps: list[Gap], hash_files: bool) -> FileState | None:
     """A directory source (mounted volume, triage collection): versions and hashes, but no MFT times.
 
     The host file system's modification time is kept (a copy tool may or may not preserve it); NTFS
     creation and $FILE_NAME times are not available and are reported as a gap, never guessed.
     """
-    entry = _plain_lookup(fs, path)
+    entry = lookup(fs, path)
     if entry is None or not entry.is_file():
         gaps.append(Gap(path, "not present in the directory source"))
         return None

@@ -99,8 +99,18 @@ def local_date_to_utc(year: int, month: int, day: int, tz: TimeZoneFacts | None)
         return None
 
 
+#: How :func:`zone_note` notes begin: a reader of a provenance note can tell a time converted with the
+#: registry's current rule (hours off if the zone changed since) from one stamped with its own offset.
+RULE_NOTE_PREFIXES = ("local time converted with the image's time zone", "local time taken as UTC")
+
+
 def zone_note(tz: TimeZoneFacts | None) -> str:
     """How a local time was converted, for provenance notes."""
     if tz is None:
-        return "local time taken as UTC (no TimeZoneInformation)"
-    return f"local time converted with the image's time zone ({tz.key_name or tz.standard_name})"
+        return f"{RULE_NOTE_PREFIXES[1]} (no TimeZoneInformation)"
+    return f"{RULE_NOTE_PREFIXES[0]} ({tz.key_name or tz.standard_name})"
+
+
+def converted_with_rule(note: str) -> bool:
+    """Whether a provenance note says its time came from the registry's current rule, unconfirmed."""
+    return note.startswith(RULE_NOTE_PREFIXES) and "agrees with" not in note

@@ -284,9 +284,8 @@ def _hotfix_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts | 
         d = _draft(drafts, update_id)
         d.sources.append(_prov(software, key))
         d.when(_utc(key.timestamp()), "second", 2, "Hotfix key last written", _prov(software, key))
-        if isinstance(v.get("Installed On"), str) and (day := _local_date(v["Installed On"], tz)) is not None:
-            d.when(day, "day", 5, f"Installed On = {v['Installed On']} (local date)",
-                   _prov(software, key, "Installed On"))
+        if claim := _day_claim(software, key, v, "Installed On", tz):
+            d.when(claim.at, "day", 5, claim.says, claim.source)
         d.description = d.description or _text(v.get("Fix Description") or v.get("Comments"))
         if isinstance(v.get("Service Pack"), int):
             d.details["hotfix_service_pack"] = str(v["Service Pack"])
@@ -325,10 +324,8 @@ def _updates_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts |
                 d = _draft(drafts, update_id)
                 d.sources.append(_prov(software, key))
                 d.when(_utc(key.timestamp()), "second", 1, "Updates key last written", _prov(software, key))
-                installed = v.get("InstalledDate")
-                if isinstance(installed, str) and (day := _local_date(installed, tz)) is not None:
-                    d.when(day, "day", 5, f"InstalledDate = {installed} (local date)",
-                           _prov(software, key, "InstalledDate"))
+                if claim := _day_claim(software, key, v, "InstalledDate", tz):
+                    d.when(claim.at, "day", 5, claim.says, claim.source)
                 d.sp_folder = int(match.group(1)) if match else d.sp_folder
                 d.description = _text(v.get("Description")) or d.description
                 d.details["updates_product"] = product.name()
@@ -356,6 +353,17 @@ def _local_date(text: str, tz: TimeZoneFacts | None) -> datetime | None:
     return local_date_to_utc(year, month, day, tz)
 
 
+def _day_claim(
+    hive: Hive, key: Registry.RegistryKey, values: dict[str, Any], name: str, tz: TimeZoneFacts | None
+) -> SourceTime | None:
+    """A local-date value (``Installed On``, ``InstalledDate``, ``InstallDate``) as a day-precision claim."""
+    text = values.get(name)
+    day = _local_date(text, tz) if isinstance(text, str) else None
+    if day is None:
+        return None
+    return SourceTime(day, "day", f"{name} = {text} (local date)", _prov(hive, key, name))
+
+
 def _uninstall_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts | None) -> None:
     root = _open(software, UNINSTALL)
     for key in root.subkeys() if root is not None else []:
@@ -378,9 +386,8 @@ def _uninstall_keys(software: Hive, drafts: dict[str, _Draft], tz: TimeZoneFacts
         for value in ("ReleaseType", "ParentKeyName", "InstallDate", "UninstallString", "RegistryLocation"):
             if value in v:
                 d.details[f"uninstall_{value.lower()}"] = _text(v[value]) or ""
-        if isinstance(v.get("InstallDate"), str) and (at := _local_date(v["InstallDate"], tz)) is not None:
-            d.when(at, "day", 3, f"InstallDate = {v['InstallDate']} (local date)",
-                   _prov(software, key, "InstallDate"))
+        if claim := _day_claim(software, key, v, "InstallDate", tz):
+            d.when(claim.at, "day", 3, claim.says, claim.source)
         rank = 4 if d.kind == "service-pack" else 6
         d.when(_utc(key.timestamp()), "second", rank, "Uninstall key last written", _prov(software, key))
 
@@ -444,10 +451,8 @@ def software_installs(software: Hive | None, tz: TimeZoneFacts | None = None) ->
         if re.search(r"(?i)service pack$", key.name()) or not v.get("DisplayName"):
             continue
         times: list[SourceTime] = []
-        installed = v.get("InstallDate")
-        if isinstance(installed, str) and (day := _local_date(installed, tz)) is not None:
-            times.append(SourceTime(day, "day", f"InstallDate = {installed} (local date)",
-                                    _prov(software, key, "InstallDate")))
+        if claim := _day_claim(software, key, v, "InstallDate", tz):
+            times.append(claim)
         times.append(SourceTime(_utc(key.timestamp()), "second", "Uninstall key last written",
                                 _prov(software, key)))
         found.append(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.collectors.localtime import local_to_utc
+from scanner.collectors.localtime import converted_with_rule, local_to_utc
 from scanner.collectors.registry import normalise_update_id
 from scanner.knowledge.events import EventCatalog
 from scanner.model import (
@@ -337,10 +337,7 @@ def _shutdown_time(record: EventRecord, tz: TimeZoneFacts | None) -> tuple[datet
 
 def _local_clock(event: LogEvent) -> bool:
     """Converted with the registry's zone rule (zone_note), not stamped with the writer's own offset."""
-    note = event.source.note
-    return note.startswith(("local time converted with the image's", "local time taken as UTC")) and (
-        "agrees with" not in note
-    )
+    return converted_with_rule(event.source.note)
 
 
 def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
