@@ -295,7 +295,10 @@ def timeline(
         if stream is not None:
             stream.close()
     for gap in fused.gaps if fmt != "text" else []:
-        err.print(f"patchmortem: warning: {gap.what}: {gap.reason}", highlight=False, markup=False)
+        # One line per warning, never wrapped, so it can be grepped.
+        err.print(
+            f"patchmortem: warning: {gap.what}: {gap.reason}", highlight=False, markup=False, soft_wrap=True
+        )
 
 
 def main() -> None:

@@ -116,10 +116,13 @@ def test_failure_records_past_the_stale_header_are_in_the_timeline() -> None:
 @pytest.mark.parametrize("scenario", sorted(s for s in SCENARIOS if SCENARIOS[s].expected.get("damage")))
 def test_damage_is_skipped_with_a_counted_warning(scenario: str) -> None:
     result = _run(str(IMAGES[scenario]), "--format", "jsonl")
+    wording = {"malformed-lines": "malformed line(s) skipped", "corrupt-records": "corrupt record(s) skipped"}
     for damage in SCENARIOS[scenario].expected["damage"]:
-        name = damage["artifact"].rsplit("\\", 1)[-1]
-        lines = [line for line in result.stderr.splitlines() if name in line and "warning" in line]
-        assert any(f"{damage['count']} " in line for line in lines), (damage, result.stderr)
+        expected = f"warning: {damage['artifact']}: {damage['count']} {wording[damage['kind']]}"
+        assert any(line.startswith(f"patchmortem: {expected}") for line in result.stderr.splitlines()), (
+            damage,
+            result.stderr,
+        )
 
 
 def test_text_csv_and_timesketch_exports() -> None:
