@@ -94,10 +94,10 @@ def cli(ctx: click.Context, verbosity: int | None) -> None:
         format="patchmortem: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    # dissect logs chatty warnings for every plugin it cannot load; they are not the user's problem.
-    if level < 1:
-        for name in ("dissect", "dissect.target"):
-            logging.getLogger(name).setLevel(logging.ERROR)
+    # dissect logs chatty warnings for every plugin it cannot load (with tracebacks for optional loaders at
+    # INFO level); they are not the user's problem, even with --verbose.
+    for name in ("dissect", "dissect.target"):
+        logging.getLogger(name).setLevel(logging.ERROR if level < 1 else logging.WARNING)
 
 
 @cli.command()

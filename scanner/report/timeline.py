@@ -148,8 +148,10 @@ def print_timeline(
                 where = source.provenance.artifact + (
                     f" [{source.provenance.locator}]" if source.provenance.locator else ""
                 )
+                note = f" ({source.provenance.note})" if source.provenance.note else ""
                 console.print(
-                    f"    [dim]{source.type}: {escape(where)} — {escape(source.says)}[/dim]", highlight=False
+                    f"    [dim]{source.type}: {escape(where)} — {escape(source.says)}{escape(note)}[/dim]",
+                    highlight=False,
                 )
     if gaps:
         console.print(f"\n[bold]Not read or partly read[/bold] ({len(gaps)})")
