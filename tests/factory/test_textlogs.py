@@ -419,10 +419,26 @@ def test_facade_calls_as_simulate_makes_them() -> None:
                                 iis_version="6.0", server_ip="10.1.2.20")
     assert [d.isoformat() for d in days] == ["2009-12-09", "2009-12-10"]
     assert sum(len(_parse_w3c(b, "cp1252")) for b in days.values()) == 120
-    errs = _parse_w3c(textlogs.httperr_outage(start=utc0, end=utc0 + timedelta(minutes=30), per_hour=120,
-                                              seed=3, pool="DefaultAppPool", server_ip="10.1.2.20"), "cp1252")
-    assert [e["s-reason"] for e in errs[:3]] == ["Connection_Abandoned_By_AppPool"] * 3
-    assert {e["s-reason"] for e in errs[3:]} == {"AppOffline"} and len(errs) == 63
+    # Two worker deaths 41 s apart, then Rapid-Fail Protection: nothing before the first death, the held
+    # requests abandoned at each death, 503 AppOffline from the disable on; the crash gap drops the rest.
+    deaths = (utc0 + timedelta(minutes=5), utc0 + timedelta(minutes=5, seconds=41))
+    disabled, end = utc0 + timedelta(minutes=6, seconds=22), utc0 + timedelta(minutes=30)
+    crashed = [(utc0 + timedelta(minutes=20), utc0 + timedelta(hours=9))]
+    entries = textlogs.httperr_pool_failure(deaths=deaths, disabled=disabled, end=end, per_hour=120, seed=3,
+                                            server_ip="10.1.2.20", gaps=crashed)
+    assert entries == textlogs.httperr_pool_failure(deaths=deaths, disabled=disabled, end=end, per_hour=120,
+                                                    seed=3, server_ip="10.1.2.20", gaps=crashed)
+    errs = _parse_w3c(textlogs.httperr_log(entries, entries[0].when), "cp1252")
+    dropped = "Connection_Abandoned_By_AppPool"
+    abandoned = [(e["time"], e["sc-status"]) for e in errs if e["s-reason"] == dropped]
+    assert abandoned == [("22:05:00", "-")] * 3 + [("22:05:41", "-")] * 3
+    offline = [e for e in errs if e["s-reason"] == "AppOffline"]
+    assert len(errs) == len(abandoned) + len(offline) == 6 + 34
+    assert {e["sc-status"] for e in offline} == {"503"}
+    assert (offline[0]["time"], offline[-1]["time"]) == ("22:06:37", "22:19:55")
+    assert {e["s-queuename"] for e in errs} == {"DefaultAppPool"}
+    assert textlogs.httperr_pool_failure(deaths=deaths, disabled=None, end=utc0 + timedelta(hours=1),
+                                         per_hour=120, seed=3)[-1].when < deaths[1] + timedelta(seconds=1)
 
     pkg = "Package_for_KB2500000~31bf3856ad364e35~x86~~6.0.1.0"
     pending = _lines(textlogs.cbs_package_change(when=t, identity=pkg, target_state="Install Pending",

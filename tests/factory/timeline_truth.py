@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fixtures.factory.scenario import Scenario, Step
-from fixtures.factory.simulate import W3C_LOG_NAME, SystemState
+from fixtures.factory.simulate import POOL_FAILURE_ACTIONS, W3C_LOG_NAME, SystemState, pool_failure
 from fixtures.factory.timezones import WindowsZone, zone
 
 UTC = timezone.utc
@@ -224,10 +224,20 @@ def last_success(data: bytes) -> datetime | None:
     return best
 
 
+def _stops(scenario: Scenario, step: Step) -> bool:
+    """Whether a traffic step's site stops answering: IIS 5 at its ``outage``, IIS 6+ at its pool's first
+    worker-process failure (the simulator's rule, fixtures/README.md)."""
+    pool = str(step.get("pool", "DefaultAppPool"))
+    failures = [pool_failure(s) for s in scenario.history if s.action in POOL_FAILURE_ACTIONS]
+    return step.get("outage") is not None or any(
+        f.pool == pool and f.deaths and step.at <= f.deaths[0] < step["until"] for f in failures
+    )
+
+
 def _traffic_entries(scenario: Scenario, state: SystemState) -> list[Entry]:
     out = []
     for step in scenario.history:
-        if step.action != "traffic" or step.get("outage") is None:
+        if step.action != "traffic" or not _stops(scenario, step):
             continue
         site = f"W3SVC{int(step.get('site', 1))}"
         times = [

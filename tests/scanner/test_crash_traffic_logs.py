@@ -3,7 +3,8 @@ lines made with the fixture factory's writers.
 
 Expected values come from the scenarios' history (fixtures/scenarios/*.toml): crash times are the steps' UTC
 instants, written in the image's local time by the factory and converted back here with the image's own
-registry zone rule; traffic stops at each scenario's ``outage`` and HTTPERR answers 503 from then on.
+registry zone rule; traffic stops at the first worker-process failure (IIS 5: the scenario's ``outage``),
+when HTTPERR starts (fixtures/README.md, "When the site stops answering").
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ def test_kb973917_traffic_brackets_the_outage() -> None:
     fs, windows_dir, _ = _system("kb973917-iis6.vhd")
     days, gaps = read_iis_logs(fs, windows_dir)
     by = _by_file(days)
-    outage = _utc("2009-12-09T15:40:00")
+    outage = _utc("2009-12-09T15:55:01")  # the first W3SVC 1009
     first_day = by[("ex091207.log", "2009-12-07")]
     assert first_day.software == "Microsoft Internet Information Services 6.0" and first_day.site == "W3SVC1"
     assert (first_day.first_request, first_day.last_request) == (_utc("2009-12-07T05:00:15"),
@@ -204,18 +205,18 @@ def test_kb973917_traffic_brackets_the_outage() -> None:
     assert (second_day.first_request, second_day.last_request) == (_utc("2009-12-08T00:02:40"),
                                                                    _utc("2009-12-08T23:59:20"))
     last_day = by[("ex091209.log", "2009-12-09")]
-    assert last_day.last_success == last_day.last_request == _utc("2009-12-09T15:37:41")
+    assert last_day.last_success == last_day.last_request == _utc("2009-12-09T15:46:52")
     assert last_day.last_success < outage
     assert last_day.error_runs == ()  # the worker died: HTTP.sys answered, W3C logged nothing more
     assert last_day.source.artifact == "WINDOWS\\system32\\LogFiles\\W3SVC1\\ex091209.log"
     # The hard reset's half line running into NULs: one line skipped, counted, reported.
     assert last_day.skipped_lines == 1
     assert [(g.what, g.reason) for g in gaps] == [(
-        last_day.source.artifact, "1 malformed line(s) skipped (first: line 468, NUL bytes (crash padding))")]
+        last_day.source.artifact, "1 malformed line(s) skipped (first: line 471, NUL bytes (crash padding))")]
     err = by[("httperr1.log", "2009-12-09")]
     assert err.log == "httperr" and err.last_success is None
     (run,) = err.error_runs
-    assert run.start == _utc("2009-12-09T15:40:01") and run.start > last_day.last_success
+    assert run.start == outage and run.start > last_day.last_success
     assert dict(run.statuses)[503] >= 1 and run.first_line.locator == "line 5"
     assert "AppOffline" in run.first_line.note and "s-queuename DefaultAppPool" in run.first_line.note
     assert run.first_line.artifact == "WINDOWS\\system32\\LogFiles\\HTTPERR\\httperr1.log"
@@ -232,7 +233,7 @@ def test_cbs_2008_reads_u_ex_logs_under_inetpub() -> None:
     last = w3c[-1]
     assert last.last_success == _utc("2011-03-09T02:40:12") and last.requests == 95
     (err,) = [d for d in days if d.log == "httperr"]
-    assert err.error_runs[0].start == _utc("2011-03-09T02:41:00")
+    assert err.error_runs[0].start == _utc("2011-03-09T02:41:10")  # the first WAS 5009
 
 
 def test_iis5_logs_without_a_date_field_take_the_header_date() -> None:
