@@ -301,6 +301,143 @@ def timeline(
         )
 
 
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: the post-mortem report; json: the documented contract (schemas/scan.schema.json).",
+)
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
+@parent_option
+@system_option
+@profiles_option
+@click.option(
+    "-v",
+    "--verbose",
+    "detail",
+    count=True,
+    help="More report detail: -v every entry's sources and the findings' details; -vv the whole timeline.",
+)
+@click.pass_context
+@handle_errors
+def scan(
+    ctx: click.Context,
+    source: Path,
+    fmt: str,
+    output: Path | None,
+    parent: Path | None,
+    system_index: int | None,
+    profiles_dir: Path | None,
+    detail: int,
+) -> None:
+    """Explain why the server failed: when it broke, what triggered it, the latent cause, and the fix.
+
+    Runs the inventory and the timeline, applies the knowledge in profiles/ (rules over the facts), and
+    reports the verdict, the timeline around the failure, every finding with its evidence, the remediation
+    steps and what could not be checked. Progress and (for json) warnings go to stderr, the report to stdout
+    or --output.
+    """
+    from rich.console import Console
+
+    from scanner.pipeline import scan as run_scan
+    from scanner.report.scan_json import write_scan_json
+    from scanner.report.scan_text import clean, print_scan
+
+    if output is not None:
+        _refuse_evidence_as_output(output, source, parent)
+    verbosity = ctx.find_root().obj.get("verbosity", 0)
+    err = Console(stderr=True, quiet=verbosity < 0)
+    with err.status("working") as status:
+        result = run_scan(
+            source,
+            parent=parent,
+            system=system_index,
+            profiles_dir=profiles_dir,
+            progress=lambda message: status.update(message),
+        )
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else None
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        if fmt == "json":
+            write_scan_json(result, stream or sys.stdout)
+        else:
+            console = (
+                Console(file=stream, width=240, no_color=True)
+                if stream or not sys.stdout.isatty()
+                else Console()
+            )
+            print_scan(result, console, verbose=max(detail, 1 if verbosity > 0 else 0))
+    finally:
+        if stream is not None:
+            stream.close()
+    for gap in result.gaps if fmt != "text" else []:
+        err.print(
+            f"patchmortem: warning: {clean(gap.what)}: {clean(gap.reason)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+#: A ProfileError lists its problems as "path:line: message" joined by newlines or "; " (one per problem).
+_PROFILE_PROBLEM = re.compile(r"\n|;\s+(?=\S+\.toml\b)")
+
+
+@cli.group()
+def profiles() -> None:
+    """Work with the knowledge profiles (operating systems, components, events, rules, interactions)."""
+
+
+@profiles.command("check")
+@click.argument(
+    "directory",
+    metavar="[DIR]",
+    required=False,
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+)
+@handle_errors
+def profiles_check(directory: Path | None) -> None:
+    """Load and cross-check every profile in DIR (default: the shipped profiles/).
+
+    Prints one summary line per kind of profile and exits 0, or prints every problem as file:line: message
+    (syntax, unknown or missing keys, duplicate ids, references that do not resolve) and exits 7.
+    """
+    from scanner.errors import ProfileError
+    from scanner.knowledge.components import default_profiles_dir
+    from scanner.knowledge.profiles import load_knowledge
+
+    try:
+        knowledge = load_knowledge(directory)
+    except ProfileError as exc:
+        for problem in _PROFILE_PROBLEM.split(str(exc)):
+            if problem.strip():
+                click.echo(f"patchmortem: error: {problem.strip()}", err=True)
+        sys.exit(int(ExitCode.PROFILE_ERROR))
+    click.echo(f"profiles in {directory or default_profiles_dir()}: valid")
+    kinds: list[tuple[str, list[str]]] = [
+        ("operating systems", [o.id for o in knowledge.os_profiles]),
+        ("components", [c.id for c in knowledge.components]),
+        ("event meanings", [m.id for m in knowledge.events.meanings]),
+        ("rules", [r.id for r in knowledge.rules]),
+        ("interactions", [i.id for i in knowledge.interactions]),
+    ]
+    for kind, ids in kinds:
+        shown = ", ".join(ids[:12]) + (f", … ({len(ids) - 12} more)" if len(ids) > 12 else "")
+        click.echo(f"{kind + ':':<19}{len(ids):>3}  {shown}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="patchmortem")

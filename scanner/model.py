@@ -455,3 +455,131 @@ class Inventory:
     gaps: list[Gap] = field(default_factory=list)
     software: list[SoftwareInstall] = field(default_factory=list)
     component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)
+
+
+# -- the verdict: findings and the diagnosis (issue 5) ------------------------------------------------------
+
+Severity = Literal["critical", "warning", "info"]
+Confidence = Literal["high", "medium", "low"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence behind a claim: what the artefact says, where, and (if dated) when."""
+
+    says: str
+    source: Provenance
+    at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"says": self.says, "at": iso(self.at), **self.source.to_dict()}
+
+
+@dataclass(frozen=True)
+class FindingFile:
+    """A file a finding is about: what is on disk, and what it should be (baseline / recorded version)."""
+
+    path: str  # Windows path relative to the volume root
+    version: str | None
+    lab_tag: str | None = None
+    expected: str | None = None  # "6.0.3790.3959 (Service Pack 2 baseline)", or a hotfix's recorded version
+    component: str | None = None
+    modified_at: datetime | None = None
+    created_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "version": self.version,
+            "lab_tag": self.lab_tag,
+            "expected": self.expected,
+            "component": self.component,
+            "modified_at": iso(self.modified_at),
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's conclusion. JSON contract (issue 5): rule, severity, title, summary, files, updates,
+    evidence, remediation, confidence; plus attribution, at, details.
+
+    ``attribution`` says what caused the condition when the evidence shows it (files-below-service-pack:
+    ``component-installed-from-older-media`` | ``service-pack-install-incomplete`` |
+    ``third-party-installer`` | ``unknown``; hotfix-files-regressed names what replaced the file). ``at``
+    dates the condition when known.
+    """
+
+    rule: str
+    severity: Severity
+    title: str
+    summary: str
+    files: tuple[FindingFile, ...] = ()
+    updates: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    remediation: tuple[str, ...] = ()
+    confidence: Confidence = "medium"
+    attribution: str | None = None
+    at: datetime | None = None
+    details: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "files": [f.to_dict() for f in self.files],
+            "updates": list(self.updates),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "remediation": list(self.remediation),
+            "confidence": self.confidence,
+            "attribution": self.attribution,
+            "at": iso(self.at),
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdict: when it broke, what set it off, what latent condition that exposed, and the fix.
+
+    JSON contract (issue 5): failure_onset, trigger, latent_cause, summary, remediation; plus the rest.
+    ``latent_cause`` is a rule id; ``trigger`` an update id. All None with an honest ``summary`` when the
+    evidence does not support a root cause.
+    """
+
+    failure_onset: datetime | None
+    trigger: str | None
+    latent_cause: str | None
+    summary: str
+    remediation: tuple[str, ...] = ()
+    confidence: Confidence | None = None
+    cause_attribution: str | None = None
+    symptom: str | None = None
+    last_good: datetime | None = None
+    trigger_at: datetime | None = None
+    trigger_gap_seconds: int | None = None
+    contributing: tuple[str, ...] = ()  # other rule ids the latent condition came with
+    known_issue: str | None = None  # profiles/interactions id, e.g. "KB2009746"
+    references: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failure_onset": iso(self.failure_onset),
+            "trigger": self.trigger,
+            "latent_cause": self.latent_cause,
+            "summary": self.summary,
+            "remediation": list(self.remediation),
+            "confidence": self.confidence,
+            "cause_attribution": self.cause_attribution,
+            "symptom": self.symptom,
+            "last_good": iso(self.last_good),
+            "trigger_at": iso(self.trigger_at),
+            "trigger_gap_seconds": self.trigger_gap_seconds,
+            "contributing": list(self.contributing),
+            "known_issue": self.known_issue,
+            "references": list(self.references),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }

@@ -29,10 +29,14 @@ from scanner.collectors.registry import (
 )
 from scanner.collectors.volume import created_at
 from scanner.collectors.wua import read_wua_history
+from scanner.diagnose import ScanResult
+from scanner.diagnose.verdict import diagnose
 from scanner.evidence.source import open_evidence
 from scanner.knowledge.components import load_components
-from scanner.knowledge.events import load_event_catalog
+from scanner.knowledge.events import EventCatalog, load_event_catalog
+from scanner.knowledge.profiles import load_knowledge
 from scanner.model import FileState, Gap, Inventory, Provenance, SoftwareInstall, SourceTime
+from scanner.rules import run_rules
 from scanner.timeline import Timeline, TimelineInputs, build_timeline
 
 Progress = Callable[[str], None]
@@ -133,6 +137,9 @@ def _inventory(
         if iis is not None and family.split(".")[0] == str(iis[0]):
             inv.component_times.append((component.id, iis[1]))
     files, gaps = collect_files(fs, paths)
+    # a file a profile marks optional (an IIS 7+ module the role may not have installed) is no gap when absent
+    optional = {f"{windows_dir}\\{e.path}".lower() for c in components for e in c.files if e.optional}
+    gaps = [g for g in gaps if not (g.what.lower() in optional and g.reason == "not present on the volume")]
     inv.files = [_with_component(f, component_of.get(f.path.lower())) for f in files]
     inv.gaps += gaps
     folders, gaps = collect_uninstall_folders(fs, windows_dir)
@@ -150,6 +157,15 @@ def timeline(
     progress: Progress = _noop,
 ) -> tuple[Inventory, Timeline]:
     """Inventory ``source``, read its event, servicing, crash and IIS logs, and fuse one timeline."""
+    inv, inputs, catalog = _collect(source, parent, system, profiles_dir, progress)
+    progress("fusing the timeline")
+    return inv, build_timeline(inputs, catalog)
+
+
+def _collect(
+    source: Path, parent: Path | None, system: int | None, profiles_dir: Path | None, progress: Progress
+) -> tuple[Inventory, TimelineInputs, EventCatalog]:
+    """Every collector: the inventory plus the event, servicing, crash and IIS log facts."""
     inv, fs, windows_dir = _inventory(source, parent, system, profiles_dir, progress)
     catalog = load_event_catalog(profiles_dir)
     tz = inv.system.timezone if inv.system else None
@@ -170,8 +186,26 @@ def timeline(
     progress("reading IIS logs")
     inputs.traffic, gaps = read_iis_logs(fs, windows_dir)
     inputs.gaps += gaps
+    return inv, inputs, catalog
+
+
+def scan(
+    source: Path,
+    *,
+    parent: Path | None = None,
+    system: int | None = None,
+    profiles_dir: Path | None = None,
+    progress: Progress = _noop,
+) -> ScanResult:
+    """The main job: inventory + timeline, then the rules and the diagnosis over them."""
+    knowledge = load_knowledge(profiles_dir)  # first: a broken profile fails before any evidence is read
+    inv, inputs, catalog = _collect(source, parent, system, profiles_dir, progress)
     progress("fusing the timeline")
-    return inv, build_timeline(inputs, catalog)
+    tl = build_timeline(inputs, catalog)
+    progress("applying the rules")
+    findings, rule_gaps = run_rules(inv, tl.entries, inputs.log_events, knowledge)
+    diagnosis = diagnose(inv, tl.entries, findings, knowledge)
+    return ScanResult(inv, tl, findings, diagnosis, [*inv.gaps, *tl.gaps, *rule_gaps])
 
 
 def _with_folder_time(fs: Any, app: SoftwareInstall) -> SoftwareInstall:

@@ -17,10 +17,13 @@ from scanner.model import Inventory
 SCHEMA_VERSION = "1.0"
 
 
-def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
-    """The inventory as plain JSON-ready data (``schema_version`` first)."""
+def inventory_parts(inv: Inventory) -> dict[str, Any]:
+    """Each JSON section of an inventory, by its contract name (shared by the inventory and scan JSON).
+
+    The order is the inventory contract's; ``scan_to_dict`` picks the same sections in its own order, so the
+    two contracts cannot drift apart.
+    """
     return {
-        "schema_version": SCHEMA_VERSION,
         "source": inv.source,
         "system": inv.system.to_dict() if inv.system else None,
         "updates": [u.to_dict() for u in inv.updates],
@@ -39,6 +42,11 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
         "software": [a.to_dict() for a in inv.software],
         "gaps": [g.to_dict() for g in inv.gaps],
     }
+
+
+def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
+    """The inventory as plain JSON-ready data (``schema_version`` first)."""
+    return {"schema_version": SCHEMA_VERSION, **inventory_parts(inv)}
 
 
 def print_inventory(inv: Inventory, console: Console) -> None:

@@ -1,0 +1,233 @@
+"""The verdict: which finding the trigger exposed, the known issue it matches, and the remediation.
+
+The latent cause is the warning-level finding most closely tied to the trigger: one naming the trigger itself
+beats one about the component the trigger touched (or a known interaction's condition), which beats an
+unrelated one; ties go to the rulebook's ``latent_rank``. Remediation comes from the matched known
+interaction (``profiles/interactions``), else the latent finding, then the contributing findings' own steps —
+all filled with this case's SP, package and files. No onset, or no trigger, gives an honest partial verdict.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from scanner.diagnose.onset import Onset, find_onset, find_trigger
+from scanner.knowledge.profiles import Interaction, Knowledge
+from scanner.model import Diagnosis, Evidence, Finding, Inventory, Provenance, TimelineEntry, UpdateRecord
+from scanner.rules.context import render
+
+#: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
+_NAMED = re.compile(r"\b(?:KB|Q)\d{5,7}\b|\b[\w-]+\.(?:dll|exe|sys|log)\b|\([^)]*\)")
+
+
+def _evidence(entry: TimelineEntry, says: str) -> Evidence:
+    source = entry.sources[0].provenance if entry.sources else Provenance("timeline")
+    for candidate in entry.sources:
+        if candidate.type in ("event", "registry", "log"):
+            source = candidate.provenance
+            break
+    return Evidence(says, source, entry.at)
+
+
+def _trigger_components(inv: Inventory, trigger: str | None) -> set[str]:
+    """Components whose files the trigger update recorded (Filelist) — what it touched."""
+    update = _update(inv, trigger)
+    if update is None:
+        return set()
+    touched = {f.name.lower() for f in update.files}
+    return {f.component for f in inv.files if f.component and f.path.lower().rsplit("\\", 1)[-1] in touched}
+
+
+def _update(inv: Inventory, update_id: str | None) -> UpdateRecord | None:
+    if update_id is None:
+        return None
+    return next((u for u in inv.updates if u.id.lower() == update_id.lower()), None)
+
+
+def _interaction(
+    knowledge: Knowledge, trigger: str | None, finding: Finding, touched: set[str]
+) -> Interaction | None:
+    components = {f.component for f in finding.files if f.component} | touched
+    for known in knowledge.interactions:
+        if finding.rule not in known.conditions:
+            continue
+        if known.triggers and (trigger is None or trigger.lower() not in {t.lower() for t in known.triggers}):
+            continue
+        if known.components and not components & set(known.components):
+            continue
+        return known
+    return None
+
+
+def _relation(finding: Finding, trigger: str | None, touched: set[str], knowledge: Knowledge) -> int:
+    if trigger is not None and trigger.lower() in {u.lower() for u in finding.updates}:
+        return 3
+    if _interaction(knowledge, trigger, finding, touched) is not None:
+        return 2
+    if touched & {f.component for f in finding.files if f.component}:
+        return 1
+    return 0
+
+
+def _ago(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 72 else f"{hours // 24} days"
+
+
+def _at(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "an unknown time"
+
+
+def _symptom(onset: Onset) -> str:
+    counts: dict[tuple[str, str], int] = {}
+    for entry in onset.failures:
+        key = (entry.kind, entry.subject)
+        counts[key] = counts.get(key, 0) + 1
+    parts = []
+    for entry in onset.failures:
+        if entry.kind == "traffic" and ("traffic", entry.subject) in counts:
+            counts.pop(("traffic", entry.subject))
+            counts[(entry.summary, "")] = 1
+    for (kind, subject), count in counts.items():
+        if not subject:
+            parts.append(kind)
+            continue
+        label = kind.replace("-", " ")
+        parts.append(f"{count} × {label} ({subject})" if count > 1 else f"{label} ({subject})")
+    return "; ".join(parts[:6])
+
+
+def diagnose(
+    inv: Inventory, entries: list[TimelineEntry], findings: list[Finding], knowledge: Knowledge
+) -> Diagnosis:
+    """The verdict over the timeline and the findings (pure)."""
+    serious = [f for f in findings if f.severity in ("critical", "warning")]
+    onset = find_onset(entries)
+    if onset is None:
+        if serious:
+            summary = (
+                f"No failure evidence was found (no failure events or error answers after the last "
+                f"successful "
+                f"request), but {len(serious)} latent condition(s) were: "
+                + "; ".join(f.title for f in serious)
+                + ". They may break the server at the next update."
+            )
+        else:
+            summary = (
+                "No root cause found: the evidence shows no failure (no failure events, crashes or runs "
+                "of error answers after the last successful request) and no warning-level finding."
+            )
+        return Diagnosis(None, None, None, summary, confidence=None)
+    trigger_entry = find_trigger(entries, onset)
+    trigger = trigger_entry.subject if trigger_entry else None
+    touched = _trigger_components(inv, trigger)
+    ranked = sorted(
+        serious,
+        key=lambda f: (-_relation(f, trigger, touched, knowledge), knowledge.rule(f.rule).latent_rank),
+    )
+    latent = ranked[0] if ranked else None
+    known = _interaction(knowledge, trigger, latent, touched) if latent else None
+    contributing = (
+        tuple(
+            dict.fromkeys(
+                f.rule
+                for f in ranked[1:]
+                if _relation(f, trigger, touched, knowledge) > 0 and f.rule != latent.rule
+            )
+        )
+        if latent
+        else ()
+    )
+    symptom = known.symptom if known else _symptom(onset)
+    observed = _symptom(onset)
+    gap = int((onset.at - trigger_entry.at).total_seconds()) if trigger_entry and trigger_entry.at else None
+
+    evidence = [_evidence(onset.entry, f"first failure evidence: {onset.entry.summary}")]
+    if onset.last_good is not None:
+        evidence.insert(0, _evidence(onset.last_good, onset.last_good.summary))
+    if trigger_entry is not None:
+        evidence.append(_evidence(trigger_entry, f"trigger: {trigger_entry.summary}"))
+
+    system = inv.system
+    host = (system.hostname if system else None) or "The server"
+    sentences = [f"{host} started failing at {_at(onset.at)}: {observed}."]
+    if onset.last_good is not None:
+        sentences.append(f"The last successful request was at {_at(onset.last_good.at)}.")
+    if trigger_entry is not None and gap is not None:
+        sentences.append(f"{trigger} was installed {_ago(gap)} earlier ({_at(trigger_entry.at)}).")
+    else:
+        sentences.append(
+            "No servicing change was found in the 30 days before the failure, so it does not look "
+            "patch-triggered."
+        )
+    if latent is not None:
+        lead = f"{trigger} exposed a latent condition" if trigger else "The evidence shows a latent condition"
+        sentences.append(f"{lead}: {latent.summary}")
+        if known is not None:
+            sentences.append(f"This is the known interaction {known.id} ({known.title}).")
+    else:
+        sentences.append(
+            "No latent condition explains it: no rule found a warning-level problem, so the root "
+            "cause is not in the servicing evidence."
+        )
+    if latent is None:
+        confidence = "low"
+    elif trigger_entry is not None and _relation(latent, trigger, touched, knowledge) > 0:
+        confidence = "high" if latent.confidence == "high" else "medium"
+    else:
+        confidence = "low"
+    sentences.append(f"Confidence: {confidence}.")
+
+    remediation = _remediation(inv, latent, known, trigger, ranked, contributing)
+    return Diagnosis(
+        failure_onset=onset.at,
+        trigger=trigger,
+        latent_cause=latent.rule if latent else None,
+        summary=" ".join(sentences),
+        remediation=remediation,
+        confidence=confidence,  # type: ignore[arg-type]
+        cause_attribution=latent.attribution if latent else None,
+        symptom=symptom,
+        last_good=onset.last_good.at if onset.last_good else None,
+        trigger_at=trigger_entry.at if trigger_entry else None,
+        trigger_gap_seconds=gap,
+        contributing=contributing,
+        known_issue=known.id if known else None,
+        references=known.references if known else (),
+        evidence=tuple(evidence),
+    )
+
+
+def _remediation(
+    inv: Inventory,
+    latent: Finding | None,
+    known: Interaction | None,
+    trigger: str | None,
+    ranked: list[Finding],
+    contributing: tuple[str, ...],
+) -> tuple[str, ...]:
+    if latent is None:
+        return ()
+    steps: list[str] = []
+    if known is not None:
+        values = dict(latent.details)
+        update = _update(inv, trigger)
+        values.setdefault("trigger", trigger or "")
+        values["trigger"] = trigger or values.get("trigger", "")
+        if update is not None:
+            values.setdefault("trigger_uninstall", dict(update.details).get("uninstall_uninstallstring", ""))
+        steps += render(known.remediation, values)
+    else:
+        steps += latent.remediation
+    for finding in ranked[1:]:
+        if finding.rule not in contributing:
+            continue
+        for step in finding.remediation:
+            said = _NAMED.findall(" ".join(steps))
+            if known is None or set(_NAMED.findall(step)) - set(said):
+                steps.append(step)  # after a known procedure, only steps that name something new
+    return tuple(dict.fromkeys(steps))

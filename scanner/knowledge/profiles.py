@@ -1,0 +1,308 @@
+"""All the knowledge in ``profiles/`` in one object, loaded and cross-checked at once.
+
+``load_knowledge`` is what ``scan`` and ``patchmortem profiles check`` call: it loads OS profiles, component
+file sets, event meanings, rule texts and known patch interactions, and reports *every* problem with
+file:line (unknown keys, duplicate ids, references that do not resolve) in one ProfileError — a user editing
+profiles fixes them in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.errors import ProfileError
+from scanner.knowledge.components import (
+    Component,
+    TomlSource,
+    check_table,
+    collect_components,
+    declared_component_ids,
+    default_profiles_dir,
+    read_toml,
+)
+from scanner.knowledge.events import EventCatalog, load_event_catalog
+from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
+from scanner.model import SystemFacts
+
+#: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
+#: value the case does not have renders as ``<name>``.
+PLACEHOLDERS = frozenset(
+    {
+        "product",  # "Windows Server 2003"
+        "service_pack",  # "Service Pack 2": the SP level the fix needs
+        "service_pack_package",  # the SP's package id from the OS profile, e.g. KB914961 (may be empty)
+        "files",  # file names concerned
+        "updates",  # update ids concerned
+        "component",  # component title
+        "source",  # what put old files back, e.g. an installer name
+        "trigger",  # trigger update id
+        "trigger_uninstall",  # the uninstall command found in the evidence (ARP UninstallString)
+        "required_by",  # the update that needs the SP
+    }
+)
+
+#: Rule ids the checks implement (stable: other tools depend on them). rules.toml must describe each one.
+RULE_IDS = frozenset(
+    {"files-below-service-pack", "hotfix-before-service-pack", "hotfix-files-regressed",
+     "service-pack-install-incomplete", "reboot-pending", "package-state-broken", "branch-mix"}
+)
+SEVERITIES = frozenset({"critical", "warning", "info"})
+
+
+@dataclass(frozen=True)
+class RuleText:
+    """``profiles/rules.toml``: a rule's stable id, default severity, title, why it matters, remediation."""
+
+    id: str  # stable rule id, e.g. "files-below-service-pack"
+    severity: str  # default: "critical" | "warning" | "info"
+    title: str
+    why: str
+    remediation: tuple[str, ...]  # step templates; {placeholders} filled by the rule (see README)
+    latent_rank: int  # lower = more likely the latent cause a trigger exposed (diagnosis tie-break)
+    references: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """``profiles/interactions/*.toml``: a known patch interaction (KB2009746, Q281402...)."""
+
+    id: str  # "KB2009746"
+    title: str
+    triggers: tuple[str, ...]  # update ids that set it off; empty = any update touching `components`
+    components: tuple[str, ...]  # component ids it concerns (must exist)
+    conditions: tuple[str, ...]  # rule ids of the latent condition it exposes (must exist in rules.toml)
+    symptom: str
+    explanation: str
+    remediation: tuple[str, ...]  # ordered step templates
+    references: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    os_profiles: tuple[OsProfile, ...]
+    components: tuple[Component, ...]
+    events: EventCatalog
+    rules: tuple[RuleText, ...]
+    interactions: tuple[Interaction, ...]
+
+    def os_for(self, system: SystemFacts | None) -> OsProfile | None:
+        """The profile matching CurrentVersion and build, else CurrentVersion alone, else None."""
+        if system is None or not system.version:
+            return None
+        if system.build is not None:
+            exact = [p for p in self.os_profiles if p.builds and p.applies_to(system.version, system.build)]
+            if exact:
+                return exact[0]
+        return next((p for p in self.os_profiles if p.applies_to(system.version)), None)
+
+    def rule(self, rule_id: str) -> RuleText:
+        """The text of a rule; load_knowledge guarantees every id in RULE_IDS exists."""
+        for text in self.rules:
+            if text.id == rule_id:
+                return text
+        raise KeyError(f"no rule {rule_id!r} in profiles/rules.toml")
+
+    def components_for(self, system: SystemFacts | None) -> tuple[Component, ...]:
+        """The components whose ``applies_to`` versions include the system's CurrentVersion."""
+        version = system.version if system is not None else None
+        return tuple(c for c in self.components if c.applies_to(version))
+
+    def interactions_for(
+        self, update_id: str | None, component_ids: Iterable[str]
+    ) -> tuple[Interaction, ...]:
+        """Known interactions an update may have set off: named as a trigger, or (``triggers`` empty) any
+        update touching one of the interaction's components."""
+        touched = set(component_ids)
+        wanted = (update_id or "").upper()
+        out = []
+        for interaction in self.interactions:
+            if interaction.triggers:
+                if wanted and wanted in {t.upper() for t in interaction.triggers}:
+                    out.append(interaction)
+            elif touched & set(interaction.components):
+                out.append(interaction)
+        return tuple(out)
+
+
+def _template_problems(template: str) -> list[tuple[str, str]]:
+    """(text to locate, message) for each problem of a template: unknown/positional placeholders, braces."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+    except ValueError as exc:
+        return [(template[:30], f"malformed template ({exc}; write '{{{{' or '}}}}' for a literal brace)")]
+    known = ", ".join(sorted(PLACEHOLDERS))
+    return [
+        ("{" + name, f"unknown placeholder {{{name}}} in remediation (known: {known})")
+        for name in fields
+        if name not in PLACEHOLDERS
+    ]
+
+
+def template_problems(template: str) -> list[str]:
+    """What is wrong with a remediation template (empty when it renders with PLACEHOLDERS only)."""
+    return [message for _, message in _template_problems(template)]
+
+
+_RULE = {
+    "id": ("str", True),
+    "severity": ("str", True),
+    "title": ("str", True),
+    "why": ("str", True),
+    "remediation": ("list[str]", True),
+    "latent_rank": ("int", True),
+    "references": ("list[str]", False),
+}
+_INTERACTION = {
+    "id": ("str", True),
+    "title": ("str", True),
+    "triggers": ("list[str]", True),
+    "components": ("list[str]", True),
+    "conditions": ("list[str]", True),
+    "symptom": ("str", True),
+    "explanation": ("str", True),
+    "remediation": ("list[str]", True),
+    "references": ("list[str]", False),
+}
+
+
+def _templates(src: TomlSource, templates: list[str], errors: list[str], after: int) -> None:
+    for template in templates:
+        for needle, message in _template_problems(template):
+            errors.append(f"{src.at(src.text_line(needle, after))}: {message}")
+
+
+def _collect_rules(folder: Path, errors: list[str]) -> list[RuleText]:
+    path = folder / "rules.toml"
+    if not path.is_file():
+        errors.append(f"{path}:1: missing: it must describe the rules {', '.join(sorted(RULE_IDS))}")
+        return []
+    src = read_toml(path, errors)
+    if src is None:
+        return []
+    declared = {t.get("id") for t in src.data.get("rule", []) if isinstance(t, dict)}
+    for name in src.data:
+        if name != "rule":
+            errors.append(f"{src.at(src.key_line(name))}: unknown key {name!r} (only [[rule]] tables)")
+    rules: list[RuleText] = []
+    seen: dict[str, str] = {}
+    tables = src.data.get("rule", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        errors.append(f"{src.at(src.key_line('rule'))}: 'rule' must be [[rule]] tables")
+        tables = []
+    for index, table in enumerate(tables):
+        def where(key: str, i: int = index) -> str:
+            return src.at(src.key_line(key, "rule", i))
+
+        header = src.table_line("rule", index)
+        if not check_table(table, _RULE, where, errors, "[[rule]]"):
+            continue
+        bad: str | None = None
+        problem = ""
+        if table["id"] not in RULE_IDS:
+            known = ", ".join(sorted(RULE_IDS))
+            bad, problem = "id", f"unknown rule id {table['id']!r} (the checks implement: {known})"
+        elif table["id"] in seen:
+            bad, problem = "id", f"rule {table['id']!r} already defined at {seen[table['id']]}"
+        elif table["severity"] not in SEVERITIES:
+            bad, problem = "severity", f"severity must be one of {', '.join(sorted(SEVERITIES))}"
+        if bad is not None:
+            errors.append(f"{where(bad)}: {problem}")
+            continue
+        _templates(src, table["remediation"], errors, header)
+        seen[table["id"]] = src.at(header)
+        rules.append(
+            RuleText(
+                id=table["id"],
+                severity=table["severity"],
+                title=table["title"],
+                why=table["why"],
+                remediation=tuple(table["remediation"]),
+                latent_rank=table["latent_rank"],
+                references=tuple(table.get("references", ())),
+                source=src.at(header),
+            )
+        )
+    for missing in sorted(RULE_IDS - declared):
+        errors.append(f"{path}:1: no [[rule]] for {missing!r} (the checks need its text)")
+    return rules
+
+
+def _collect_interactions(
+    folder: Path, components: Collection[str], rules: Collection[str], errors: list[str]
+) -> list[Interaction]:
+    out: list[Interaction] = []
+    seen: dict[str, str] = {}
+    for path in sorted((folder / "interactions").glob("*.toml")):
+        src = read_toml(path, errors)
+        if src is None:
+            continue
+        raw = src.data
+
+        def where(key: str, s: TomlSource = src) -> str:
+            return s.at(s.key_line(key))
+
+        if not check_table(raw, _INTERACTION, where, errors, "interaction"):
+            continue
+        ok = True
+        for name in raw["components"]:
+            if name not in components:
+                errors.append(f"{where('components')}: unknown component {name!r} (no components/*.toml)")
+                ok = False
+        for name in raw["conditions"]:
+            if name not in rules:
+                errors.append(f"{where('conditions')}: unknown rule {name!r} in conditions (see rules.toml)")
+                ok = False
+        if not raw["triggers"] and not raw["components"]:
+            errors.append(f"{where('triggers')}: an interaction without triggers needs components")
+            ok = False
+        if raw["id"] in seen:
+            errors.append(f"{where('id')}: interaction id {raw['id']!r} already defined at {seen[raw['id']]}")
+            ok = False
+        before = len(errors)
+        _templates(src, raw["remediation"], errors, src.key_line("remediation"))
+        if not ok or len(errors) > before:
+            continue
+        seen[raw["id"]] = where("id")
+        out.append(
+            Interaction(
+                id=raw["id"],
+                title=raw["title"],
+                triggers=tuple(raw["triggers"]),
+                components=tuple(raw["components"]),
+                conditions=tuple(raw["conditions"]),
+                symptom=raw["symptom"],
+                explanation=raw["explanation"],
+                remediation=tuple(raw["remediation"]),
+                references=tuple(raw.get("references", ())),
+                source=where("id"),
+            )
+        )
+    return out
+
+
+def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
+    """Load and cross-check every profile; raise ProfileError listing every problem (file:line)."""
+    folder = profiles_dir or default_profiles_dir()
+    errors: list[str] = []
+    if not folder.is_dir():
+        raise ProfileError(f"{folder}: profiles directory not found")
+    os_profiles = collect_os_profiles(folder, errors)
+    components = collect_components(folder, errors)
+    events = EventCatalog(())
+    try:
+        events = load_event_catalog(folder)
+    except ProfileError as exc:  # its own file:line messages, "; "-joined
+        errors.append(str(exc))
+    check_component_versions(components, os_profiles, errors)
+    rules = _collect_rules(folder, errors)
+    # Interactions resolve against every id a file declares, even one with other errors, so a broken rule or
+    # component is reported once rather than again as a dangling reference.
+    interactions = _collect_interactions(folder, declared_component_ids(folder), RULE_IDS, errors)
+    if errors:
+        raise ProfileError("; ".join(errors))
+    return Knowledge(tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions))

@@ -1,0 +1,52 @@
+"""The ``scan`` JSON report: the versioned contract other tools consume (``schemas/scan.schema.json``).
+
+Top-level keys, in this order: ``schema_version``, ``source``, ``system``, ``updates``, ``files``,
+``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the additions
+``pending_renames``, ``software``, ``uninstall_folders``, ``facts``. ``source``/``system``/``updates``/
+``files`` and the additions are the inventory contract's sections (``inventory_parts``), ``timeline`` is a
+list of timeline-entry contracts, ``findings``/``diagnosis`` are ``Finding.to_dict``/``Diagnosis.to_dict``.
+``gaps`` is every gap of the scan (inventory, timeline and rules), not only the inventory's.
+
+Names are a contract: add fields (minor ``SCHEMA_VERSION`` bump), never rename or remove them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import IO, Any
+
+from scanner.diagnose import ScanResult
+from scanner.report.inventory import inventory_parts
+
+SCHEMA_VERSION = "1.0"
+
+#: A lone UTF-16 surrogate (from a badly decoded artefact) cannot be written as UTF-8; inside a JSON string it
+#: can be written as a ``\\uXXXX`` escape, which reads back as the same string.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def scan_to_dict(result: ScanResult) -> dict[str, Any]:
+    """The scan as plain JSON-ready data, top-level keys in contract order (see the module docstring)."""
+    parts = inventory_parts(result.inventory)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "source": parts["source"],
+        "system": parts["system"],
+        "updates": parts["updates"],
+        "files": parts["files"],
+        "timeline": [entry.to_dict() for entry in result.timeline.entries],
+        "findings": [finding.to_dict() for finding in result.findings],
+        "diagnosis": result.diagnosis.to_dict(),
+        "gaps": [gap.to_dict() for gap in result.gaps],
+        "pending_renames": parts["pending_renames"],
+        "software": parts["software"],
+        "uninstall_folders": parts["uninstall_folders"],
+        "facts": parts["facts"],
+    }
+
+
+def write_scan_json(result: ScanResult, out: IO[str]) -> None:
+    """Write the scan JSON (indented, UTF-8 text, newline-terminated) to ``out``."""
+    text = json.dumps(scan_to_dict(result), indent=2, ensure_ascii=False)
+    out.write(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")

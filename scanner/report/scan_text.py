@@ -1,0 +1,376 @@
+"""The ``scan`` terminal report: a post-mortem a senior engineer would write, evidence behind every claim.
+
+Sections, in order: the verdict (one paragraph), the timeline around the failure, the findings with their
+evidence, the numbered remediation steps, then what could not be checked.
+
+Every string that came from the evidence (file names, log lines, event strings, registry values) is
+attacker-controlled. Lines are built as rich ``Text`` (never parsed as markup), which is stricter than
+``rich.markup.escape``: escaped markup still renders a trailing backslash twice (``WINDOWS\\$hf_mig$\\``
+followed by text) and one missed ``escape`` lets ``[/]`` abort the report with a MarkupError. Control,
+bidirectional-override and lone-surrogate characters are shown as ``\\xNN``/``\\uNNNN`` (:func:`clean`), so a
+hostile log line can neither forge a report line, reorder its text, nor send escape sequences to a terminal
+(a tab, WindowsUpdate.log's field separator, is shown as a space).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from rich.console import Console
+from rich.text import Text
+
+from scanner.diagnose import ScanResult
+from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance, TimelineEntry
+from scanner.report.timeline import _KIND_STYLE, _when
+
+#: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
+SERVICING_KINDS = frozenset(
+    {"service-pack", "hotfix", "update", "package-state-change", "component-install", "software-install"}
+)
+#: Kinds whose repeats (one kind + subject, until a boot or an install) are collapsed into one line.
+FAILURE_KINDS = frozenset(
+    {"service-failure", "worker-process-failure", "rapid-fail-disable", "crash", "unexpected-shutdown"}
+)
+_RUN_BREAKERS = SERVICING_KINDS | {"reboot"}
+_ROUTINE_KINDS = frozenset({"traffic", "reboot"})
+_BEFORE_ONSET = timedelta(days=2)
+_LAST_ENTRIES = 15
+#: More routine entries than this between the previous install and the trigger are left out (counted).
+_MAX_ROUTINE_SHOWN = 10
+_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+Part = str | tuple[str, str]  # text, or (text, rich style)
+
+
+def clean(text: str) -> str:
+    """Evidence text made safe for one report line: control, bidi-override and surrogate chars escaped."""
+
+    def visible(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        if code == 0x09:  # a field separator (WindowsUpdate.log): harmless, shown as the space it stands for
+            return " "
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNSAFE.sub(visible, text)
+
+
+def _line(console: Console, *parts: Part, wrap: bool = False) -> None:
+    """Print one report line; every part is cleaned and taken literally (no markup)."""
+    text = Text.assemble(*(clean(p) if isinstance(p, str) else (clean(p[0]), p[1]) for p in parts))
+    console.print(text, highlight=False, soft_wrap=not wrap)
+
+
+def _heading(console: Console, title: str, note: str = "") -> None:
+    console.print()
+    _line(console, (title, "bold"), note)
+
+
+def _utc(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "an unknown time"
+
+
+def _span(seconds: float) -> str:
+    """A human time gap: '45 s', '17 min', '2 h 5 min', '3 days'."""
+    seconds = abs(int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def print_scan(result: ScanResult, console: Console, verbose: int = 0) -> None:
+    """Print the post-mortem.
+
+    Args:
+        result: what ``pipeline.scan`` returned.
+        console: where to print (the CLI gives a 240-column, colourless console for files and pipes).
+        verbose: 1 adds every timeline entry's sources and the findings' details; 2 also shows the whole
+            timeline instead of the window around the failure.
+    """
+    _header(result, console)
+    _verdict(result, console)
+    _around_the_failure(result, console, verbose)
+    _findings(result.findings, console, verbose)
+    _remediation(result, console)
+    _gaps(result, console)
+
+
+def _header(result: ScanResult, console: Console) -> None:
+    s = result.inventory.system
+    what = "unknown system"
+    if s is not None:
+        what = " ".join(p for p in (s.product, s.csd_version, s.architecture) if p) or what
+        what += f", host {s.hostname or '?'}"
+    path = str(result.inventory.source.get("path", "?"))
+    _line(console, ("patchmortem post-mortem", "bold"), f" — {what} — {path}")
+    _line(console, ("All times are UTC.", "dim"))
+
+
+def _verdict(result: ScanResult, console: Console) -> None:
+    d = result.diagnosis
+    _heading(console, "Verdict")
+    parts: list[str] = []
+    summary = d.summary.strip()
+    if d.latent_cause is None and d.trigger is None and not summary.lower().startswith("no root cause"):
+        parts.append("No root cause found.")
+    if summary:
+        parts.append(summary if summary.endswith(".") else summary + ".")
+    parts += _verdict_facts(result, d, summary)
+    _line(console, " ".join(parts), wrap=True)
+
+
+def _verdict_facts(result: ScanResult, d: Diagnosis, summary: str) -> list[str]:
+    """Onset, symptom, trigger (with the gap to the onset), latent cause, known issue, confidence: each one
+    the diagnosis summary does not already state, so the paragraph says everything once."""
+    said = summary.casefold()
+    facts: list[str] = []
+    onset_said = d.failure_onset is not None and f"{d.failure_onset:%Y-%m-%d %H:%M}" in summary
+    if d.failure_onset is not None and not onset_said:
+        last_good = ""
+        if d.last_good is not None:
+            gap = _span((d.failure_onset - d.last_good).total_seconds())
+            last_good = f" (last good request {_utc(d.last_good)}, {gap} before)"
+        facts.append(f"Failure onset: {_utc(d.failure_onset)}{last_good}.")
+        if d.symptom:
+            facts.append(f"Symptom: {d.symptom.rstrip('.')}.")
+    trigger_said = d.trigger is not None and d.trigger.casefold() in said and (
+        d.trigger_at is None or f"{d.trigger_at:%Y-%m-%d %H:%M}" in summary
+    )
+    if d.trigger and not trigger_said:
+        when = f", installed {_utc(d.trigger_at)}" if d.trigger_at else ""
+        seconds = d.trigger_gap_seconds
+        if seconds is None and d.trigger_at and d.failure_onset:
+            seconds = int((d.failure_onset - d.trigger_at).total_seconds())
+        before = f", {_span(seconds)} before the onset" if seconds is not None else ""
+        facts.append(f"Trigger: {d.trigger}{when}{before}.")
+    if d.latent_cause:  # the rule id is the contract name a reader can look up: always given
+        finding = next((f for f in result.findings if f.rule == d.latent_cause), None)
+        title = f" — {finding.title}" if finding else ""
+        cause = f" (cause: {d.cause_attribution})" if d.cause_attribution else ""
+        facts.append(f"Latent cause: {d.latent_cause}{title}{cause}.")
+    if d.contributing:
+        facts.append(f"Contributing: {', '.join(d.contributing)}.")
+    if d.known_issue and d.known_issue.casefold() not in said:
+        facts.append(f"Known issue: {d.known_issue}.")
+    if d.confidence and "confidence" not in said:
+        facts.append(f"Confidence: {d.confidence}.")
+    warnings = sum(1 for f in result.findings if f.severity != "info")
+    if not d.latent_cause and warnings:
+        facts.append(f"{warnings} finding(s) below still need attention.")
+    return facts
+
+
+# -- around the failure -------------------------------------------------------------------------------------
+
+
+def _trigger_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
+    """The install entry of the trigger update: the latest one at or before the onset."""
+    if not d.trigger:
+        return None
+    wanted = d.trigger.casefold()
+    matches = [e for e in entries if e.at and e.kind in SERVICING_KINDS and e.subject.casefold() == wanted]
+    if d.failure_onset is not None:
+        matches = [e for e in matches if e.at and e.at <= d.failure_onset] or matches
+    return matches[-1] if matches else None
+
+
+def _window(result: ScanResult, verbose: int) -> tuple[str, list[TimelineEntry], int]:
+    """The entries to show, a phrase saying which, and how many routine entries were left out."""
+    entries = result.timeline.entries
+    d = result.diagnosis
+    if verbose >= 2:
+        return "the whole timeline", list(entries), 0
+    dated = [e for e in entries if e.at is not None]
+    if d.failure_onset is None:
+        return f"no failure onset: the last {_LAST_ENTRIES} entries", dated[-_LAST_ENTRIES:], 0
+    trigger = _trigger_entry(dated, d)
+    if trigger is not None and trigger.at is not None:
+        trigger_at = trigger.at
+        previous = [e for e in dated if e.kind in SERVICING_KINDS and e.at and e.at < trigger_at]
+        start = previous[-1].at if previous and previous[-1].at else trigger_at
+        why = f"from the last servicing before {trigger.subject}" if previous else f"from {trigger.subject}"
+    else:
+        trigger_at, start, why = None, d.failure_onset - _BEFORE_ONSET, "from 2 days before the onset"
+    shown = [e for e in dated if e.at is not None and (e.end or e.at) >= start]
+    if trigger_at is None:
+        return f"{why} to the end", shown, 0
+    # Months of daily traffic and routine boots between the previous install and the trigger say nothing.
+    quiet_until = trigger_at - _BEFORE_ONSET
+    routine = {id(e) for e in shown if e.kind in _ROUTINE_KINDS and e.at and start < e.at < quiet_until}
+    if len(routine) <= _MAX_ROUTINE_SHOWN:
+        return f"{why} to the end", shown, 0
+    return f"{why} to the end", [e for e in shown if id(e) not in routine], len(routine)
+
+
+def _runs(entries: list[TimelineEntry]) -> list[list[TimelineEntry]]:
+    """Group repeated failures of one kind + subject into runs; a boot or an install starts new runs."""
+    runs: list[list[TimelineEntry]] = []
+    open_runs: dict[tuple[str, str], list[TimelineEntry]] = {}
+    for entry in entries:
+        if entry.kind in _RUN_BREAKERS:
+            open_runs.clear()
+        if entry.kind not in FAILURE_KINDS:
+            runs.append([entry])
+            continue
+        key = (entry.kind, entry.subject.casefold())
+        if key in open_runs:
+            open_runs[key].append(entry)
+        else:
+            open_runs[key] = [entry]
+            runs.append(open_runs[key])
+    return runs
+
+
+def _onset_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
+    """The entry that dates the onset: a failure at that instant, not a traffic summary starting then."""
+    at_onset = [e for e in entries if d.failure_onset is not None and e.at == d.failure_onset]
+    return next((e for e in at_onset if e.kind in FAILURE_KINDS), at_onset[0] if at_onset else None)
+
+
+def _markers(
+    run: list[TimelineEntry], d: Diagnosis, trigger: TimelineEntry | None, onset: TimelineEntry | None
+) -> str:
+    marks = []
+    if trigger is not None and any(e is trigger for e in run):
+        marks.append("trigger")
+    if onset is not None and any(e is onset for e in run):
+        marks.append("failure onset")
+    if d.last_good is not None and any(e.kind == "traffic" and e.at == d.last_good for e in run):
+        marks.append("last good request")
+    return f"  ◀ {' · '.join(marks)}" if marks else ""
+
+
+def _clock(at: datetime | None, day_of: datetime | None) -> str:
+    if at is None:
+        return "?"
+    if day_of is not None and at.date() != day_of.date():
+        return f"{at:%Y-%m-%d %H:%M:%S}"
+    return f"{at:%H:%M:%S}"
+
+
+def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> None:
+    which, shown, omitted = _window(result, verbose)
+    total = len(result.timeline.entries)
+    _heading(console, "Around the failure", f" — {which} ({len(shown)} of {total} entries)")
+    if omitted:
+        note = f"  ({omitted} routine traffic/boot entries before the trigger left out; -vv shows them)"
+        _line(console, note)
+    if not shown:
+        _line(console, "  (no dated timeline entries)")
+        return
+    d = result.diagnosis
+    trigger = _trigger_entry(result.timeline.entries, d)
+    onset = _onset_entry(shown, d)
+    for run in _runs(shown):
+        first, last = run[0], run[-1]
+        style = _KIND_STYLE.get(first.kind, "white")
+        sources = [s for e in run for s in e.sources]
+        types = ",".join(sorted({s.type for s in sources}))
+        if len(run) == 1:
+            what: list[Part] = [(f"{first.kind:<22}", style), " ", (first.subject, "bold")]
+            what.append(f"  {first.summary}")
+        else:
+            span = f"{_clock(first.at, None)}–{_clock(last.at, first.at)}"
+            what = [(f"{len(run)} × {first.kind}", style), " ", (first.subject, "bold"), f" {span}"]
+            what.append(f"  first: {first.summary}")
+        tail = (f"  ({len(sources)} source(s): {types})", "dim")
+        _line(console, _when(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
+        for entry in run:
+            for conflict in entry.conflicts:
+                _line(console, "    ", ("conflict:", "red"), f" {conflict}")
+        if verbose:
+            for source in sources:
+                _line(console, (f"    {source.type}: {_where(source.provenance)} — {source.says}", "dim"))
+
+
+# -- findings, remediation, gaps ----------------------------------------------------------------------------
+
+
+def _where(source: Provenance) -> str:
+    text = source.artifact + (f" [{source.locator}]" if source.locator else "")
+    return text + (f" ({source.note})" if source.note else "")
+
+
+def _ordered(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
+
+
+def _findings(findings: list[Finding], console: Console, verbose: int) -> None:
+    _heading(console, "Findings", f" ({len(findings)})")
+    if not findings:
+        _line(console, "  No rule found a problem in what could be read (see what was not checked below).")
+    for finding in _ordered(findings):
+        style = _SEVERITY_STYLE.get(finding.severity, "white")
+        severity = (finding.severity.upper(), style)
+        _line(console, "  ", severity, "  ", (finding.rule, "bold"), f"  {finding.title}")
+        _line(console, f"    {finding.summary}")
+        if finding.files:
+            _line(console, "    files:")
+            for f in finding.files:
+                _line(console, *_file_parts(f))
+        if finding.updates:
+            _line(console, f"    updates: {', '.join(finding.updates)}")
+        if finding.evidence:
+            _line(console, "    evidence:")
+            for evidence in finding.evidence:
+                _line(console, *_evidence_parts(evidence))
+        details = dict(finding.details)
+        tail = [f"confidence: {finding.confidence}"]
+        said = (finding.attribution, details.get("attribution"))
+        attribution = " — ".join(dict.fromkeys(t for t in said if t))  # each once
+        if attribution:
+            tail.append(f"attribution: {attribution}")
+        if finding.at is not None:
+            tail.append(f"since {_utc(finding.at)}")
+        _line(console, f"    {' · '.join(tail)}")
+        if verbose:
+            for name, value in finding.details:
+                if name != "attribution":
+                    _line(console, (f"    {name}: {value}", "dim"))
+
+
+def _file_parts(f: FindingFile) -> list[Part]:
+    version = (f.version or "no version") + (f" ({f.lab_tag})" if f.lab_tag else "")
+    parts: list[Part] = [f"      {f.path}  {version}"]
+    if f.expected:
+        parts.append(f" -> {f.expected}")
+    if f.created_at is not None:
+        parts.append((f"  (created {_utc(f.created_at)})", "dim"))
+    return parts
+
+
+def _evidence_parts(evidence: Evidence) -> list[Part]:
+    parts: list[Part] = [f"      {_where(evidence.source)}: {evidence.says}"]
+    if evidence.at is not None:
+        parts.append((f"  ({_utc(evidence.at)})", "dim"))
+    return parts
+
+
+def _remediation(result: ScanResult, console: Console) -> None:
+    _heading(console, "Remediation")
+    steps = list(result.diagnosis.remediation)
+    if not steps:  # no diagnosis: the findings' own steps, most severe first, each once
+        for finding in _ordered(result.findings):
+            for step in finding.remediation:
+                if step not in steps:
+                    steps.append(step)
+    if not steps:
+        _line(console, "  Nothing to do: no root cause found and no finding calls for a fix.")
+    for number, step in enumerate(steps, 1):
+        _line(console, f"  {number}. {step}", wrap=True)
+
+
+def _gaps(result: ScanResult, console: Console) -> None:
+    _heading(console, "Not checked / partly read", f" ({len(result.gaps)})")
+    if not result.gaps:
+        _line(console, "  Nothing: every artefact the scan looks for was read in full.")
+    for gap in result.gaps:
+        _line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")

@@ -1,0 +1,266 @@
+"""Service-pack baseline checks: component files below the installed SP, and SP installs that did not finish.
+
+The KB2009746 shape (reference §6.2, §7 #2 and #4): the OS is at SPn but some files of one component are at
+an older SP's revision or lab tag. Which files, and *why* they are old, decide the fix, so each below-baseline
+file is attributed from the evidence: the component was added later from older media (file created after the
+SP, next to a component install), a third-party installer put it back (created at a program's install), or
+the SP never replaced it (created before the SP; its logs often show errors) — else "unknown".
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from scanner.knowledge.versions import FileVersion, service_pack_of
+from scanner.model import Confidence, Evidence, FileState, Finding, FindingFile, TimelineEntry
+from scanner.rules.context import (
+    RuleContext,
+    entry_evidence,
+    file_evidence,
+    finding_file,
+    names,
+    render,
+    version_of,
+)
+
+#: A file created this close to an install entry was put there by it (NTFS creation = copy time).
+NEAR = timedelta(minutes=15)
+COMPONENT_NEAR = timedelta(hours=2)  # OC setup copies files over a longer session than update.exe
+
+ATTRIBUTION_TEXT = {
+    "component-installed-from-older-media": "the component was installed after the service pack from older "
+    "media",
+    "third-party-installer": "a third-party installer put older copies back",
+    "service-pack-install-incomplete": "the service pack install did not replace them",
+    "unknown": "the evidence does not show what left them at the older level",
+}
+
+
+@dataclass(frozen=True)
+class BelowFile:
+    state: FileState
+    level: int
+    attribution: str
+    because: Evidence | None
+
+
+def _sp_entry(ctx: RuleContext, level: int) -> TimelineEntry | None:
+    """The latest install of SP ``level`` (a reinstall supersedes an earlier failed one)."""
+    found = [entry for lvl, entry in ctx.service_pack_installs() if lvl == level]
+    return found[-1] if found else None
+
+
+def _near(entry: TimelineEntry, when: datetime | None, window: timedelta) -> bool:
+    if when is None or entry.at is None:
+        return False
+    end = entry.end or entry.at
+    return entry.at - window <= when <= end + window
+
+
+def _names_file(entry: TimelineEntry, state: FileState) -> bool:
+    path = state.path.lower()
+    return any(s.provenance.artifact.lower() == path for s in entry.sources)
+
+
+def _attribute(ctx: RuleContext, state: FileState, sp_at: datetime | None) -> tuple[str, Evidence | None]:
+    created = state.created_at
+    for entry in ctx.entries_of("component-install"):
+        after_sp = sp_at is not None and entry.at is not None and entry.at > sp_at
+        if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_NEAR)):
+            says = f"{entry.subject} installed {entry.at:%Y-%m-%d %H:%M}Z, after the SP: {entry.summary}"
+            return "component-installed-from-older-media", entry_evidence(entry, says)
+    for entry in ctx.entries_of("software-install"):
+        if _names_file(entry, state) or _near(entry, created, NEAR):
+            return "third-party-installer", entry_evidence(
+                entry, f"{entry.subject} installed: {entry.summary}"
+            )
+    if sp_at is not None and created is not None and created < sp_at:
+        return "service-pack-install-incomplete", None  # the file's own evidence shows it (see _file_says)
+    return "unknown", None
+
+
+def _file_says(b: BelowFile, sp_at: datetime | None) -> Evidence:
+    """The file's version, plus its creation time when that is what shows the SP never replaced it."""
+    text = f"{b.state.path} is {b.state.version}" + (f" ({b.state.lab_tag})" if b.state.lab_tag else "")
+    if b.attribution == "service-pack-install-incomplete" and b.state.created_at and sp_at:
+        text += f", created {b.state.created_at:%Y-%m-%d %H:%M}Z, before the service pack ({sp_at:%Y-%m-%d}Z)"
+    return file_evidence(b.state, text)
+
+
+def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
+    """Component files whose revision / lab tag is below the installed SP's baseline, attributed."""
+    os = ctx.os
+    installed = ctx.service_pack
+    if os is None or installed == 0 or (sp := os.service_pack(installed)) is None or sp.revision is None:
+        return []
+    families = {c.id: c.version_family for c in ctx.knowledge.components_for(ctx.inventory.system)}
+    os_family = ".".join((ctx.inventory.system.version or "").split(".")[:2]) if ctx.inventory.system else ""
+    entry = _sp_entry(ctx, installed)
+    sp_at = entry.at if entry else None
+    out = []
+    for state in ctx.inventory.files:
+        version = version_of(state)
+        if not state.component or state.component not in families or version is None:
+            continue
+        if version.family not in {families[state.component], os_family}:
+            continue  # e.g. IIS 4 files (4.2.x) do not follow the OS service pack
+        level = service_pack_of(version, state.lab_tag, os)
+        if level is None or level >= installed:
+            continue
+        attribution, because = _attribute(ctx, state, sp_at)
+        out.append(BelowFile(state, level, attribution, because))
+    return out
+
+
+def _expected(ctx: RuleContext, state: FileState) -> str | None:
+    version = version_of(state)
+    sp = ctx.os.service_pack(ctx.service_pack) if ctx.os else None
+    if version is None or sp is None or sp.revision is None:
+        return None
+    return f"{FileVersion(version.major, version.minor, sp.build, sp.revision)} ({sp.name} baseline)"
+
+
+def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
+    below = below_service_pack(ctx)
+    if not below:
+        return []
+    text = ctx.knowledge.rule("files-below-service-pack")
+    sp_name = ctx.sp_name(ctx.service_pack)
+    titles = {c.id: c.title for c in ctx.knowledge.components}
+    findings = []
+    for component in sorted({b.state.component or "" for b in below}):
+        group = [b for b in below if b.state.component == component]
+        files = tuple(finding_file(b.state, _expected(ctx, b.state)) for b in group)
+        attribution = Counter(b.attribution for b in group).most_common(1)[0][0]
+        at_level = [
+            f for f in ctx.inventory.files if f.component == component and f not in {b.state for b in group}
+        ]
+        mixed = any(
+            (v := version_of(f)) is not None
+            and ctx.os is not None
+            and service_pack_of(v, f.lab_tag, ctx.os) == ctx.service_pack
+            for f in at_level
+        )
+        lab_says_older = all(b.state.lab_tag for b in group)
+        confidence: Confidence = (
+            "high" if (mixed or lab_says_older) and attribution != "unknown" else "medium"
+        )
+        levels = ", ".join(sorted({f"{b.state.version} ({ctx.sp_name(b.level)})" for b in group}))
+        summary = (
+            f"{len(group)} {titles.get(component, component)} file(s) are below the installed {sp_name} "
+            f"baseline: {names(files)} at {levels}"
+            + (
+                f", while {len(at_level)} other file(s) of the component are at {sp_name} level"
+                if mixed
+                else ""
+            )
+            + f"; {ATTRIBUTION_TEXT[attribution]}"
+            + (f" ({_source_name(group)})" if _source_name(group) else "")
+            + "."
+        )
+        evidence = [ctx.system_evidence()]
+        sp_entry = _sp_entry(ctx, ctx.service_pack)
+        evidence += [_file_says(b, sp_entry.at if sp_entry else None) for b in group]
+        evidence += list(dict.fromkeys(b.because for b in group if b.because is not None))
+        values = {
+            "product": ctx.product,
+            "service_pack": sp_name,
+            "service_pack_package": _sp_package(ctx),
+            "files": names(files),
+            "component": titles.get(component, component),
+            "source": _source_name(group),
+        }
+        findings.append(
+            Finding(
+                rule=text.id,
+                severity=text.severity,  # type: ignore[arg-type]
+                title=text.title,
+                summary=summary,
+                files=files,
+                updates=(),
+                evidence=tuple(evidence),
+                remediation=render(text.remediation, values),
+                confidence=confidence,
+                attribution=attribution,
+                at=None,
+                details=tuple(sorted({**values, "attribution": attribution}.items())),
+            )
+        )
+    return findings
+
+
+def _sp_package(ctx: RuleContext) -> str:
+    sp = ctx.os.service_pack(ctx.service_pack) if ctx.os else None
+    return (sp.package or "") if sp else ""
+
+
+def _source_name(group: list[BelowFile]) -> str:
+    """The third-party program whose install put the files there, as its timeline entry names it."""
+    for b in group:
+        if b.attribution == "third-party-installer" and b.because is not None:
+            return b.because.says.split(" installed", 1)[0]
+    return ""
+
+
+def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
+    """The latest install of each SP level up to the installed one: log errors or files left behind."""
+    text = ctx.knowledge.rule("service-pack-install-incomplete")
+    left_behind = [b for b in below_service_pack(ctx) if b.attribution == "service-pack-install-incomplete"]
+    findings = []
+    for level in sorted({lvl for lvl, _ in ctx.service_pack_installs() if lvl <= ctx.service_pack}):
+        entry = _sp_entry(ctx, level)
+        if entry is None:
+            continue
+        details = dict(entry.details)
+        errors = int(details.get("errors", "0") or 0)
+        failed = details.get("result") in {"incomplete", "failed", "failure"}
+        errs = [
+            e
+            for e in ctx.log_events
+            if e.what == "error"
+            and e.at is not None
+            and _near(entry, e.at, NEAR)
+            and e.log in {"svcpack", "update.exe"}
+        ]
+        mine = left_behind if level == ctx.service_pack else []
+        if not (errors or failed or errs or mine):
+            continue
+        evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
+        evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
+        evidence += [file_evidence(b.state) for b in mine]
+        files: tuple[FindingFile, ...] = tuple(finding_file(b.state, _expected(ctx, b.state)) for b in mine)
+        parts = []
+        if errors or errs:
+            parts.append(f"its logs show {max(errors, len(errs))} error line(s)")
+        if details.get("files_replaced") and details.get("files"):
+            parts.append(f"it replaced {details['files_replaced']} of {details['files']} file(s)")
+        if mine:
+            parts.append(
+                f"{len(mine)} component file(s) it should have replaced are still older: {names(files)}"
+            )
+        values = {
+            "product": ctx.product,
+            "service_pack": ctx.sp_name(level),
+            "files": names(files),
+            "service_pack_package": _sp_package(ctx),
+        }
+        findings.append(
+            Finding(
+                rule=text.id,
+                severity=text.severity,  # type: ignore[arg-type]
+                title=text.title,
+                summary=f"{entry.subject} ({entry.at:%Y-%m-%d %H:%M}Z) did not complete: "
+                + "; ".join(parts)
+                + ".",
+                files=files,
+                updates=(entry.subject,),
+                evidence=tuple(evidence),
+                remediation=render(text.remediation, values),
+                confidence="high" if (errors or errs) and mine else "medium",
+                at=entry.at,
+                details=tuple(sorted(values.items())),
+            )
+        )
+    return findings

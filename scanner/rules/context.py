@@ -1,0 +1,206 @@
+"""What every rule reads: the normalised facts, the fused timeline and the knowledge, plus pure queries.
+
+Rules never open evidence: they get the inventory (registry + file facts), the timeline entries (one per
+real-world event, every source attached), the decoded servicing-log lines and the profiles. The queries here
+answer questions several rules ask — "which SP level was the system at when this hotfix went in?", "was
+there a boot after this install?" — each with the evidence that answers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from scanner.knowledge.os import OsProfile
+from scanner.knowledge.profiles import Knowledge
+from scanner.knowledge.versions import FileVersion
+from scanner.model import (
+    Evidence,
+    FileState,
+    FindingFile,
+    Inventory,
+    LogEvent,
+    Provenance,
+    TimelineEntry,
+    UpdateRecord,
+)
+
+_OPTIONAL = re.compile(r" ?\(\{(\w+)\}\)")
+_SP_NUMBER = re.compile(r"Service Pack (\d+)", re.IGNORECASE)
+_FAR = datetime.max.replace(tzinfo=timezone.utc)
+INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
+
+
+@dataclass(frozen=True)
+class SpLevel:
+    """The SP level at some instant: exact, or only an upper bound (an SP installed later), with evidence."""
+
+    level: int
+    exact: bool
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    inventory: Inventory
+    entries: tuple[TimelineEntry, ...]
+    log_events: tuple[LogEvent, ...]
+    knowledge: Knowledge
+    os: OsProfile | None
+
+    # -- system ----------------------------------------------------------------------------------------
+    @property
+    def product(self) -> str:
+        system = self.inventory.system
+        return (system.product if system else None) or "Windows"
+
+    @property
+    def service_pack(self) -> int:
+        system = self.inventory.system
+        return system.service_pack if system else 0
+
+    def sp_name(self, level: int) -> str:
+        sp = self.os.service_pack(level) if self.os else None
+        return sp.name if sp else (f"Service Pack {level}" if level else "RTM")
+
+    def system_evidence(self) -> Evidence:
+        """The installed SP as the registry states it (SOFTWARE ``CurrentVersion\\CSDVersion`` preferred)."""
+        system = self.inventory.system
+        sources = system.sources if system else ()
+        key = [
+            replace(s, locator=f"{s.locator}\\CSDVersion")
+            for s in sources
+            if s.locator.endswith("Windows NT\\CurrentVersion")
+        ]
+        csd = [s for s in sources if s.locator.endswith("CSDVersion")]
+        source = (key or csd or list(sources) or [Provenance("SOFTWARE hive")])[0]
+        text = (system.csd_version if system else None) or "no service pack"
+        return Evidence(f"CSDVersion = {text}", source)
+
+    # -- timeline queries ------------------------------------------------------------------------------
+    def entries_of(self, *kinds: str) -> list[TimelineEntry]:
+        return [e for e in self.entries if e.kind in kinds]
+
+    def install_entry(self, update_id: str) -> TimelineEntry | None:
+        """The timeline's install entry for an update (first one: a reinstall is a later entry)."""
+        wanted = update_id.lower()
+        found = [e for e in self.entries if e.kind in INSTALL_KINDS and e.subject.lower() == wanted]
+        return found[0] if found else None
+
+    def installed_at(self, update: UpdateRecord) -> datetime | None:
+        entry = self.install_entry(update.id)
+        return entry.at if entry and entry.at else update.installed_at
+
+    def service_pack_installs(self) -> list[tuple[int, TimelineEntry]]:
+        out = []
+        for entry in self.entries_of("service-pack"):
+            match = _SP_NUMBER.search(entry.subject)
+            if match and entry.at is not None:
+                out.append((int(match.group(1)), entry))
+        return sorted(out, key=lambda pair: pair[1].at or _FAR)
+
+    def sp_level_at(self, when: datetime) -> SpLevel | None:
+        """The SP level at ``when``: the latest SP install or 6009 boot record before it says which.
+
+        With neither before it, an SP installed after ``when`` still bounds it from above (level - 1).
+        """
+        best: tuple[datetime, int, Evidence] | None = None
+        for level, entry in self.service_pack_installs():
+            assert entry.at is not None
+            if entry.at <= when and (best is None or entry.at >= best[0]):
+                best = (entry.at, level, entry_evidence(entry, f"{entry.subject} installed"))
+        for entry in self.entries_of("reboot"):
+            os_text = dict(entry.details).get("os")
+            if entry.at is None or entry.at > when or os_text is None:
+                continue
+            if best is None or entry.at >= best[0]:
+                match = _SP_NUMBER.search(os_text)
+                level = int(match.group(1)) if match else 0
+                best = (entry.at, level, entry_evidence(entry, f"boot record: {os_text}"))
+        if best is not None:
+            return SpLevel(best[1], True, best[2])
+        later = [(lvl, e) for lvl, e in self.service_pack_installs() if e.at and e.at > when]
+        if later:
+            level, entry = later[0]
+            return SpLevel(level - 1, False, entry_evidence(entry, f"{entry.subject} installed later"))
+        return None
+
+    def boots_after(self, when: datetime) -> list[TimelineEntry]:
+        return [e for e in self.entries_of("reboot") if e.at is not None and e.at > when]
+
+    # -- files -----------------------------------------------------------------------------------------
+    def file(self, path: str) -> FileState | None:
+        wanted = path.lower()
+        return next((f for f in self.inventory.files if f.path.lower() == wanted), None)
+
+    def file_named(self, name: str, folder_hint: str | None = None) -> FileState | None:
+        """A collected file by its name (and, when given, a folder it must sit under)."""
+        name = name.lower()
+        for state in self.inventory.files:
+            if state.path.lower().rsplit("\\", 1)[-1] != name:
+                continue
+            if folder_hint and folder_hint.lower() not in state.path.lower():
+                continue
+            return state
+        return None
+
+
+def entry_evidence(entry: TimelineEntry, says: str | None = None, limit: int = 3) -> Evidence:
+    """One evidence item for a timeline entry: its best source, with the entry's time."""
+    source = entry.sources[0].provenance if entry.sources else Provenance("timeline")
+    for candidate in entry.sources[:limit]:
+        if candidate.type in ("registry", "event", "log"):
+            source = candidate.provenance
+            break
+    return Evidence(says or entry.summary, source, entry.at)
+
+
+def file_evidence(state: FileState, says: str | None = None) -> Evidence:
+    source = state.sources[0] if state.sources else Provenance(state.path)
+    text = says or f"{state.path} is {state.version or 'unversioned'}" + (
+        f" ({state.lab_tag})" if state.lab_tag else ""
+    )
+    return Evidence(text, source, state.created_at)
+
+
+def finding_file(state: FileState, expected: str | None = None) -> FindingFile:
+    return FindingFile(
+        path=state.path,
+        version=state.version,
+        lab_tag=state.lab_tag,
+        expected=expected,
+        component=state.component,
+        modified_at=state.modified_at,
+        created_at=state.created_at,
+    )
+
+
+def version_of(state: FileState) -> FileVersion | None:
+    return FileVersion.parse(state.version)
+
+
+class _Values(dict[str, str]):
+    """Template values; one the case does not have renders as ``<name>`` rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return f"<{key}>"
+
+
+def render(templates: Iterable[str], values: Mapping[str, str]) -> tuple[str, ...]:
+    """Fill remediation templates (``str.format_map``) with this case's product, SP, files...
+
+    An optional value in parentheses — ``"Service Pack 4 ({service_pack_package})"`` — disappears with its
+    parentheses when the case does not have it; any other missing value shows as ``<name>``.
+    """
+    filled = _Values({k: v for k, v in values.items() if v})
+    out = []
+    for template in templates:
+        template = _OPTIONAL.sub(lambda m: m.group(0) if m.group(1) in filled else "", template)
+        out.append(template.format_map(filled))
+    return tuple(out)
+
+
+def names(files: Iterable[FindingFile]) -> str:
+    return ", ".join(f.path.rsplit("\\", 1)[-1] for f in files)

@@ -1,0 +1,355 @@
+"""The rules and the diagnosis on hand-built facts: each condition, its attribution, and its absence.
+
+Facts are built here literally (no image), knowledge is the shipped ``profiles/`` — so each test reads as
+"a 2003 SP2 server whose w3dt.dll is 6.0.3790.1830 and was created before SP2 went in...".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from scanner.diagnose.verdict import diagnose
+from scanner.knowledge.profiles import Knowledge, load_knowledge
+from scanner.model import (
+    FileState,
+    Inventory,
+    LogEvent,
+    PendingRename,
+    Provenance,
+    RecordedFile,
+    SystemFacts,
+    TimelineEntry,
+    TimelineSource,
+    UpdateRecord,
+)
+from scanner.rules import RULES, run_rules
+
+SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
+
+
+@pytest.fixture(scope="module")
+def knowledge() -> Knowledge:
+    return load_knowledge()
+
+
+def t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def system(
+    version: str = "5.2.3790", sp: int = 2, product: str = "Microsoft Windows Server 2003"
+) -> SystemFacts:
+    return SystemFacts(
+        product=product,
+        version=version,
+        build=int(version.split(".")[2]),
+        service_pack=sp,
+        csd_version=f"Service Pack {sp}" if sp else None,
+        architecture="x86",
+        hostname="WEB01",
+        install_date=t("2006-01-01T00:00:00"),
+        system_root="WINDOWS",
+        timezone=None,
+        sources=(Provenance(SOFTWARE, "Microsoft\\Windows NT\\CurrentVersion\\CSDVersion"),),
+    )
+
+
+def file(name: str, version: str, lab: str | None, created: str, component: str = "iis6") -> FileState:
+    path = f"WINDOWS\\system32\\inetsrv\\{name}"
+    return FileState(
+        path=path,
+        version=version,
+        lab_tag=lab,
+        file_version_string=None,
+        product_version=None,
+        size=1,
+        sha256=None,
+        modified_at=t(created),
+        created_at=t(created),
+        component=component,
+        sources=(Provenance(path, "MFT entry 1"),),
+    )
+
+
+def entry(
+    kind: str, subject: str, at: str, details: dict[str, str] | None = None, files: tuple[str, ...] = ()
+) -> TimelineEntry:
+    sources = [TimelineSource("registry", t(at), "second", f"{subject} key", Provenance(SOFTWARE, subject))]
+    sources += [
+        TimelineSource("file", t(at), "second", "created", Provenance(p, "MFT entry 2")) for p in files
+    ]
+    return TimelineEntry(
+        t(at),
+        "second",
+        kind,
+        subject,
+        f"{subject} {kind}",
+        tuple(sources),
+        details=tuple((details or {}).items()),
+    )
+
+
+SP1 = "srv03_sp1_rtm.050324-1447"
+SP2 = "srv03_sp2_rtm.070216-1710"
+SP2_ENTRY = entry("service-pack", "Windows Server 2003 Service Pack 2", "2007-06-12T02:00:00")
+
+
+def iis6(created_old: str = "2006-04-03T18:10:00") -> list[FileState]:
+    return [
+        file("w3core.dll", "6.0.3790.3959", SP2, "2007-06-12T02:01:30"),
+        file("w3isapi.dll", "6.0.3790.3959", SP2, "2007-06-12T02:01:30"),
+        file("w3dt.dll", "6.0.3790.1830", SP1, created_old),
+        file("iisutil.dll", "6.0.3790.1830", SP1, created_old),
+    ]
+
+
+def run(
+    knowledge: Knowledge, inv: Inventory, entries: list[TimelineEntry], logs: list[LogEvent] | None = None
+) -> dict[str, list]:
+    findings, _ = run_rules(inv, entries, logs or [], knowledge)
+    out: dict[str, list] = {}
+    for f in findings:
+        out.setdefault(f.rule, []).append(f)
+    return out
+
+
+def test_rulebook_and_code_name_the_same_rules(knowledge: Knowledge) -> None:
+    assert {r.id for r in knowledge.rules} == set(RULES)
+
+
+# -- files-below-service-pack --------------------------------------------------------------------------
+
+
+def test_files_left_by_an_incomplete_service_pack(knowledge: Knowledge) -> None:
+    inv = Inventory(source={}, system=system(), files=iis6())
+    svcpack_error = LogEvent(
+        "svcpack",
+        "error",
+        t("2007-06-12T02:00:09"),
+        "second",
+        None,
+        "9.656: DoInstallation:MyInstallCatalogFiles failed",
+        source=Provenance("WINDOWS\\svcpack.log", "line 25"),
+    )
+    found = run(knowledge, inv, [SP2_ENTRY], [svcpack_error])
+    (below,) = found["files-below-service-pack"]
+    assert [f.path.rsplit("\\", 1)[-1] for f in below.files] == ["w3dt.dll", "iisutil.dll"]
+    assert below.attribution == "service-pack-install-incomplete"
+    assert below.files[0].expected == "6.0.3790.3959 (Service Pack 2 baseline)"
+    assert below.confidence == "high"  # mixed levels inside the component + lab tags say SP1
+    (incomplete,) = found["service-pack-install-incomplete"]
+    assert "svcpack.log" in {e.source.artifact.rsplit("\\", 1)[-1] for e in incomplete.evidence}
+
+
+def test_component_added_later_from_older_media(knowledge: Knowledge) -> None:
+    files = iis6(created_old="2008-03-11T22:15:00")
+    later = entry("component-install", "iis6", "2008-03-11T22:15:00", files=(files[2].path,))
+    found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY, later])
+    assert found["files-below-service-pack"][0].attribution == "component-installed-from-older-media"
+    assert "service-pack-install-incomplete" not in found
+
+
+def test_third_party_installer_put_old_files_back(knowledge: Knowledge) -> None:
+    files = iis6(created_old="2008-05-01T10:00:05")
+    app = entry("software-install", "Fabrikam WebPublisher", "2008-05-01T10:00:00")
+    found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY, app])
+    below = found["files-below-service-pack"][0]
+    assert below.attribution == "third-party-installer"
+    assert "a third-party installer put older copies back (Fabrikam WebPublisher)" in below.summary
+
+
+def test_all_files_at_baseline_give_nothing(knowledge: Knowledge) -> None:
+    files = [f for f in iis6() if f.version.endswith("3959")]  # type: ignore[union-attr]
+    found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY])
+    assert found == {}
+
+
+# -- hotfixes ------------------------------------------------------------------------------------------
+
+
+def hotfix(kb: str, folder: int, at: str, files: tuple[RecordedFile, ...] = ()) -> UpdateRecord:
+    key = Provenance(SOFTWARE, f"Microsoft\\Updates\\Windows 2000\\SP{folder}\\{kb}")
+    return UpdateRecord(kb, "hotfix", t(at), "second", "installed", files, (key,), sp_folder=folder)
+
+
+def win2000(
+    sp: int, files: list[FileState] | None = None, updates: list[UpdateRecord] | None = None
+) -> Inventory:
+    return Inventory(
+        source={},
+        system=system("5.0.2195", sp, "Microsoft Windows 2000"),
+        files=files or [],
+        updates=updates or [],
+    )
+
+
+def boot(at: str, sp: int) -> TimelineEntry:
+    return entry("reboot", "HOST", at, {"os": f"5.00. 2195 Service Pack {sp}"})
+
+
+def test_hotfix_built_for_a_later_service_pack(knowledge: Knowledge) -> None:
+    fix = hotfix("KB942831", 5, "2008-02-13T14:05:00")
+    inv = win2000(3, updates=[fix, hotfix("Q811114", 4, "2003-06-02T15:20:00")])
+    found = run(
+        knowledge, inv, [boot("2002-09-20T17:22:00", 3), entry("hotfix", "KB942831", "2008-02-13T14:05:00")]
+    )
+    (finding,) = found["hotfix-before-service-pack"]
+    assert finding.updates == ("KB942831",)
+    assert "Service Pack 4" in finding.summary and "still at Service Pack 3" in finding.summary
+
+
+def test_hotfix_files_put_back_by_an_installer(knowledge: Knowledge) -> None:
+    fix = hotfix(
+        "KB823718",
+        5,
+        "2004-10-14T05:10:00",
+        (RecordedFile("asp.dll", "5.0.2195.6891", "%SystemRoot%\\system32\\inetsrv"),),
+    )
+    asp = file("asp.dll", "5.0.2195.5438", None, "2005-06-14T19:22:45", component="iis5")
+    app = entry("software-install", "Fabrikam WebPublisher 3.1", "2005-06-14T19:22:30", files=(asp.path,))
+    found = run(knowledge, win2000(4, [asp], [fix]), [app])
+    (finding,) = found["hotfix-files-regressed"]
+    assert finding.attribution == "Fabrikam WebPublisher 3.1"
+    assert finding.files[0].expected == "5.0.2195.6891 (recorded by KB823718)"
+
+
+def test_newer_file_than_recorded_is_not_a_regression(knowledge: Knowledge) -> None:
+    fix = hotfix(
+        "Q811114",
+        4,
+        "2003-06-02T15:20:00",
+        (RecordedFile("w3svc.dll", "5.0.2195.6620", "%SystemRoot%\\system32\\inetsrv"),),
+    )
+    w3svc = file("w3svc.dll", "5.0.2195.7147", None, "2008-02-13T14:05:40", component="iis5")
+    assert "hotfix-files-regressed" not in run(knowledge, win2000(3, [w3svc], [fix]), [])
+
+
+# -- unfinished servicing --------------------------------------------------------------------------------
+
+
+def package(kb: str, state: str) -> UpdateRecord:
+    key = Provenance(SOFTWARE, f"Component Based Servicing\\Packages\\Package_for_{kb}")
+    return UpdateRecord(
+        kb, "package", None, None, state, sources=(key,), details=(("cbs_current_state", "0x60"),)
+    )
+
+
+def cbs_inventory(renames: bool = True) -> Inventory:
+    core = FileState(
+        "Windows\\System32\\inetsrv\\iiscore.dll",
+        "7.0.6002.18005",
+        None,
+        None,
+        None,
+        1,
+        None,
+        t("2009-04-10T18:30:00"),
+        t("2010-06-01T01:00:00"),
+        component="iis7",
+    )
+    pending = [
+        PendingRename(
+            "\\??\\C:\\Windows\\WinSxS\\Temp\\iiscore.dll",
+            "!\\??\\C:\\Windows\\System32\\inetsrv\\iiscore.dll",
+            True,
+            (Provenance("Windows\\system32\\config\\SYSTEM", "PendingFileRenameOperations"),),
+        )
+    ]
+    return Inventory(
+        source={},
+        system=system("6.0.6002", 2, "Windows Server (R) 2008 Standard"),
+        files=[core],
+        updates=[package("KB2463332", "install-pending"), package("KB2506212", "staged")],
+        pending_renames=pending if renames else [],
+    )
+
+
+def test_reboot_pending_without_a_boot_after_the_install(knowledge: Knowledge) -> None:
+    install = entry("package-state-change", "KB2463332", "2011-03-09T02:30:00", {"state": "install-pending"})
+    found = run(knowledge, cbs_inventory(), [install])
+    (finding,) = found["reboot-pending"]
+    assert finding.updates == ("KB2463332",)
+    assert finding.files[0].path.endswith("iiscore.dll")
+    after = entry("reboot", "HOST", "2011-03-09T03:00:00", {"os": "6.0. 6002 Service Pack 2"})
+    assert "reboot-pending" not in run(knowledge, cbs_inventory(), [install, after])
+
+
+def test_package_states(knowledge: Knowledge) -> None:
+    (finding,) = run(knowledge, cbs_inventory(False), [])["package-state-broken"]
+    assert finding.severity == "warning" and set(finding.updates) == {"KB2463332", "KB2506212"}
+    only_staged = Inventory(source={}, system=system("6.0.6002", 2), updates=[package("KB2506212", "staged")])
+    assert run(knowledge, only_staged, [])["package-state-broken"][0].severity == "info"
+
+
+def test_branch_mix_is_information(knowledge: Knowledge) -> None:
+    files = [
+        file("w3core.dll", "6.0.3790.4611", "srv03_sp2_gdr.091030-1513", "2009-12-09T15:40:40"),
+        file("w3isapi.dll", "6.0.3790.4612", "srv03_sp2_qfe.091030-1513", "2009-12-09T15:40:40"),
+    ]
+    (finding,) = run(knowledge, Inventory(source={}, system=system(), files=files), [])["branch-mix"]
+    assert finding.severity == "info"
+
+
+# -- diagnosis ---------------------------------------------------------------------------------------------
+
+
+def traffic(what: str, at: str) -> TimelineEntry:
+    return entry("traffic", "W3SVC1", at, {"what": what})
+
+
+def test_diagnosis_onset_trigger_and_latent_cause(knowledge: Knowledge) -> None:
+    fix = UpdateRecord(
+        "KB973917",
+        "update",
+        t("2009-12-09T15:40:00"),
+        "second",
+        "installed",
+        (RecordedFile("w3core.dll", "6.0.3790.4611", "%SystemRoot%\\system32\\inetsrv"),),
+        (Provenance(SOFTWARE, "Updates\\KB973917"),),
+        sp_folder=3,
+    )
+    files = [
+        file("w3core.dll", "6.0.3790.4611", "srv03_sp2_gdr.091030-1513", "2009-12-09T15:40:40"),
+        *iis6()[1:],
+    ]
+    inv = Inventory(source={}, system=system(), files=files, updates=[fix])
+    entries = [
+        SP2_ENTRY,
+        entry("update", "KB973917", "2009-12-09T15:40:00"),
+        traffic("last-success", "2009-12-09T15:54:00"),
+        entry("worker-process-failure", "DefaultAppPool", "2009-12-09T15:55:01"),
+        entry("rapid-fail-disable", "DefaultAppPool", "2009-12-09T15:58:26"),
+    ]
+    findings, _ = run_rules(inv, entries, [], knowledge)
+    verdict = diagnose(inv, entries, findings, knowledge)
+    assert verdict.failure_onset == t("2009-12-09T15:55:01")
+    assert verdict.trigger == "KB973917" and verdict.trigger_gap_seconds == 901
+    assert verdict.latent_cause == "files-below-service-pack"
+    assert verdict.known_issue == "KB2009746"
+    assert verdict.remediation and "Service Pack 2" in verdict.remediation[0]
+
+
+def test_failures_before_the_last_success_are_not_the_onset(knowledge: Knowledge) -> None:
+    entries = [
+        entry("crash", "w3wp.exe", "2009-12-01T10:00:00"),
+        traffic("last-success", "2009-12-09T23:59:00"),
+    ]
+    inv = Inventory(source={}, system=system())
+    verdict = diagnose(inv, entries, [], knowledge)
+    assert verdict.failure_onset is None and verdict.trigger is None and verdict.latent_cause is None
+    assert verdict.summary.startswith("No root cause found")
+
+
+def test_staged_package_is_not_the_trigger(knowledge: Knowledge) -> None:
+    entries = [
+        entry("package-state-change", "KB2463332", "2011-03-09T02:29:20", {"state": "install-pending"}),
+        entry("package-state-change", "KB2506212", "2011-03-09T02:32:20", {"state": "staged"}),
+        entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:10"),
+    ]
+    verdict = diagnose(Inventory(source={}, system=system("6.0.6002", 2)), entries, [], knowledge)
+    assert verdict.trigger == "KB2463332"
+    assert verdict.trigger_at is not None and verdict.failure_onset - verdict.trigger_at == timedelta(
+        minutes=11, seconds=50
+    )
