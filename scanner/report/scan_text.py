@@ -23,7 +23,7 @@ from rich.text import Text
 
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance, TimelineEntry
-from scanner.report.timeline import _KIND_STYLE, _when
+from scanner.report.timeline import KIND_STYLE, when_text
 
 #: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
 SERVICING_KINDS = frozenset(
@@ -271,7 +271,7 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
     onset = _onset_entry(shown, d)
     for run in _runs(shown):
         first, last = run[0], run[-1]
-        style = _KIND_STYLE.get(first.kind, "white")
+        style = KIND_STYLE.get(first.kind, "white")
         sources = [s for e in run for s in e.sources]
         types = ",".join(sorted({s.type for s in sources}))
         if len(run) == 1:
@@ -282,7 +282,7 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
             what = [(f"{len(run)} × {first.kind}", style), " ", (first.subject, "bold"), f" {span}"]
             what.append(f"  first: {first.summary}")
         tail = (f"  ({len(sources)} source(s): {types})", "dim")
-        _line(console, _when(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
+        _line(console, when_text(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
         for entry in run:
             for conflict in entry.conflicts:
                 _line(console, "    ", ("conflict:", "red"), f" {conflict}")

@@ -102,7 +102,7 @@ def write_timesketch(entries: Iterable[TimelineEntry], out: IO[str]) -> int:
     return undated
 
 
-_KIND_STYLE = {
+KIND_STYLE = {
     "service-pack": "bold cyan",
     "hotfix": "cyan",
     "update": "cyan",
@@ -120,7 +120,7 @@ _KIND_STYLE = {
 }
 
 
-def _when(entry: TimelineEntry) -> str:
+def when_text(entry: TimelineEntry) -> str:
     if entry.at is None:
         return "(undated)".ljust(20)
     if entry.precision == "day":
@@ -134,10 +134,10 @@ def print_timeline(
     """One line per entry (time, kind, subject, summary, source types), conflicts under it, then gaps."""
     console.print(f"[bold]Servicing timeline[/bold] — {len(entries)} entries, times in UTC")
     for entry in entries:
-        style = _KIND_STYLE.get(entry.kind, "white")
+        style = KIND_STYLE.get(entry.kind, "white")
         types = ",".join(sorted({s.type for s in entry.sources}))
         console.print(
-            f"{_when(entry)}  [{style}]{entry.kind:<22}[/{style}] [bold]{escape(entry.subject)}[/bold]  "
+            f"{when_text(entry)}  [{style}]{entry.kind:<22}[/{style}] [bold]{escape(entry.subject)}[/bold]  "
             f"{escape(entry.summary)}  [dim]({len(entry.sources)} source(s): {types})[/dim]",
             highlight=False,
         )

@@ -1,4 +1,4 @@
-"""Benchmark: `patchmortem timeline` per fixture image, and the log readers' cost on large synthetic logs.
+"""Benchmark: `patchmortem timeline` (and `scan`) per fixture image, and the log readers' cost on large synthetic logs.
 
 Run from the repository root (not collected by pytest; a measurement, not a timed test):
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from scanner.collectors.evt_records import scan_evt  # noqa: E402 - after the path set-up above
 from scanner.collectors.logs.w3c import _decoded, summarise_w3c  # noqa: E402
-from scanner.pipeline import inventory, timeline  # noqa: E402
+from scanner.pipeline import inventory, scan, timeline  # noqa: E402
 
 IMAGES = ROOT / "fixtures" / "images"
 UTC = timezone.utc
@@ -49,9 +49,12 @@ def bench_image(source: Path) -> str:
     read0, start = _rchar(), time.perf_counter()
     _, fused = timeline(source)
     elapsed, read = time.perf_counter() - start, _rchar() - read0
+    start = time.perf_counter()
+    result = scan(source)
+    scan_time = time.perf_counter() - start
     return (
-        f"{source.name:36} {elapsed:6.2f} s  (inventory {inv_time:5.2f} s)  read {read / 1e6:6.1f} MB  "
-        f"{len(fused.entries):4} entries"
+        f"{source.name:36} {elapsed:6.2f} s  (inventory {inv_time:5.2f} s, scan {scan_time:5.2f} s)  "
+        f"read {read / 1e6:6.1f} MB  {len(fused.entries):4} entries  {len(result.findings)} finding(s)"
     )
 
 
