@@ -1,4 +1,4 @@
-"""Benchmark: `patchmortem timeline` and `scan` per fixture image, and the log readers on large synthetic logs.
+"""Benchmark: `patchmortem timeline` and `scan` per fixture image; the log readers on large synthetic logs.
 
 Run from the repository root (not collected by pytest; a measurement, not a timed test):
 
