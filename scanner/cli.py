@@ -68,6 +68,13 @@ system_option = click.option(
     default=None,
     help="Volume index of the Windows system to read when a disk holds several (see describe).",
 )
+output_option = click.option(
+    "--output",
+    "output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write to this file instead of stdout.",
+)
 profiles_option = click.option(
     "--profiles",
     "profiles_dir",
@@ -222,13 +229,7 @@ def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
 )
 @click.option("--since", default=None, help="Only entries at or after this UTC date/time (ISO 8601).")
 @click.option("--until", default=None, help="Only entries at or before this UTC date/time (a date: its end).")
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
+@output_option
 @parent_option
 @system_option
 @profiles_option
@@ -311,13 +312,7 @@ def timeline(
     show_default=True,
     help="text: the post-mortem report; json: the documented contract (schemas/scan.schema.json).",
 )
-@click.option(
-    "--output",
-    "output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Write to this file instead of stdout.",
-)
+@output_option
 @parent_option
 @system_option
 @profiles_option

@@ -20,8 +20,8 @@ from scanner.rules.context import (
     entry_evidence,
     file_evidence,
     finding_file,
+    make_finding,
     names,
-    render,
     version_of,
 )
 
@@ -173,15 +173,13 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
             "source": _source_name(group),
         }
         findings.append(
-            Finding(
-                rule=text.id,
-                severity=text.severity,  # type: ignore[arg-type]
-                title=text.title,
+            make_finding(
+                text,
+                values,
                 summary=summary,
                 files=files,
                 updates=(),
                 evidence=tuple(evidence),
-                remediation=render(text.remediation, values),
                 confidence=confidence,
                 attribution=attribution,
                 at=None,
@@ -247,20 +245,17 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             "service_pack_package": _sp_package(ctx),
         }
         findings.append(
-            Finding(
-                rule=text.id,
-                severity=text.severity,  # type: ignore[arg-type]
-                title=text.title,
+            make_finding(
+                text,
+                values,
                 summary=f"{entry.subject} ({entry.at:%Y-%m-%d %H:%M}Z) did not complete: "
                 + "; ".join(parts)
                 + ".",
                 files=files,
                 updates=(entry.subject,),
                 evidence=tuple(evidence),
-                remediation=render(text.remediation, values),
                 confidence="high" if (errors or errs) and mine else "medium",
                 at=entry.at,
-                details=tuple(sorted(values.items())),
             )
         )
     return findings

@@ -12,7 +12,7 @@ from collections import defaultdict
 
 from scanner.knowledge.versions import branch_of
 from scanner.model import FileState, Finding
-from scanner.rules.context import RuleContext, file_evidence, finding_file, names, render, version_of
+from scanner.rules.context import RuleContext, file_evidence, finding_file, make_finding, names, version_of
 
 #: Branches that mix badly with each other; "baseline" (the SP's own build) mixes with either.
 SERVICING = {"gdr", "qfe", "ldr"}
@@ -46,16 +46,13 @@ def branch_mix(ctx: RuleContext) -> list[Finding]:
             "files": names(files),
         }
         findings.append(
-            Finding(
-                rule=text.id,
-                severity=text.severity,  # type: ignore[arg-type]
-                title=text.title,
+            make_finding(
+                text,
+                values,
                 summary=f"{titles.get(component, component)} mixes servicing branches: {listed}.",
                 files=files,
                 evidence=tuple(file_evidence(s) for s in states),
-                remediation=render(text.remediation, values),
                 confidence="medium",
-                details=tuple(sorted(values.items())),
             )
         )
     return findings

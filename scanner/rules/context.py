@@ -12,13 +12,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from typing import Any
 
 from scanner.knowledge.os import OsProfile
-from scanner.knowledge.profiles import Knowledge
+from scanner.knowledge.profiles import Knowledge, RuleText
 from scanner.knowledge.versions import FileVersion
 from scanner.model import (
     Evidence,
     FileState,
+    Finding,
     FindingFile,
     Inventory,
     LogEvent,
@@ -200,6 +202,19 @@ def render(templates: Iterable[str], values: Mapping[str, str]) -> tuple[str, ..
         template = _OPTIONAL.sub(lambda m: m.group(0) if m.group(1) in filled else "", template)
         out.append(template.format_map(filled))
     return tuple(out)
+
+
+def make_finding(text: RuleText, values: Mapping[str, str], *, summary: str, **fields: Any) -> Finding:
+    """A finding with the rulebook's id, title, default severity and remediation filled for this case."""
+    fields.setdefault("severity", text.severity)
+    fields.setdefault("details", tuple(sorted(values.items())))
+    return Finding(
+        rule=text.id,
+        title=text.title,
+        summary=summary,
+        remediation=render(text.remediation, values),
+        **fields,
+    )
 
 
 def names(files: Iterable[FindingFile]) -> str:

@@ -23,8 +23,8 @@ from scanner.rules.context import (
     entry_evidence,
     file_evidence,
     finding_file,
+    make_finding,
     names,
-    render,
 )
 
 NEAR = timedelta(minutes=15)
@@ -122,18 +122,15 @@ def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
         }
         agree = len({e.says.split(":")[0] for e in required[1]}) > 1
         findings.append(
-            Finding(
-                rule=text.id,
-                severity=text.severity,  # type: ignore[arg-type]
-                title=text.title,
+            make_finding(
+                text,
+                values,
                 summary=summary,
                 files=files,
                 updates=(update.id,),
                 evidence=tuple(evidence),
-                remediation=render(text.remediation, values),
                 confidence="high" if level_at.exact and agree else "medium",
                 at=installed_at,
-                details=tuple(sorted(values.items())),
             )
         )
     return findings
@@ -217,18 +214,15 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
             "service_pack": ctx.sp_name(ctx.service_pack),
         }
         findings.append(
-            Finding(
-                rule=text.id,
-                severity=text.severity,  # type: ignore[arg-type]
-                title=text.title,
+            make_finding(
+                text,
+                values,
                 summary=summary,
                 files=files,
                 updates=(update.id,),
                 evidence=tuple(evidence),
-                remediation=render(text.remediation, values),
                 confidence="high" if by else "medium",
                 attribution=by or "unknown",
-                details=tuple(sorted(values.items())),
             )
         )
     return findings

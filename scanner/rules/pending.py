@@ -10,7 +10,7 @@ Installed (0x65) or negative states are not what Windows Update reports as insta
 from __future__ import annotations
 
 from scanner.model import Evidence, Finding, FindingFile, Provenance
-from scanner.rules.context import RuleContext, entry_evidence, finding_file, names, render
+from scanner.rules.context import RuleContext, entry_evidence, finding_file, make_finding, names
 
 #: Package states that are not a finished install or removal (scanner.collectors.registry names them).
 UNFINISHED = {"staged", "staging", "install-pending", "uninstall-pending", "partially-installed"}
@@ -101,18 +101,15 @@ def reboot_pending(ctx: RuleContext) -> list[Finding]:
         "trigger": updates[0],
     }
     return [
-        Finding(
-            rule=text.id,
-            severity=text.severity,  # type: ignore[arg-type]
-            title=text.title,
+        make_finding(
+            text,
+            values,
             summary=summary,
             files=tuple(files),
             updates=updates,
             evidence=tuple(evidence),
-            remediation=render(text.remediation, values),
             confidence="high" if named and markers else "medium",
             at=last.at,
-            details=tuple(sorted(values.items())),
         )
     ]
 
@@ -137,16 +134,14 @@ def package_state_broken(ctx: RuleContext) -> list[Finding]:
     listed = "; ".join(f"{u.id} {u.state}" for u in bad)
     values = {"product": ctx.product, "updates": ", ".join(u.id for u in bad)}
     return [
-        Finding(
-            rule=text.id,
-            severity=text.severity if serious else "info",  # type: ignore[arg-type]
-            title=text.title,
+        make_finding(
+            text,
+            values,
+            severity=text.severity if serious else "info",
             summary=f"{len(bad)} servicing package(s) are not in a final state: {listed}."
             + (" Staged packages alone are downloaded but not installed." if not serious else ""),
             updates=tuple(u.id for u in bad),
             evidence=tuple(evidence),
-            remediation=render(text.remediation, values),
             confidence="high",
-            details=tuple(sorted(values.items())),
         )
     ]
