@@ -255,6 +255,7 @@ def timeline(
     from rich.console import Console
 
     from scanner.pipeline import timeline as run_timeline
+    from scanner.report.text import clean
     from scanner.report.timeline import print_timeline, write_csv, write_jsonl, write_timesketch
 
     start, stop = _utc_bound(since, end=False), _utc_bound(until, end=True)
@@ -298,7 +299,10 @@ def timeline(
     for gap in fused.gaps if fmt != "text" else []:
         # One line per warning, never wrapped, so it can be grepped.
         err.print(
-            f"patchmortem: warning: {gap.what}: {gap.reason}", highlight=False, markup=False, soft_wrap=True
+            f"patchmortem: warning: {clean(gap.what)}: {clean(gap.reason)}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
         )
 
 
@@ -346,7 +350,8 @@ def scan(
 
     from scanner.pipeline import scan as run_scan
     from scanner.report.scan_json import write_scan_json
-    from scanner.report.scan_text import clean, print_scan
+    from scanner.report.scan_text import print_scan
+    from scanner.report.text import clean
 
     if output is not None:
         _refuse_evidence_as_output(output, source, parent)

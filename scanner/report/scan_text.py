@@ -14,15 +14,14 @@ hostile log line can neither forge a report line, reorder its text, nor send esc
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from rich.console import Console
-from rich.text import Text
 
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance, TimelineEntry
+from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, when_text
 
 #: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
@@ -42,32 +41,9 @@ _MAX_ROUTINE_SHOWN = 10
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-Part = str | tuple[str, str]  # text, or (text, rich style)
-
-
-def clean(text: str) -> str:
-    """Evidence text made safe for one report line: control, bidi-override and surrogate chars escaped."""
-
-    def visible(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        if code == 0x09:  # a field separator (WindowsUpdate.log): harmless, shown as the space it stands for
-            return " "
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNSAFE.sub(visible, text)
-
-
-def _line(console: Console, *parts: Part, wrap: bool = False) -> None:
-    """Print one report line; every part is cleaned and taken literally (no markup)."""
-    text = Text.assemble(*(clean(p) if isinstance(p, str) else (clean(p[0]), p[1]) for p in parts))
-    console.print(text, highlight=False, soft_wrap=not wrap)
-
-
 def _heading(console: Console, title: str, note: str = "") -> None:
     console.print()
-    _line(console, (title, "bold"), note)
+    line(console, (title, "bold"), note)
 
 
 def _utc(at: datetime | None) -> str:
@@ -110,8 +86,8 @@ def _header(result: ScanResult, console: Console) -> None:
         what = " ".join(p for p in (s.product, s.csd_version, s.architecture) if p) or what
         what += f", host {s.hostname or '?'}"
     path = str(result.inventory.source.get("path", "?"))
-    _line(console, ("patchmortem post-mortem", "bold"), f" — {what} — {path}")
-    _line(console, ("All times are UTC.", "dim"))
+    line(console, ("patchmortem post-mortem", "bold"), f" — {what} — {path}")
+    line(console, ("All times are UTC.", "dim"))
 
 
 def _verdict(result: ScanResult, console: Console) -> None:
@@ -124,7 +100,7 @@ def _verdict(result: ScanResult, console: Console) -> None:
     if summary:
         parts.append(summary if summary.endswith(".") else summary + ".")
     parts += _verdict_facts(result, d, summary)
-    _line(console, " ".join(parts), wrap=True)
+    line(console, " ".join(parts), wrap=True)
 
 
 def _verdict_facts(result: ScanResult, d: Diagnosis, summary: str) -> list[str]:
@@ -262,9 +238,9 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
     _heading(console, "Around the failure", f" — {which} ({len(shown)} of {total} entries)")
     if omitted:
         note = f"  ({omitted} routine traffic/boot entries before the trigger left out; -vv shows them)"
-        _line(console, note)
+        line(console, note)
     if not shown:
-        _line(console, "  (no dated timeline entries)")
+        line(console, "  (no dated timeline entries)")
         return
     d = result.diagnosis
     trigger = _trigger_entry(result.timeline.entries, d)
@@ -282,13 +258,13 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
             what = [(f"{len(run)} × {first.kind}", style), " ", (first.subject, "bold"), f" {span}"]
             what.append(f"  first: {first.summary}")
         tail = (f"  ({len(sources)} source(s): {types})", "dim")
-        _line(console, when_text(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
+        line(console, when_text(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
         for entry in run:
             for conflict in entry.conflicts:
-                _line(console, "    ", ("conflict:", "red"), f" {conflict}")
+                line(console, "    ", ("conflict:", "red"), f" {conflict}")
         if verbose:
             for source in sources:
-                _line(console, (f"    {source.type}: {_where(source.provenance)} — {source.says}", "dim"))
+                line(console, (f"    {source.type}: {_where(source.provenance)} — {source.says}", "dim"))
 
 
 # -- findings, remediation, gaps ----------------------------------------------------------------------------
@@ -306,22 +282,22 @@ def _ordered(findings: Iterable[Finding]) -> list[Finding]:
 def _findings(findings: list[Finding], console: Console, verbose: int) -> None:
     _heading(console, "Findings", f" ({len(findings)})")
     if not findings:
-        _line(console, "  No rule found a problem in what could be read (see what was not checked below).")
+        line(console, "  No rule found a problem in what could be read (see what was not checked below).")
     for finding in _ordered(findings):
         style = _SEVERITY_STYLE.get(finding.severity, "white")
         severity = (finding.severity.upper(), style)
-        _line(console, "  ", severity, "  ", (finding.rule, "bold"), f"  {finding.title}")
-        _line(console, f"    {finding.summary}")
+        line(console, "  ", severity, "  ", (finding.rule, "bold"), f"  {finding.title}")
+        line(console, f"    {finding.summary}")
         if finding.files:
-            _line(console, "    files:")
+            line(console, "    files:")
             for f in finding.files:
-                _line(console, *_file_parts(f))
+                line(console, *_file_parts(f))
         if finding.updates:
-            _line(console, f"    updates: {', '.join(finding.updates)}")
+            line(console, f"    updates: {', '.join(finding.updates)}")
         if finding.evidence:
-            _line(console, "    evidence:")
+            line(console, "    evidence:")
             for evidence in finding.evidence:
-                _line(console, *_evidence_parts(evidence))
+                line(console, *_evidence_parts(evidence))
         details = dict(finding.details)
         tail = [f"confidence: {finding.confidence}"]
         said = (finding.attribution, details.get("attribution"))
@@ -330,11 +306,11 @@ def _findings(findings: list[Finding], console: Console, verbose: int) -> None:
             tail.append(f"attribution: {attribution}")
         if finding.at is not None:
             tail.append(f"since {_utc(finding.at)}")
-        _line(console, f"    {' · '.join(tail)}")
+        line(console, f"    {' · '.join(tail)}")
         if verbose:
             for name, value in finding.details:
                 if name != "attribution":
-                    _line(console, (f"    {name}: {value}", "dim"))
+                    line(console, (f"    {name}: {value}", "dim"))
 
 
 def _file_parts(f: FindingFile) -> list[Part]:
@@ -363,14 +339,14 @@ def _remediation(result: ScanResult, console: Console) -> None:
                 if step not in steps:
                     steps.append(step)
     if not steps:
-        _line(console, "  Nothing to do: no root cause found and no finding calls for a fix.")
+        line(console, "  Nothing to do: no root cause found and no finding calls for a fix.")
     for number, step in enumerate(steps, 1):
-        _line(console, f"  {number}. {step}", wrap=True)
+        line(console, f"  {number}. {step}", wrap=True)
 
 
 def _gaps(result: ScanResult, console: Console) -> None:
     _heading(console, "Not checked / partly read", f" ({len(result.gaps)})")
     if not result.gaps:
-        _line(console, "  Nothing: every artefact the scan looks for was read in full.")
+        line(console, "  Nothing: every artefact the scan looks for was read in full.")
     for gap in result.gaps:
-        _line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")
+        line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")

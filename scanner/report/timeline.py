@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from typing import IO
 
 from rich.console import Console
-from rich.markup import escape
 
 from scanner.model import Gap, TimelineEntry
+from scanner.report.text import line
 
 CSV_COLUMNS = (
     "at",
@@ -131,29 +131,34 @@ def when_text(entry: TimelineEntry) -> str:
 def print_timeline(
     entries: list[TimelineEntry], gaps: list[Gap], console: Console, *, verbose: bool = False
 ) -> None:
-    """One line per entry (time, kind, subject, summary, source types), conflicts under it, then gaps."""
-    console.print(f"[bold]Servicing timeline[/bold] — {len(entries)} entries, times in UTC")
+    """One line per entry (time, kind, subject, summary, source types), conflicts under it, then gaps.
+
+    Evidence strings are printed literally and cleaned (scanner/report/text.py), never read as markup.
+    """
+    line(console, ("Servicing timeline", "bold"), f" — {len(entries)} entries, times in UTC")
     for entry in entries:
         style = KIND_STYLE.get(entry.kind, "white")
         types = ",".join(sorted({s.type for s in entry.sources}))
-        console.print(
-            f"{when_text(entry)}  [{style}]{entry.kind:<22}[/{style}] [bold]{escape(entry.subject)}[/bold]  "
-            f"{escape(entry.summary)}  [dim]({len(entry.sources)} source(s): {types})[/dim]",
-            highlight=False,
+        line(
+            console,
+            f"{when_text(entry)}  ",
+            (f"{entry.kind:<22}", style),
+            " ",
+            (entry.subject, "bold"),
+            f"  {entry.summary}  ",
+            (f"({len(entry.sources)} source(s): {types})", "dim"),
         )
         for conflict in entry.conflicts:
-            console.print(f"    [red]conflict:[/red] {escape(conflict)}", highlight=False)
+            line(console, "    ", ("conflict:", "red"), f" {conflict}")
         if verbose:
             for source in entry.sources:
                 where = source.provenance.artifact + (
                     f" [{source.provenance.locator}]" if source.provenance.locator else ""
                 )
                 note = f" ({source.provenance.note})" if source.provenance.note else ""
-                console.print(
-                    f"    [dim]{source.type}: {escape(where)} — {escape(source.says)}{escape(note)}[/dim]",
-                    highlight=False,
-                )
+                line(console, (f"    {source.type}: {where} — {source.says}{note}", "dim"))
     if gaps:
-        console.print(f"\n[bold]Not read or partly read[/bold] ({len(gaps)})")
+        console.print()
+        line(console, ("Not read or partly read", "bold"), f" ({len(gaps)})")
         for gap in gaps:
-            console.print(f"  [yellow]•[/yellow] {escape(gap.what)}: {escape(gap.reason)}", highlight=False)
+            line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")
