@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scanner.model import TimelineEntry
+from scanner.rules.context import INSTALL_KINDS
 
 FAILURE_KINDS = frozenset({"worker-process-failure", "rapid-fail-disable", "service-failure", "crash"})
-INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
 NO_CHANGE_STATES = frozenset({"staged", "staging", "absent", "resolved", "resolving"})
 BURST_GAP = timedelta(days=1)
 TRIGGER_WINDOW = timedelta(days=30)

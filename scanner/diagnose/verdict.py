@@ -14,20 +14,16 @@ from datetime import datetime
 
 from scanner.diagnose.onset import Onset, find_onset, find_trigger
 from scanner.knowledge.profiles import Interaction, Knowledge
-from scanner.model import Diagnosis, Evidence, Finding, Inventory, Provenance, TimelineEntry, UpdateRecord
-from scanner.rules.context import render
+from scanner.model import Diagnosis, Evidence, Finding, Inventory, TimelineEntry, UpdateRecord
+from scanner.rules.context import entry_evidence, render
 
 #: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
 _NAMED = re.compile(r"\b(?:KB|Q)\d{5,7}\b|\b[\w-]+\.(?:dll|exe|sys|log)\b|\([^)]*\)")
 
 
 def _evidence(entry: TimelineEntry, says: str) -> Evidence:
-    source = entry.sources[0].provenance if entry.sources else Provenance("timeline")
-    for candidate in entry.sources:
-        if candidate.type in ("event", "registry", "log"):
-            source = candidate.provenance
-            break
-    return Evidence(says, source, entry.at)
+    """The entry's first registry/event/log source, looked for among all its sources."""
+    return entry_evidence(entry, says, limit=len(entry.sources))
 
 
 def _trigger_components(inv: Inventory, trigger: str | None) -> set[str]:

@@ -157,14 +157,12 @@ def _replaced_by(ctx: RuleContext, state: FileState) -> tuple[str, Evidence] | N
     created = state.created_at
     if created is None:
         return None
-    kinds = {*INSTALL_KINDS, "software-install", "file-replaced"}
+    kinds = {*INSTALL_KINDS, "software-install"}
     for entry in ctx.entries:
         if entry.kind not in kinds or entry.at is None:
             continue
         named = any(s.provenance.artifact.lower() == state.path.lower() for s in entry.sources)
         if named or abs((entry.at - created).total_seconds()) <= NEAR.total_seconds():
-            if entry.kind == "file-replaced":
-                continue
             return entry.subject, entry_evidence(
                 entry, f"{entry.subject} ({entry.kind}) at {entry.at:%Y-%m-%d %H:%M}Z"
             )
