@@ -583,3 +583,59 @@ class Diagnosis:
             "references": list(self.references),
             "evidence": [e.to_dict() for e in self.evidence],
         }
+
+
+# -- the component table: each profile file's level (issue 6) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentFileLevel:
+    """One file a component profile names, as found on disk, placed against the installed SP's baseline.
+
+    ``sp_level`` is the service pack the file's version belongs to (0 = RTM; None when the OS profile cannot
+    place it, e.g. a version family that does not follow the OS SP). ``below_baseline`` is exactly the
+    files-below-service-pack rule's verdict, so the table and the findings never disagree.
+    """
+
+    path: str  # Windows path relative to the volume root (the expected path when the file is missing)
+    present: bool
+    version: str | None
+    lab_tag: str | None
+    sp_level: int | None
+    sp_name: str | None
+    modified_at: datetime | None
+    created_at: datetime | None
+    below_baseline: bool
+    expected: str | None = None  # the baseline version text, when below
+    optional: bool = False
+    why: str = ""
+    sources: tuple[Provenance, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "present": self.present,
+            "version": self.version,
+            "lab_tag": self.lab_tag,
+            "sp_level": self.sp_level,
+            "sp_name": self.sp_name,
+            "modified_at": iso(self.modified_at),
+            "created_at": iso(self.created_at),
+            "below_baseline": self.below_baseline,
+            "expected": self.expected,
+            "optional": self.optional,
+            "why": self.why,
+            "sources": [s.to_dict() for s in self.sources],
+        }
+
+
+@dataclass(frozen=True)
+class ComponentLevels:
+    """A profile component (e.g. ``iis6``) and the level of each of its files."""
+
+    id: str
+    title: str
+    files: tuple[ComponentFileLevel, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "files": [f.to_dict() for f in self.files]}

@@ -37,6 +37,7 @@ from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.profiles import load_knowledge
 from scanner.model import FileState, Gap, Inventory, Provenance, SoftwareInstall, SourceTime
 from scanner.rules import run_rules
+from scanner.rules.levels import component_levels
 from scanner.timeline import Timeline, TimelineInputs, build_timeline
 
 Progress = Callable[[str], None]
@@ -205,7 +206,15 @@ def scan(
     progress("applying the rules")
     findings, rule_gaps = run_rules(inv, tl.entries, inputs.log_events, knowledge)
     diagnosis = diagnose(inv, tl.entries, findings, knowledge)
-    return ScanResult(inv, tl, findings, diagnosis, [*inv.gaps, *tl.gaps, *rule_gaps])
+    return ScanResult(
+        inv,
+        tl,
+        findings,
+        diagnosis,
+        [*inv.gaps, *tl.gaps, *rule_gaps],
+        components=component_levels(inv, knowledge),
+        traffic=inputs.traffic,
+    )
 
 
 def _with_folder_time(fs: Any, app: SoftwareInstall) -> SoftwareInstall:

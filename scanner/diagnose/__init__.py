@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scanner.model import Diagnosis, Finding, Gap, Inventory
+from scanner.model import ComponentLevels, Diagnosis, Finding, Gap, Inventory, TrafficDay
 from scanner.timeline import Timeline
 
 
@@ -21,3 +21,5 @@ class ScanResult:
     gaps: list[Gap] = field(
         default_factory=list
     )  # inventory gaps + timeline gaps + what rules could not check
+    components: list[ComponentLevels] = field(default_factory=list)  # each profile file against the baseline
+    traffic: list[TrafficDay] = field(default_factory=list)  # IIS log days, hourly counts for the plot

@@ -114,7 +114,7 @@ def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
     return out
 
 
-def _expected(ctx: RuleContext, state: FileState) -> str | None:
+def expected_version(ctx: RuleContext, state: FileState) -> str | None:
     version = version_of(state)
     sp = ctx.os.service_pack(ctx.service_pack) if ctx.os else None
     if version is None or sp is None or sp.revision is None:
@@ -132,7 +132,7 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
     findings = []
     for component in sorted({b.state.component or "" for b in below}):
         group = [b for b in below if b.state.component == component]
-        files = tuple(finding_file(b.state, _expected(ctx, b.state)) for b in group)
+        files = tuple(finding_file(b.state, expected_version(ctx, b.state)) for b in group)
         attribution = Counter(b.attribution for b in group).most_common(1)[0][0]
         at_level = [
             f for f in ctx.inventory.files if f.component == component and f not in {b.state for b in group}
@@ -228,7 +228,9 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
         evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
         evidence += [file_evidence(b.state) for b in mine]
-        files: tuple[FindingFile, ...] = tuple(finding_file(b.state, _expected(ctx, b.state)) for b in mine)
+        files: tuple[FindingFile, ...] = tuple(
+            finding_file(b.state, expected_version(ctx, b.state)) for b in mine
+        )
         parts = []
         if errors or errs:
             parts.append(f"its logs show {max(errors, len(errs))} error line(s)")
