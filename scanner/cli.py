@@ -311,10 +311,18 @@ def timeline(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "html", "md"]),
     default="text",
     show_default=True,
-    help="text: the post-mortem report; json: the documented contract (schemas/scan.schema.json).",
+    help="text: the post-mortem report; json: the documented contract (schemas/scan.schema.json); html: one "
+    "self-contained page with an interactive timeline (use --output); md: Markdown for tickets and wikis.",
+)
+@click.option(
+    "--hash",
+    "hash_evidence",
+    is_flag=True,
+    help="Add the SHA-256 of every evidence file (image, chain parents, segments) to the report; reads "
+    "the whole evidence.",
 )
 @output_option
 @parent_option
@@ -338,6 +346,7 @@ def scan(
     system_index: int | None,
     profiles_dir: Path | None,
     detail: int,
+    hash_evidence: bool,
 ) -> None:
     """Explain why the server failed: when it broke, what triggered it, the latent cause, and the fix.
 
@@ -364,6 +373,7 @@ def scan(
             system=system_index,
             profiles_dir=profiles_dir,
             progress=lambda message: status.update(message),
+            hash_evidence=hash_evidence,
         )
     try:
         stream = output.open("w", encoding="utf-8", newline="") if output else None
@@ -372,6 +382,14 @@ def scan(
     try:
         if fmt == "json":
             write_scan_json(result, stream or sys.stdout)
+        elif fmt == "html":
+            from scanner.report.html import write_html
+
+            write_html(result, stream or sys.stdout)
+        elif fmt == "md":
+            from scanner.report.markdown import write_markdown
+
+            write_markdown(result, stream or sys.stdout)
         else:
             console = (
                 Console(file=stream, width=240, no_color=True)

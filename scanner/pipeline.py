@@ -31,6 +31,7 @@ from scanner.collectors.volume import created_at
 from scanner.collectors.wua import read_wua_history
 from scanner.diagnose import ScanResult
 from scanner.diagnose.verdict import diagnose
+from scanner.evidence.hashing import sha256_evidence
 from scanner.evidence.source import open_evidence
 from scanner.knowledge.components import load_components
 from scanner.knowledge.events import EventCatalog, load_event_catalog
@@ -197,10 +198,19 @@ def scan(
     system: int | None = None,
     profiles_dir: Path | None = None,
     progress: Progress = _noop,
+    hash_evidence: bool = False,
 ) -> ScanResult:
-    """The main job: inventory + timeline, then the rules and the diagnosis over them."""
+    """The main job: inventory + timeline, then the rules and the diagnosis over them.
+
+    ``hash_evidence`` adds the SHA-256 of every evidence file to ``inventory.source["sha256"]`` (a full read
+    of the evidence, so only on request).
+    """
     knowledge = load_knowledge(profiles_dir)  # first: a broken profile fails before any evidence is read
     inv, inputs, catalog = _collect(source, parent, system, profiles_dir, progress)
+    if hash_evidence:
+        progress("hashing the evidence files")
+        chain = [Path(p) for p in inv.source.get("chain") or [source]]
+        inv.source["sha256"] = sha256_evidence([*chain, *([parent] if parent else [])])
     progress("fusing the timeline")
     tl = build_timeline(inputs, catalog)
     progress("applying the rules")

@@ -2,9 +2,11 @@
 
 Top-level keys, in this order: ``schema_version``, ``source``, ``system``, ``updates``, ``files``,
 ``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the additions
-``pending_renames``, ``software``, ``uninstall_folders``, ``facts``. ``source``/``system``/``updates``/
-``files`` and the additions are the inventory contract's sections (``inventory_parts``), ``timeline`` is a
-list of timeline-entry contracts, ``findings``/``diagnosis`` are ``Finding.to_dict``/``Diagnosis.to_dict``.
+``pending_renames``, ``software``, ``uninstall_folders``, ``facts``, and (1.1) ``components``: each
+profile component's files placed against the SP baseline (``ComponentLevels.to_dict``).
+``source``/``system``/``updates``/``files`` and the additions are the inventory contract's sections
+(``inventory_parts``), ``timeline`` is a list of timeline-entry contracts, ``findings``/``diagnosis`` are
+``Finding.to_dict``/``Diagnosis.to_dict``.
 ``gaps`` is every gap of the scan (inventory, timeline and rules), not only the inventory's.
 
 Names are a contract: add fields (minor ``SCHEMA_VERSION`` bump), never rename or remove them.
@@ -19,7 +21,7 @@ from typing import IO, Any
 from scanner.diagnose import ScanResult
 from scanner.report.inventory import inventory_parts
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 #: A lone UTF-16 surrogate (from a badly decoded artefact) cannot be written as UTF-8; inside a JSON string it
 #: can be written as a ``\\uXXXX`` escape, which reads back as the same string.
@@ -43,6 +45,7 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
         "software": parts["software"],
         "uninstall_folders": parts["uninstall_folders"],
         "facts": parts["facts"],
+        "components": [component.to_dict() for component in result.components],
     }
 
 

@@ -31,8 +31,17 @@ def component_levels(inventory: Inventory, knowledge: Knowledge) -> list[Compone
             if state is None:
                 rows.append(
                     ComponentFileLevel(
-                        path, False, None, None, None, None, None, None, False,
-                        optional=wanted.optional, why=wanted.why,
+                        path,
+                        False,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        False,
+                        optional=wanted.optional,
+                        why=wanted.why,
                     )
                 )
                 continue

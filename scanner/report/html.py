@@ -1,0 +1,121 @@
+"""The ``scan`` HTML report: one self-contained file an engineer attaches to the incident ticket.
+
+Why Jinja2: the page is a template with autoescaping on, so every value — all of it evidence an attacker may
+control (hotfix descriptions, file names, log lines, event strings) — is HTML-escaped unless the code marks
+it safe, and only the scripts built here are. The plot's data travels as a JSON block (``<``, ``>``, ``&``
+and quotes written as ``\\u`` escapes, so ``</script>`` cannot close it) that the page's script parses.
+
+Defence in depth: a Content-Security-Policy meta tag allows no network access at all (``default-src
+'none'``) and only the page's own scripts, by their SHA-256 — an injected ``<script>`` or ``onerror=``
+would not run even if escaping failed. ``'unsafe-eval'`` is there because BokehJS compiles the tap
+callback with ``new Function``. Control and bidi-override characters are shown escaped (``clean``), as in
+the terminal report.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+from importlib.resources import files
+from typing import IO, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+
+from scanner import __version__
+from scanner.diagnose import ScanResult
+from scanner.report.plot import timeline_item, zoom_presets
+from scanner.report.sections import (
+    headline,
+    ordered_findings,
+    remediation_steps,
+    report_title,
+    source_facts,
+    system_facts,
+    verdict_facts,
+    where,
+)
+from scanner.report.text import clean
+
+_TEMPLATES = files("scanner.report") / "templates"
+
+
+def _finalize(value: Any) -> Any:
+    """Each ``{{ value }}``: control/bidi characters shown escaped (evidence text), then autoescaped."""
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return clean(value)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("scanner.report", "templates"),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+@cache
+def _bokeh_js() -> str:
+    """BokehJS from the installed bokeh wheel: the same version that serialised the figure."""
+    from bokeh.resources import Resources
+
+    script = Resources(mode="inline", components=["bokeh"]).js_raw[0]
+    if "</script" in script.lower():  # cannot happen with a real BokehJS; never emit a broken page
+        raise RuntimeError("BokehJS contains '</script'")
+    return script + '\nBokeh.set_log_level("warn");'
+
+
+def _csp_hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() + "'"
+
+
+def render_html(result: ScanResult) -> str:
+    """The report as one HTML document (UTF-8 text)."""
+    scripts = [_bokeh_js(), (_TEMPLATES / "scan.js").read_text(encoding="utf-8")]
+    csp = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {' '.join(_csp_hash(s) for s in scripts)} 'unsafe-eval'",
+            "style-src 'unsafe-inline'",
+            "img-src data:",
+            "font-src data:",
+            "connect-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+        ]
+    )
+    entries = result.timeline.entries
+    template = _environment().get_template("scan.html.j2")
+    return template.render(
+        csp=csp,
+        version=__version__,
+        title=report_title(result),
+        source_path=str(result.inventory.source.get("path", "?")),
+        css=Markup((_TEMPLATES / "scan.css").read_text(encoding="utf-8")),
+        verdict_class="failed" if result.diagnosis.failure_onset is not None else "",
+        headline=headline(result),
+        verdict_facts=verdict_facts(result),
+        remediation=remediation_steps(result),
+        entry_count=len(entries),
+        undated=sum(1 for e in entries if e.at is None),
+        zoom_presets=[(label, f"{start:.0f}", f"{end:.0f}") for label, start, end in zoom_presets(result)],
+        components=result.components,
+        findings=ordered_findings(result.findings),
+        gaps=result.gaps,
+        system_facts=system_facts(result.inventory),
+        source_facts=source_facts(result.inventory.source),
+        where=where,
+        plot_json=htmlsafe_json_dumps(timeline_item(result)),
+        scripts=[Markup(s) for s in scripts],
+    )
+
+
+def write_html(result: ScanResult, out: IO[str]) -> None:
+    out.write(render_html(result))

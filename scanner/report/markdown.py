@@ -1,0 +1,183 @@
+"""The ``scan`` Markdown report: the HTML report's content minus the plot, for tickets and wikis.
+
+Markdown renderers pass raw HTML through and turn punctuation into structure, so evidence text is escaped
+twice over by the template environment's ``finalize`` (every ``{{ value }}``): ``& < >`` become entities
+(a ``<script>`` in a hotfix description stays text on GitHub, GitLab or Jira) and Markdown punctuation is
+backslash-escaped (a ``|`` cannot split a table cell, ``[x](javascript:…)`` cannot become a link, ``*`` or
+``_`` cannot restyle). Paths and rule ids go into code spans whose fence is longer than any backtick run
+inside them. Line breaks in evidence become spaces: one value, one line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+from typing import IO, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from scanner import __version__
+from scanner.diagnose import ScanResult
+from scanner.model import TimelineEntry
+from scanner.report.sections import (
+    headline,
+    ordered_findings,
+    remediation_steps,
+    report_title,
+    source_facts,
+    system_facts,
+    verdict_facts,
+    where,
+)
+from scanner.report.text import clean
+
+#: Characters that make inline structure anywhere in a line (emphasis, code, links, tables, strike, math).
+_INLINE = frozenset("`*_[]|~$")
+#: Characters that start a block (heading, list, quote) only at the start of a line.
+_BLOCK_START = re.compile(r"^([#+\-=]|\d+[.)])")
+_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+_BACKTICKS = re.compile(r"`+")
+_WINDOW_BEFORE = timedelta(days=1)
+_WINDOW_AFTER = timedelta(hours=2)
+_WINDOW_MAX = 60
+
+
+class Raw(str):
+    """Text that is already Markdown (a code span built by :func:`code_span`): finalize leaves it alone."""
+
+
+def _one_line(text: str) -> str:
+    return " ".join(clean(text.replace("\r", " ").replace("\n", " ")).split())
+
+
+def escape_md(text: str) -> str:
+    """Evidence text as inert Markdown: HTML entities for ``& < >``, backslashes before Markdown syntax.
+
+    Only what can make structure is escaped, so a ticket's raw text stays readable: a backslash is literal
+    in Markdown unless ASCII punctuation follows it (``WINDOWS\\system32`` needs no escaping).
+    """
+    text = _one_line(text)
+    out = []
+    for i, char in enumerate(text):
+        if char in _INLINE:
+            out.append("\\" + char)
+        elif char == "\\" and (i + 1 == len(text) or text[i + 1] in _ASCII_PUNCTUATION):
+            out.append("\\\\")
+        else:
+            out.append({"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(char, char))
+    escaped = "".join(out)
+    match = _BLOCK_START.match(escaped)
+    if match:
+        escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
+    return escaped
+
+
+def code_span(value: Any, in_table: bool = False) -> Raw:
+    """A code span that no backtick inside ``value`` can close; in a table ``|`` is escaped (GFM) so the
+    cell cannot be split."""
+    text = _one_line(str(value))
+    if in_table:
+        text = text.replace("|", "\\|")
+    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return Raw(f"{fence}{pad}{text}{pad}{fence}")
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Raw) or not isinstance(value, str):
+        return value
+    return escape_md(value)
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("scanner.report", "templates"),
+        autoescape=False,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["code"] = code_span
+    return env
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    when: str
+    kind: str
+    subject: str
+    summary: str
+    sources: str
+    mark: str = ""
+
+
+def timeline_window(result: ScanResult) -> tuple[str, list[WindowRow]]:
+    """The entries around the failure: from a day before the trigger (or the onset) to 2 h after the onset.
+
+    Without an onset: the last 15 dated entries. At most 60 rows; the JSON report has the whole timeline.
+    """
+    d = result.diagnosis
+    dated = [e for e in result.timeline.entries if e.at is not None]
+    if d.failure_onset is None:
+        shown, note = dated[-15:], "no failure onset: the last 15 entries"
+    else:
+        start = (d.trigger_at or d.failure_onset) - _WINDOW_BEFORE
+        stop = d.failure_onset + _WINDOW_AFTER
+        shown = [e for e in dated if e.at is not None and start <= (e.end or e.at) and e.at <= stop]
+        note = "from a day before the trigger to 2 h after the onset"
+    if len(shown) > _WINDOW_MAX:
+        note += f"; the first {_WINDOW_MAX} of {len(shown)} entries"
+        shown = shown[:_WINDOW_MAX]
+    return note, [_row(entry, result) for entry in shown]
+
+
+def _row(entry: TimelineEntry, result: ScanResult) -> WindowRow:
+    d = result.diagnosis
+    marks = []
+    if d.trigger and entry.subject.casefold() == d.trigger.casefold() and entry.at == d.trigger_at:
+        marks.append("trigger")
+    if d.failure_onset is not None and entry.at == d.failure_onset:
+        marks.append("failure onset")
+    if d.last_good is not None and entry.kind == "traffic" and entry.at == d.last_good:
+        marks.append("last good request")
+    sources = "; ".join(dict.fromkeys(where(s.provenance) for s in entry.sources[:3]))
+    if len(entry.sources) > 3:
+        sources += f"; and {len(entry.sources) - 3} more"
+    assert entry.at is not None
+    return WindowRow(
+        f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.kind, entry.subject, entry.summary, sources, " · ".join(marks)
+    )
+
+
+def render_markdown(result: ScanResult) -> str:
+    note, window = timeline_window(result)
+    return (
+        _environment()
+        .get_template("scan.md.j2")
+        .render(
+            version=__version__,
+            title=report_title(result),
+            source_path=str(result.inventory.source.get("path", "?")),
+            headline=headline(result),
+            verdict_facts=verdict_facts(result),
+            remediation=remediation_steps(result),
+            window_note=note,
+            window=window,
+            components=result.components,
+            findings=ordered_findings(result.findings),
+            gaps=result.gaps,
+            system_facts=system_facts(result.inventory),
+            source_facts=source_facts(result.inventory.source),
+            where=where,
+        )
+    )
+
+
+def write_markdown(result: ScanResult, out: IO[str]) -> None:
+    out.write(render_markdown(result))

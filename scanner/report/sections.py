@@ -1,0 +1,179 @@
+"""What every human-readable scan report says, as plain values: the verdict facts, system and source facts.
+
+The HTML and Markdown reports render the same content; building it once here keeps their wording, order
+and choices (which facts the verdict lists, which remediation steps apply) from drifting apart. Values are
+the evidence's own strings: escaping is each renderer's job (HTML autoescaping, Markdown escaping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from scanner.diagnose import ScanResult
+from scanner.model import Finding, Inventory, Provenance
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled statement of a report table, with where it comes from when that is known."""
+
+    label: str
+    value: str
+    source: str = ""
+
+
+def utc(at: datetime | None) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "unknown"
+
+
+def span(seconds: float) -> str:
+    """A human time gap: '45 s', '17 min', '2 h 5 min', '3 days'."""
+    seconds = abs(int(seconds))
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} days"
+
+
+def where(source: Provenance) -> str:
+    """``artifact [locator] (note)``: how every report names a piece of evidence."""
+    text = source.artifact + (f" [{source.locator}]" if source.locator else "")
+    return text + (f" ({source.note})" if source.note else "")
+
+
+def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first; the rules' own order within a severity."""
+    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+
+
+def report_title(result: ScanResult) -> str:
+    """``Microsoft Windows Server 2003 Service Pack 2 x86 — host WEBSERVER01``."""
+    system = result.inventory.system
+    if system is None:
+        return "unknown system"
+    what = " ".join(p for p in (system.product, system.csd_version, system.architecture) if p)
+    return f"{what or 'unknown system'} — host {system.hostname or '?'}"
+
+
+def headline(result: ScanResult) -> str:
+    """The verdict in one sentence: the diagnosis summary, or an honest "no root cause"."""
+    d = result.diagnosis
+    summary = d.summary.strip()
+    if d.latent_cause is None and d.trigger is None and not summary.lower().startswith("no root cause"):
+        summary = f"No root cause found. {summary}".strip()
+    return summary or "No root cause found."
+
+
+def verdict_facts(result: ScanResult) -> list[Fact]:
+    """Onset, last good request, symptom, trigger, latent cause, known issue, confidence — each when known."""
+    d = result.diagnosis
+    facts = []
+    if d.failure_onset is not None:
+        facts.append(Fact("Failure onset", utc(d.failure_onset), _first_source(d.evidence)))
+    if d.last_good is not None:
+        before = (
+            f" ({span((d.failure_onset - d.last_good).total_seconds())} before)" if d.failure_onset else ""
+        )
+        facts.append(Fact("Last good request", utc(d.last_good) + before))
+    if d.symptom:
+        facts.append(Fact("Symptom", d.symptom))
+    if d.trigger:
+        when = f", installed {utc(d.trigger_at)}" if d.trigger_at else ""
+        seconds = d.trigger_gap_seconds
+        if seconds is None and d.trigger_at and d.failure_onset:
+            seconds = int((d.failure_onset - d.trigger_at).total_seconds())
+        before = f", {span(seconds)} before the onset" if seconds is not None else ""
+        facts.append(Fact("Trigger", f"{d.trigger}{when}{before}"))
+    if d.latent_cause:
+        finding = next((f for f in result.findings if f.rule == d.latent_cause), None)
+        title = f" — {finding.title}" if finding else ""
+        cause = f" (cause: {d.cause_attribution})" if d.cause_attribution else ""
+        facts.append(Fact("Latent cause", f"{d.latent_cause}{title}{cause}"))
+    if d.contributing:
+        facts.append(Fact("Contributing", ", ".join(d.contributing)))
+    if d.known_issue:
+        facts.append(Fact("Known issue", d.known_issue))
+    if d.references:
+        facts.append(Fact("References", ", ".join(d.references)))
+    if d.confidence:
+        facts.append(Fact("Confidence", d.confidence))
+    warnings = sum(1 for f in result.findings if f.severity != "info")
+    if not d.latent_cause and warnings:
+        facts.append(Fact("Attention", f"{warnings} finding(s) below still need attention"))
+    return facts
+
+
+def _first_source(evidence: Iterable[Any]) -> str:
+    for item in evidence:
+        return where(item.source)
+    return ""
+
+
+def remediation_steps(result: ScanResult) -> list[str]:
+    """The diagnosis' procedure; else the findings' own steps, most severe first, each once."""
+    steps = list(result.diagnosis.remediation)
+    if not steps:
+        for finding in ordered_findings(result.findings):
+            steps += [step for step in finding.remediation if step not in steps]
+    return steps
+
+
+def system_facts(inv: Inventory) -> list[Fact]:
+    """What the system says it is (registry), then the other facts the collectors recorded."""
+    s = inv.system
+    facts = []
+    if s is not None:
+        registry = ", ".join(dict.fromkeys(where(p) for p in s.sources[:3]))
+        zone = s.timezone
+        rows = [
+            ("Product", s.product),
+            ("Edition", s.edition),
+            ("Version", f"{s.version}" + (f" (build {s.build})" if s.build else "") if s.version else None),
+            (
+                "Service pack",
+                s.csd_version or ("RTM" if s.service_pack == 0 else f"Service Pack {s.service_pack}"),
+            ),
+            ("Architecture", s.architecture),
+            ("Host name", s.hostname),
+            ("Installed", utc(s.install_date) if s.install_date else None),
+            ("System root", s.system_root),
+            ("Time zone", f"{zone.standard_name} (UTC bias {zone.bias_minutes} min)" if zone else None),
+            ("Build lab", s.build_lab),
+        ]
+        facts += [Fact(label, value, registry) for label, value in rows if value]
+    facts += [Fact(name, value, where(p)) for name, value, p in inv.facts]
+    return facts
+
+
+def source_facts(source: dict[str, Any]) -> list[Fact]:
+    """The evidence source: path, container format, size, differencing chain, volumes, sha256 when hashed."""
+    facts = [Fact("Path", str(source.get("path", "?")))]
+    containers = source.get("containers") or []
+    if containers:
+        facts.append(Fact("Format", " → ".join(str(c) for c in containers)))
+    if source.get("size") is not None:
+        size = int(source["size"])
+        facts.append(Fact("Size", f"{size:,} bytes ({size / 2**20:.1f} MiB)"))
+    chain = source.get("chain") or []
+    if len(chain) > 1:
+        facts.append(Fact("Chain", " ← ".join(str(c) for c in chain)))
+    for volume in source.get("volumes") or []:
+        windows = f", Windows in \\{volume['windows_dir']}" if volume.get("windows_dir") else ""
+        facts.append(
+            Fact(
+                f"Volume {volume.get('index')}",
+                f"{volume.get('filesystem') or 'unknown'} at offset {volume.get('offset')}, "
+                f"{volume.get('size')} bytes{windows}",
+            )
+        )
+    for path, digest in (source.get("sha256") or {}).items():
+        facts.append(Fact("SHA-256", str(digest), str(path)))
+    return facts
