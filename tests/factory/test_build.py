@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pytest
 from Registry import Registry
 
 from fixtures.factory.build import build_all
-from fixtures.factory.scenario import IMAGES_DIR, all_scenarios
+from fixtures.factory.scenario import IMAGES_DIR, ScenarioError, Step, all_scenarios
 from fixtures.factory.simulate import simulate
 from tests.factory.timeline_truth import declared_timeline, derive_timeline
 
@@ -142,3 +143,46 @@ def test_declared_damage_is_what_the_crash_left() -> None:
     assert [(r.source, r.event_id & 0xFFFF) for r in torn] == [("Service Control Manager", 7036)]
     declared_events = {(e["source"], e["event_id"]) for e in scenario.expected["events"]}
     assert not declared_events & {(r.source, r.event_id & 0xFFFF) for r in torn}
+
+
+# Issue 6: the q281402-dll-put-back scenario's third-party strings are hostile (fixtures/README.md, "Hostile
+# strings"); they must reach the artefacts byte for byte, or a report test would prove nothing.
+HOSTILE_NAME = 'Fabrikam WebPublisher 3.1 <script>alert("pm-xss-1")</script>'
+HOSTILE_PUBLISHER = "Fabrikam \"Software' & <Co>"
+HOSTILE_FOLDER = "Program Files\\Fabrikam WebPublisher 3.1' onmouseover='alert(5)' data-x='&amp;`${alert(6)}`"
+HOSTILE_DESCRIPTION = "Windows 2000 Hotfix - KB823718 '\"><img src=x onerror=alert(2)>"
+HOSTILE_SERVICE = (
+    "Fabrikam Publishing Agent </script><script>alert(3)</script> {{7*7}} ${7*7} | `tick` *bold* "
+    "[x](javascript:alert(4))"
+)
+
+
+def test_hostile_strings_reach_the_artefacts_verbatim() -> None:
+    scenario = next(s for s in all_scenarios() if s.id == "q281402-dll-put-back")
+    state = simulate(scenario)
+    hive = Registry.Registry(io.BytesIO(state.software.build()))
+    app = hive.open(f"Microsoft\\Windows\\CurrentVersion\\Uninstall\\{HOSTILE_NAME}")
+    assert app.value("DisplayName").value() == HOSTILE_NAME
+    assert app.value("Publisher").value() == HOSTILE_PUBLISHER
+    assert app.value("InstallLocation").value() == f"C:\\{HOSTILE_FOLDER}"
+    assert HOSTILE_FOLDER.lower() in {e.path.lower() for e in state.extras}
+    assert f"{HOSTILE_FOLDER}\\wpsetup.exe".lower() in {e.path.lower() for e in state.extras}
+    fix = hive.open("Microsoft\\Updates\\Windows 2000\\SP5\\KB823718")
+    assert fix.value("Description").value() == HOSTILE_DESCRIPTION
+    assert hive.open("Microsoft\\Windows NT\\CurrentVersion\\Hotfix\\KB823718").value(
+        "Fix Description"
+    ).value() == HOSTILE_DESCRIPTION
+    failed = [r.strings[0] for r in state.evt["System"] if r.source == "Service Control Manager"]
+    assert failed == ["IIS Admin Service", "World Wide Web Publishing Service", HOSTILE_SERVICE]
+    assert {f["put_back_by"] for f in scenario.expected["files"] if "put_back_by" in f} == {HOSTILE_NAME}
+
+
+def test_a_name_windows_would_refuse_is_not_written_as_a_folder() -> None:
+    """Without ``install_dir`` the folder would be ``Program Files\\<name>``: '<', '"', '/' are not Win32."""
+    scenario = next(s for s in all_scenarios() if s.id == "q281402-dll-put-back")
+    history = tuple(
+        Step(step.action, step.at, {k: v for k, v in step.params.items() if k != "install_dir"})
+        for step in scenario.history
+    )
+    with pytest.raises(ScenarioError, match="is not a Windows path"):
+        simulate(replace(scenario, history=history))
