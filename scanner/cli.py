@@ -7,6 +7,7 @@ user never sees a raw traceback from bad evidence.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import re
@@ -457,5 +458,12 @@ def profiles_check(directory: Path | None) -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    A report written to a stream that cannot encode its characters (``PYTHONIOENCODING=ascii``, a legacy
+    code page) shows them as ``\\uXXXX`` instead of dying mid-report with a UnicodeEncodeError.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     cli(prog_name="patchmortem")

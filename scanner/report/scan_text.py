@@ -1,7 +1,8 @@
 """The ``scan`` terminal report: a post-mortem a senior engineer would write, evidence behind every claim.
 
-Sections, in order: the verdict (one paragraph), the timeline around the failure, the findings with their
-evidence, the numbered remediation steps, then what could not be checked.
+Sections, in order: the verdict (one paragraph), a timeline strip of the last days (``strip``), the timeline
+around the failure (window: ``scan_window``), the findings with their evidence, the numbered remediation
+steps, then what could not be checked.
 
 Every string that came from the evidence (file names, log lines, event strings, registry values) is
 attacker-controlled. Lines are built as rich ``Text`` (never parsed as markup), which is stricter than
@@ -15,29 +16,19 @@ hostile log line can neither forge a report line, reorder its text, nor send esc
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from rich.console import Console
 
 from scanner.diagnose import ScanResult
-from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance, TimelineEntry
+from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance
+from scanner.report.scan_window import FAILURE_KINDS as FAILURE_KINDS  # re-exported: kind families
+from scanner.report.scan_window import SERVICING_KINDS as SERVICING_KINDS
+from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry, window
+from scanner.report.strip import print_strip
 from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, when_text
 
-#: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
-SERVICING_KINDS = frozenset(
-    {"service-pack", "hotfix", "update", "package-state-change", "component-install", "software-install"}
-)
-#: Kinds whose repeats (one kind + subject, until a boot or an install) are collapsed into one line.
-FAILURE_KINDS = frozenset(
-    {"service-failure", "worker-process-failure", "rapid-fail-disable", "crash", "unexpected-shutdown"}
-)
-_RUN_BREAKERS = SERVICING_KINDS | {"reboot"}
-_ROUTINE_KINDS = frozenset({"traffic", "reboot"})
-_BEFORE_ONSET = timedelta(days=2)
-_LAST_ENTRIES = 15
-#: More routine entries than this between the previous install and the trigger are left out (counted).
-_MAX_ROUTINE_SHOWN = 10
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -73,6 +64,7 @@ def print_scan(result: ScanResult, console: Console, verbose: int = 0) -> None:
     """
     _header(result, console)
     _verdict(result, console)
+    print_strip(result, console)
     _around_the_failure(result, console, verbose)
     _findings(result.findings, console, verbose)
     _remediation(result, console)
@@ -147,83 +139,6 @@ def _verdict_facts(result: ScanResult, d: Diagnosis, summary: str) -> list[str]:
 # -- around the failure -------------------------------------------------------------------------------------
 
 
-def _trigger_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
-    """The install entry of the trigger update: the latest one at or before the onset."""
-    if not d.trigger:
-        return None
-    wanted = d.trigger.casefold()
-    matches = [e for e in entries if e.at and e.kind in SERVICING_KINDS and e.subject.casefold() == wanted]
-    if d.failure_onset is not None:
-        matches = [e for e in matches if e.at and e.at <= d.failure_onset] or matches
-    return matches[-1] if matches else None
-
-
-def _window(result: ScanResult, verbose: int) -> tuple[str, list[TimelineEntry], int]:
-    """The entries to show, a phrase saying which, and how many routine entries were left out."""
-    entries = result.timeline.entries
-    d = result.diagnosis
-    if verbose >= 2:
-        return "the whole timeline", list(entries), 0
-    dated = [e for e in entries if e.at is not None]
-    if d.failure_onset is None:
-        return f"no failure onset: the last {_LAST_ENTRIES} entries", dated[-_LAST_ENTRIES:], 0
-    trigger = _trigger_entry(dated, d)
-    if trigger is not None and trigger.at is not None:
-        trigger_at = trigger.at
-        previous = [e for e in dated if e.kind in SERVICING_KINDS and e.at and e.at < trigger_at]
-        start = previous[-1].at if previous and previous[-1].at else trigger_at
-        why = f"from the last servicing before {trigger.subject}" if previous else f"from {trigger.subject}"
-    else:
-        trigger_at, start, why = None, d.failure_onset - _BEFORE_ONSET, "from 2 days before the onset"
-    shown = [e for e in dated if e.at is not None and (e.end or e.at) >= start]
-    if trigger_at is None:
-        return f"{why} to the end", shown, 0
-    # Months of daily traffic and routine boots between the previous install and the trigger say nothing.
-    quiet_until = trigger_at - _BEFORE_ONSET
-    routine = {id(e) for e in shown if e.kind in _ROUTINE_KINDS and e.at and start < e.at < quiet_until}
-    if len(routine) <= _MAX_ROUTINE_SHOWN:
-        return f"{why} to the end", shown, 0
-    return f"{why} to the end", [e for e in shown if id(e) not in routine], len(routine)
-
-
-def _runs(entries: list[TimelineEntry]) -> list[list[TimelineEntry]]:
-    """Group repeated failures of one kind + subject into runs; a boot or an install starts new runs."""
-    runs: list[list[TimelineEntry]] = []
-    open_runs: dict[tuple[str, str], list[TimelineEntry]] = {}
-    for entry in entries:
-        if entry.kind in _RUN_BREAKERS:
-            open_runs.clear()
-        if entry.kind not in FAILURE_KINDS:
-            runs.append([entry])
-            continue
-        key = (entry.kind, entry.subject.casefold())
-        if key in open_runs:
-            open_runs[key].append(entry)
-        else:
-            open_runs[key] = [entry]
-            runs.append(open_runs[key])
-    return runs
-
-
-def _onset_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
-    """The entry that dates the onset: a failure at that instant, not a traffic summary starting then."""
-    at_onset = [e for e in entries if d.failure_onset is not None and e.at == d.failure_onset]
-    return next((e for e in at_onset if e.kind in FAILURE_KINDS), at_onset[0] if at_onset else None)
-
-
-def _markers(
-    run: list[TimelineEntry], d: Diagnosis, trigger: TimelineEntry | None, onset: TimelineEntry | None
-) -> str:
-    marks = []
-    if trigger is not None and any(e is trigger for e in run):
-        marks.append("trigger")
-    if onset is not None and any(e is onset for e in run):
-        marks.append("failure onset")
-    if d.last_good is not None and any(e.kind == "traffic" and e.at == d.last_good for e in run):
-        marks.append("last good request")
-    return f"  ◀ {' · '.join(marks)}" if marks else ""
-
-
 def _clock(at: datetime | None, day_of: datetime | None) -> str:
     if at is None:
         return "?"
@@ -233,7 +148,7 @@ def _clock(at: datetime | None, day_of: datetime | None) -> str:
 
 
 def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> None:
-    which, shown, omitted = _window(result, verbose)
+    which, shown, omitted = window(result, verbose)
     total = len(result.timeline.entries)
     _heading(console, "Around the failure", f" — {which} ({len(shown)} of {total} entries)")
     if omitted:
@@ -243,9 +158,9 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
         line(console, "  (no dated timeline entries)")
         return
     d = result.diagnosis
-    trigger = _trigger_entry(result.timeline.entries, d)
-    onset = _onset_entry(shown, d)
-    for run in _runs(shown):
+    trigger = trigger_entry(result.timeline.entries, d)
+    onset = onset_entry(shown, d)
+    for run in runs(shown):
         first, last = run[0], run[-1]
         style = KIND_STYLE.get(first.kind, "white")
         sources = [s for e in run for s in e.sources]
@@ -258,7 +173,7 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
             what = [(f"{len(run)} × {first.kind}", style), " ", (first.subject, "bold"), f" {span}"]
             what.append(f"  first: {first.summary}")
         tail = (f"  ({len(sources)} source(s): {types})", "dim")
-        line(console, when_text(first), "  ", *what, tail, (_markers(run, d, trigger, onset), "bold"))
+        line(console, when_text(first), "  ", *what, tail, (markers(run, d, trigger, onset), "bold"))
         for entry in run:
             for conflict in entry.conflicts:
                 line(console, "    ", ("conflict:", "red"), f" {conflict}")

@@ -44,9 +44,11 @@ SCHEMA = json.loads((SCHEMAS / "scan.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 KEYS = [
     "schema_version", "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
-    "pending_renames", "software", "uninstall_folders", "facts",
+    "pending_renames", "software", "uninstall_folders", "facts", "components",
 ]  # fmt: skip
-SECTIONS = ["Verdict", "Around the failure", "Findings", "Remediation", "Not checked / partly read"]
+SECTIONS = [
+    "Verdict", "Timeline strip", "Around the failure", "Findings", "Remediation", "Not checked / partly read",
+]  # fmt: skip
 RULE_IDS = [
     "files-below-service-pack", "hotfix-before-service-pack", "hotfix-files-regressed",
     "service-pack-install-incomplete", "reboot-pending", "package-state-broken", "branch-mix",
@@ -88,7 +90,7 @@ def test_scan_json_to_output_file_follows_the_contract(tmp_path: Path) -> None:
     data = json.loads(written.read_text(encoding="utf-8"))
     assert list(data) == KEYS
     assert _errors(data) == []
-    assert data["schema_version"] == "1.0"
+    assert data["schema_version"] == "1.1"
     assert data["system"]["hostname"] == "WEBSERVER01"
     assert {(e["kind"], e["subject"]) for e in data["timeline"]} >= {
         ("update", "KB973917"),
@@ -121,8 +123,9 @@ def test_scan_text_kb973917_sections_in_order_verbose() -> None:
     assert out.startswith(
         "patchmortem post-mortem — Microsoft Windows Server 2003 Service Pack 2 x86, host WEBSERVER01"
     )
-    assert [line.split(" ")[0] for line in _section_lines(out)] == ["Verdict", "Around", "Findings",
-                                                                    "Remediation", "Not"]  # fmt: skip
+    assert [line.split(" ")[0] for line in _section_lines(out)] == [
+        "Verdict", "Timeline", "Around", "Findings", "Remediation", "Not",
+    ]  # fmt: skip
     # The five W3SVC 1009 deaths are one line; -v lists each one's event record under it.
     assert (
         "2009-12-09 15:55:01Z  5 × worker-process-failure DefaultAppPool 15:55:01–15:57:45  first: A process "
@@ -143,7 +146,7 @@ def test_scan_text_healthy_sections_and_honest_verdict() -> None:
     verdict = lines[lines.index("Verdict") + 1]
     assert "no root cause found" in verdict.lower()
     assert [s.split(" ")[0] for s in _section_lines(result.stdout)] == [
-        "Verdict", "Around", "Findings", "Remediation", "Not",
+        "Verdict", "Timeline", "Around", "Findings", "Remediation", "Not",
     ]  # fmt: skip
 
 
@@ -189,8 +192,8 @@ def test_scan_bad_source_is_one_line_and_its_code(
     assert result.stdout == ""
 
 
-def test_scan_has_no_html_format_yet() -> None:
-    result = CliRunner().invoke(cli, ["scan", str(KB973917), "--format", "html"])
+def test_scan_rejects_an_unknown_format() -> None:
+    result = CliRunner().invoke(cli, ["scan", str(KB973917), "--format", "pdf"])
     assert result.exit_code == ExitCode.USAGE
 
 
@@ -275,9 +278,10 @@ def test_report_sections_verdict_and_findings(hand_built: ScanResult) -> None:
         + str(KB973917),
         "All times are UTC.",
     ]
-    assert [line.split(" ")[0] for line in _section_lines(out)] == ["Verdict", "Around", "Findings",
-                                                                    "Remediation", "Not"]  # fmt: skip
-    verdict = out[out.index("Verdict\n") + 8 : out.index("\n\nAround the failure")].replace("\n", " ")
+    assert [line.split(" ")[0] for line in _section_lines(out)] == [
+        "Verdict", "Timeline", "Around", "Findings", "Remediation", "Not",
+    ]  # fmt: skip
+    verdict = out[out.index("Verdict\n") + 8 : out.index("\n\nTimeline strip")].replace("\n", " ")
     assert " ".join(verdict.split()) == (
         "KB973917 exposed IIS 6.0 DLLs left at SP1 level by an incomplete SP2 install. "
         "Failure onset: 2009-12-09 15:55:01 UTC (last good request 2009-12-09 15:46:52 UTC, 8 min before). "
@@ -318,7 +322,7 @@ def test_verdict_does_not_repeat_what_the_summary_says(hand_built: ScanResult) -
         trigger_at=d.trigger_at, symptom="sites answer 503",
     )  # fmt: skip
     out = _render(ScanResult(hand_built.inventory, hand_built.timeline, hand_built.findings, diagnosis, []))
-    verdict = " ".join(out[out.index("Verdict\n") + 8 : out.index("\n\nAround the failure")].split())
+    verdict = " ".join(out[out.index("Verdict\n") + 8 : out.index("\n\nTimeline strip")].split())
     assert verdict == (
         summary + ". Latent cause: files-below-service-pack — IIS 6.0 files below the Service Pack 2 "
         "baseline. Confidence: high."
