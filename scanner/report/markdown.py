@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from typing import IO, Any
 
@@ -20,7 +19,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from scanner import __version__
 from scanner.diagnose import ScanResult
-from scanner.model import TimelineEntry
+from scanner.model import Diagnosis, TimelineEntry
+from scanner.report.scan_window import markers, onset_entry, trigger_entry, window
 from scanner.report.sections import (
     headline,
     ordered_findings,
@@ -39,8 +39,6 @@ _INLINE = frozenset("`*_[]|~$")
 _BLOCK_START = re.compile(r"^([#+\-=]|\d+[.)])")
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _BACKTICKS = re.compile(r"`+")
-_WINDOW_BEFORE = timedelta(days=1)
-_WINDOW_AFTER = timedelta(hours=2)
 _WINDOW_MAX = 60
 
 
@@ -118,41 +116,29 @@ class WindowRow:
 
 
 def timeline_window(result: ScanResult) -> tuple[str, list[WindowRow]]:
-    """The entries around the failure: from a day before the trigger (or the onset) to 2 h after the onset.
-
-    Without an onset: the last 15 dated entries. At most 60 rows; the JSON report has the whole timeline.
-    """
-    d = result.diagnosis
-    dated = [e for e in result.timeline.entries if e.at is not None]
-    if d.failure_onset is None:
-        shown, note = dated[-15:], "no failure onset: the last 15 entries"
-    else:
-        start = (d.trigger_at or d.failure_onset) - _WINDOW_BEFORE
-        stop = d.failure_onset + _WINDOW_AFTER
-        shown = [e for e in dated if e.at is not None and start <= (e.end or e.at) and e.at <= stop]
-        note = "from a day before the trigger to 2 h after the onset"
+    """The entries around the failure, chosen exactly as the terminal report chooses them (``scan_window``);
+    at most 60 rows (the JSON report has the whole timeline)."""
+    note, shown, omitted = window(result, verbose=0)
+    if omitted:
+        note += f"; {omitted} routine traffic/boot entries before the trigger left out"
     if len(shown) > _WINDOW_MAX:
         note += f"; the first {_WINDOW_MAX} of {len(shown)} entries"
         shown = shown[:_WINDOW_MAX]
-    return note, [_row(entry, result) for entry in shown]
-
-
-def _row(entry: TimelineEntry, result: ScanResult) -> WindowRow:
     d = result.diagnosis
-    marks = []
-    if d.trigger and entry.subject.casefold() == d.trigger.casefold() and entry.at == d.trigger_at:
-        marks.append("trigger")
-    if d.failure_onset is not None and entry.at == d.failure_onset:
-        marks.append("failure onset")
-    if d.last_good is not None and entry.kind == "traffic" and entry.at == d.last_good:
-        marks.append("last good request")
+    trigger = trigger_entry(result.timeline.entries, d)
+    onset = onset_entry(shown, d)
+    return note, [_row(entry, d, trigger, onset) for entry in shown]
+
+
+def _row(
+    entry: TimelineEntry, d: Diagnosis, trigger: TimelineEntry | None, onset: TimelineEntry | None
+) -> WindowRow:
     sources = "; ".join(dict.fromkeys(where(s.provenance) for s in entry.sources[:3]))
     if len(entry.sources) > 3:
         sources += f"; and {len(entry.sources) - 3} more"
-    assert entry.at is not None
-    return WindowRow(
-        f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.kind, entry.subject, entry.summary, sources, " · ".join(marks)
-    )
+    when = f"{entry.at:%Y-%m-%d %H:%M:%S}" if entry.at else "undated"
+    mark = markers([entry], d, trigger, onset).strip().lstrip("◀").strip()
+    return WindowRow(when, entry.kind, entry.subject, entry.summary, sources, mark)
 
 
 def render_markdown(result: ScanResult) -> str:

@@ -15,16 +15,16 @@ hostile log line can neither forge a report line, reorder its text, nor send esc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from rich.console import Console
 
 from scanner.diagnose import ScanResult
-from scanner.model import Diagnosis, Evidence, Finding, FindingFile, Provenance
+from scanner.model import Diagnosis, Evidence, Finding, FindingFile
 from scanner.report.scan_window import FAILURE_KINDS as FAILURE_KINDS  # re-exported: kind families
 from scanner.report.scan_window import SERVICING_KINDS as SERVICING_KINDS
 from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry, window
+from scanner.report.sections import ordered_findings, remediation_steps, span, utc, where
 from scanner.report.strip import print_strip
 from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, when_text
@@ -37,20 +37,8 @@ def _heading(console: Console, title: str, note: str = "") -> None:
     line(console, (title, "bold"), note)
 
 
-def _utc(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "an unknown time"
 
 
-def _span(seconds: float) -> str:
-    """A human time gap: '45 s', '17 min', '2 h 5 min', '3 days'."""
-    seconds = abs(int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} days"
 
 
 def print_scan(result: ScanResult, console: Console, verbose: int = 0) -> None:
@@ -104,20 +92,20 @@ def _verdict_facts(result: ScanResult, d: Diagnosis, summary: str) -> list[str]:
     if d.failure_onset is not None and not onset_said:
         last_good = ""
         if d.last_good is not None:
-            gap = _span((d.failure_onset - d.last_good).total_seconds())
-            last_good = f" (last good request {_utc(d.last_good)}, {gap} before)"
-        facts.append(f"Failure onset: {_utc(d.failure_onset)}{last_good}.")
+            gap = span((d.failure_onset - d.last_good).total_seconds())
+            last_good = f" (last good request {utc(d.last_good)}, {gap} before)"
+        facts.append(f"Failure onset: {utc(d.failure_onset)}{last_good}.")
         if d.symptom:
             facts.append(f"Symptom: {d.symptom.rstrip('.')}.")
     trigger_said = d.trigger is not None and d.trigger.casefold() in said and (
         d.trigger_at is None or f"{d.trigger_at:%Y-%m-%d %H:%M}" in summary
     )
     if d.trigger and not trigger_said:
-        when = f", installed {_utc(d.trigger_at)}" if d.trigger_at else ""
+        when = f", installed {utc(d.trigger_at)}" if d.trigger_at else ""
         seconds = d.trigger_gap_seconds
         if seconds is None and d.trigger_at and d.failure_onset:
             seconds = int((d.failure_onset - d.trigger_at).total_seconds())
-        before = f", {_span(seconds)} before the onset" if seconds is not None else ""
+        before = f", {span(seconds)} before the onset" if seconds is not None else ""
         facts.append(f"Trigger: {d.trigger}{when}{before}.")
     if d.latent_cause:  # the rule id is the contract name a reader can look up: always given
         finding = next((f for f in result.findings if f.rule == d.latent_cause), None)
@@ -179,26 +167,21 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
                 line(console, "    ", ("conflict:", "red"), f" {conflict}")
         if verbose:
             for source in sources:
-                line(console, (f"    {source.type}: {_where(source.provenance)} — {source.says}", "dim"))
+                line(console, (f"    {source.type}: {where(source.provenance)} — {source.says}", "dim"))
 
 
 # -- findings, remediation, gaps ----------------------------------------------------------------------------
 
 
-def _where(source: Provenance) -> str:
-    text = source.artifact + (f" [{source.locator}]" if source.locator else "")
-    return text + (f" ({source.note})" if source.note else "")
 
 
-def _ordered(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
 
 
 def _findings(findings: list[Finding], console: Console, verbose: int) -> None:
     _heading(console, "Findings", f" ({len(findings)})")
     if not findings:
         line(console, "  No rule found a problem in what could be read (see what was not checked below).")
-    for finding in _ordered(findings):
+    for finding in ordered_findings(findings):
         style = _SEVERITY_STYLE.get(finding.severity, "white")
         severity = (finding.severity.upper(), style)
         line(console, "  ", severity, "  ", (finding.rule, "bold"), f"  {finding.title}")
@@ -220,7 +203,7 @@ def _findings(findings: list[Finding], console: Console, verbose: int) -> None:
         if attribution:
             tail.append(f"attribution: {attribution}")
         if finding.at is not None:
-            tail.append(f"since {_utc(finding.at)}")
+            tail.append(f"since {utc(finding.at)}")
         line(console, f"    {' · '.join(tail)}")
         if verbose:
             for name, value in finding.details:
@@ -234,25 +217,20 @@ def _file_parts(f: FindingFile) -> list[Part]:
     if f.expected:
         parts.append(f" -> {f.expected}")
     if f.created_at is not None:
-        parts.append((f"  (created {_utc(f.created_at)})", "dim"))
+        parts.append((f"  (created {utc(f.created_at)})", "dim"))
     return parts
 
 
 def _evidence_parts(evidence: Evidence) -> list[Part]:
-    parts: list[Part] = [f"      {_where(evidence.source)}: {evidence.says}"]
+    parts: list[Part] = [f"      {where(evidence.source)}: {evidence.says}"]
     if evidence.at is not None:
-        parts.append((f"  ({_utc(evidence.at)})", "dim"))
+        parts.append((f"  ({utc(evidence.at)})", "dim"))
     return parts
 
 
 def _remediation(result: ScanResult, console: Console) -> None:
     _heading(console, "Remediation")
-    steps = list(result.diagnosis.remediation)
-    if not steps:  # no diagnosis: the findings' own steps, most severe first, each once
-        for finding in _ordered(result.findings):
-            for step in finding.remediation:
-                if step not in steps:
-                    steps.append(step)
+    steps = remediation_steps(result)
     if not steps:
         line(console, "  Nothing to do: no root cause found and no finding calls for a fix.")
     for number, step in enumerate(steps, 1):

@@ -28,7 +28,7 @@ class Fact:
 
 
 def utc(at: datetime | None) -> str:
-    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "unknown"
+    return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "an unknown time"
 
 
 def span(seconds: float) -> str:
