@@ -24,19 +24,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
-from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.report.plot import timeline_item, zoom_presets
-from scanner.report.sections import (
-    headline,
-    ordered_findings,
-    remediation_steps,
-    report_title,
-    source_facts,
-    system_facts,
-    verdict_facts,
-    where,
-)
+from scanner.report.sections import template_values
 from scanner.report.text import clean
 
 _TEMPLATES = files("scanner.report") / "templates"
@@ -94,24 +84,13 @@ def render_html(result: ScanResult) -> str:
     entries = result.timeline.entries
     template = _environment().get_template("scan.html.j2")
     return template.render(
+        **template_values(result),
         csp=csp,
-        version=__version__,
-        title=report_title(result),
-        source_path=str(result.inventory.source.get("path", "?")),
         css=Markup((_TEMPLATES / "scan.css").read_text(encoding="utf-8")),
         verdict_class="failed" if result.diagnosis.failure_onset is not None else "",
-        headline=headline(result),
-        verdict_facts=verdict_facts(result),
-        remediation=remediation_steps(result),
         entry_count=len(entries),
         undated=sum(1 for e in entries if e.at is None),
         zoom_presets=[(label, f"{start:.0f}", f"{end:.0f}") for label, start, end in zoom_presets(result)],
-        components=result.components,
-        findings=ordered_findings(result.findings),
-        gaps=result.gaps,
-        system_facts=system_facts(result.inventory),
-        source_facts=source_facts(result.inventory.source),
-        where=where,
         plot_json=htmlsafe_json_dumps(timeline_item(result)),
         scripts=[Markup(s) for s in scripts],
     )

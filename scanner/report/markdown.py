@@ -17,20 +17,10 @@ from typing import IO, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, TimelineEntry
 from scanner.report.scan_window import markers, onset_entry, trigger_entry, window
-from scanner.report.sections import (
-    headline,
-    ordered_findings,
-    remediation_steps,
-    report_title,
-    source_facts,
-    system_facts,
-    verdict_facts,
-    where,
-)
+from scanner.report.sections import template_values, where
 from scanner.report.text import clean
 
 #: Characters that make inline structure anywhere in a line (emphasis, code, links, tables, strike, math).
@@ -143,26 +133,8 @@ def _row(
 
 def render_markdown(result: ScanResult) -> str:
     note, window = timeline_window(result)
-    return (
-        _environment()
-        .get_template("scan.md.j2")
-        .render(
-            version=__version__,
-            title=report_title(result),
-            source_path=str(result.inventory.source.get("path", "?")),
-            headline=headline(result),
-            verdict_facts=verdict_facts(result),
-            remediation=remediation_steps(result),
-            window_note=note,
-            window=window,
-            components=result.components,
-            findings=ordered_findings(result.findings),
-            gaps=result.gaps,
-            system_facts=system_facts(result.inventory),
-            source_facts=source_facts(result.inventory.source),
-            where=where,
-        )
-    )
+    template = _environment().get_template("scan.md.j2")
+    return template.render(**template_values(result), window_note=note, window=window)
 
 
 def write_markdown(result: ScanResult, out: IO[str]) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.model import Finding, Inventory, Provenance
 
@@ -151,6 +152,24 @@ def system_facts(inv: Inventory) -> list[Fact]:
         facts += [Fact(label, value, registry) for label, value in rows if value]
     facts += [Fact(name, value, where(p)) for name, value, p in inv.facts]
     return facts
+
+
+def template_values(result: ScanResult) -> dict[str, Any]:
+    """What the HTML and Markdown templates both render, by the names they use."""
+    return {
+        "version": __version__,
+        "title": report_title(result),
+        "source_path": str(result.inventory.source.get("path", "?")),
+        "headline": headline(result),
+        "verdict_facts": verdict_facts(result),
+        "remediation": remediation_steps(result),
+        "components": result.components,
+        "findings": ordered_findings(result.findings),
+        "gaps": result.gaps,
+        "system_facts": system_facts(result.inventory),
+        "source_facts": source_facts(result.inventory.source),
+        "where": where,
+    }
 
 
 def source_facts(source: dict[str, Any]) -> list[Fact]:
