@@ -132,7 +132,8 @@ def entry_columns(entries: Iterable[TimelineEntry], trigger: str | None) -> dict
         precision = f" ({entry.precision})" if entry.precision and entry.precision != "second" else ""
         cols["when"].append(f"{entry.at:%Y-%m-%d %H:%M:%S} UTC{precision}")
         cols["sources"].append(_source_lines(entry))
-        cols["first_source"].append(_short(_source_lines(entry).split("\n")[0], 160))
+        count = len(entry.sources)
+        cols["source_count"].append(f"{count} source{'s' if count != 1 else ''} (click the entry to list them)")
     return cols
 
 
@@ -227,7 +228,7 @@ def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str
     )
     hover = HoverTool(
         renderers=[points],
-        tooltips=[("", "@when"), ("", "@kind: @subject"), ("", "@summary"), ("source", "@first_source")],
+        tooltips=[("", "@when"), ("", "@kind: @subject"), ("", "@summary"), ("", "@source_count")],
     )
     tap = TapTool(renderers=[points], callback=CustomJS(args={"source": source}, code=_TAP_JS))
     wheel = WheelZoomTool(dimensions="width")
