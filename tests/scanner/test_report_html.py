@@ -257,3 +257,11 @@ def test_report_refuses_to_overwrite_the_evidence(fmt: str) -> None:
     result = CliRunner().invoke(cli, ["scan", str(KB973917), "--format", fmt, "--output", str(KB973917)])
     assert result.exit_code == 8
     assert "refusing to write" in result.output
+
+
+def test_readme_shows_a_real_report_picture() -> None:
+    """The README's picture is a screenshot of a real report (regenerate: python tests/readme_picture.py)."""
+    root = Path(__file__).resolve().parents[2]
+    assert "![" in (readme := (root / "README.md").read_text()) and "docs/report-example.png" in readme
+    picture = root / "docs" / "report-example.png"
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 50_000
