@@ -133,7 +133,8 @@ def entry_columns(entries: Iterable[TimelineEntry], trigger: str | None) -> dict
         cols["when"].append(f"{entry.at:%Y-%m-%d %H:%M:%S} UTC{precision}")
         cols["sources"].append(_source_lines(entry))
         count = len(entry.sources)
-        cols["source_count"].append(f"{count} source{'s' if count != 1 else ''} (click the entry to list them)")
+        plural = "s" if count != 1 else ""
+        cols["source_count"].append(f"{count} source{plural} (click the entry to list them)")
     return cols
 
 
