@@ -1,0 +1,64 @@
+"""The ``diff`` as one self-contained HTML page (Jinja2 template ``diff.html.j2``, autoescaped, no script).
+
+Every value comes from a scan and is evidence an attacker may control, so autoescaping is on and nothing
+from the scans is marked safe; control and bidi-override characters are shown escaped (``clean``), as in
+the terminal. The page needs no script at all, so its Content-Security-Policy allows none
+(``default-src 'none'``; only the inline stylesheet, which is the scan report's own ``scan.css``).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import IO, Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from scanner import __version__
+from scanner.diff.model import ScanDiff
+from scanner.diff.wording import utc_text, verdict_phrase
+from scanner.report.text import clean
+
+_TEMPLATES = files("scanner.report") / "templates"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return clean(value)
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("scanner.report", "templates"),
+        autoescape=True,
+        finalize=_finalize,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_diff_html(diff: ScanDiff) -> str:
+    """The diff as one HTML document (UTF-8 text)."""
+    return (
+        _environment()
+        .get_template("diff.html.j2")
+        .render(
+            diff=diff,
+            csp=CSP,
+            css=Markup((_TEMPLATES / "scan.css").read_text(encoding="utf-8")),
+            version=__version__,
+            phrase_before=verdict_phrase(diff.verdict_before),
+            phrase_after=verdict_phrase(diff.verdict_after),
+            utc=utc_text,
+            timeline_new=", ".join(f"{count} {kind}" for kind, count in diff.timeline_new) or "none",
+        )
+    )
+
+
+def write_diff_html(diff: ScanDiff, out: IO[str]) -> None:
+    out.write(render_diff_html(diff))
