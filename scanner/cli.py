@@ -410,6 +410,164 @@ def scan(
         )
 
 
+def _diff_side(path: Path, profiles_dir: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
+    """One side of ``diff``: a saved scan JSON (checked, schema 1.x) or evidence scanned now."""
+    from scanner.diff.load import is_scan_json_path, load_scan_json
+    from scanner.pipeline import scan as run_scan
+    from scanner.report.scan_json import scan_to_dict
+
+    if is_scan_json_path(path):
+        return load_scan_json(path)
+    return scan_to_dict(run_scan(path, profiles_dir=profiles_dir, progress=progress))
+
+
+@cli.command()
+@click.argument("before", type=click.Path(path_type=Path))
+@click.argument("after", type=click.Path(path_type=Path), required=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "html"]),
+    default="text",
+    show_default=True,
+    help="text: the changes, headline first; json: the documented contract (schemas/diff.schema.json); "
+    "html: one self-contained page (use --output).",
+)
+@output_option
+@profiles_option
+@click.pass_context
+@handle_errors
+def diff(
+    ctx: click.Context,
+    before: Path,
+    after: Path | None,
+    fmt: str,
+    output: Path | None,
+    profiles_dir: Path | None,
+) -> None:
+    """What changed between two states of a server: BEFORE and AFTER are images or saved scan JSONs.
+
+    With AFTER omitted, BEFORE must be a differencing disk (.avhd, .avhdx, VMDK delta, qcow2 with a
+    backing file): its parent alone is compared with it. Reports updates added/removed/changed, component
+    files whose version changed and which update did it, files added/removed, pending renames, the SP
+    level, new and gone findings, and the verdict (a changed verdict is the headline).
+    """
+    from rich.console import Console
+
+    from scanner.diff import diff_scans
+    from scanner.diff.chain import parent_of
+    from scanner.diff.load import NoParentError, is_scan_json_path
+    from scanner.diff.report_text import print_diff, write_diff_json
+
+    if after is None:
+        if is_scan_json_path(before):
+            raise NoParentError(f"{before} is a saved scan: give AFTER to compare it with")
+        if not before.exists():
+            from scanner.errors import SourceNotFoundError
+
+            raise SourceNotFoundError(f"{before}: no such file or directory")
+        parent = parent_of(before)
+        if parent is None:
+            raise NoParentError(f"{before} is not a differencing disk (no parent): give AFTER to compare")
+        before, after = parent, before
+    if output is not None:
+        for side in (before, after):
+            _refuse_evidence_as_output(output, side, parent_of(side) if not is_scan_json_path(side) else None)
+    verbosity = ctx.find_root().obj.get("verbosity", 0)
+    err = Console(stderr=True, quiet=verbosity < 0)
+    with err.status("working") as status:
+        status.update(f"scanning {before}")
+        old = _diff_side(before, profiles_dir, lambda message: status.update(f"{before}: {message}"))
+        status.update(f"scanning {after}")
+        new = _diff_side(after, profiles_dir, lambda message: status.update(f"{after}: {message}"))
+    result = diff_scans(old, new, str(before), str(after))
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else None
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        if fmt == "json":
+            write_diff_json(result, stream or sys.stdout)
+        elif fmt == "html":
+            from scanner.diff.report_html import write_diff_html
+
+            write_diff_html(result, stream or sys.stdout)
+        else:
+            console = (
+                Console(file=stream, width=240, no_color=True)
+                if stream or not sys.stdout.isatty()
+                else Console()
+            )
+            print_diff(result, console)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "json"]),
+    default="md",
+    show_default=True,
+    help="md: the lab plan as Markdown for people; json: the documented contract "
+    "(schemas/repro.schema.json).",
+)
+@output_option
+@parent_option
+@system_option
+@profiles_option
+@click.pass_context
+@handle_errors
+def repro(
+    ctx: click.Context,
+    source: Path,
+    fmt: str,
+    output: Path | None,
+    parent: Path | None,
+    system_index: int | None,
+    profiles_dir: Path | None,
+) -> None:
+    """Plan a lab reproduction of the failure: base media, ordered servicing steps with the customer's
+    dates, the deliberate deviations, the trigger step and the symptom to watch for.
+
+    Packages are named by their real identifiers (KB/Q numbers, service-pack names), never by download links.
+    """
+    from rich.console import Console
+
+    from scanner.knowledge.profiles import load_knowledge
+    from scanner.pipeline import scan as run_scan
+    from scanner.repro import plan_repro, write_repro_json, write_repro_markdown
+
+    if output is not None:
+        _refuse_evidence_as_output(output, source, parent)
+    verbosity = ctx.find_root().obj.get("verbosity", 0)
+    err = Console(stderr=True, quiet=verbosity < 0)
+    with err.status("working") as status:
+        result = run_scan(
+            source,
+            parent=parent,
+            system=system_index,
+            profiles_dir=profiles_dir,
+            progress=lambda message: status.update(message),
+        )
+        plan = plan_repro(result, load_knowledge(profiles_dir))
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else None
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        if fmt == "json":
+            write_repro_json(plan, stream or sys.stdout)
+        else:
+            write_repro_markdown(plan, stream or sys.stdout)
+    finally:
+        if stream is not None:
+            stream.close()
+
+
 #: A ProfileError lists its problems as "path:line: message" joined by newlines or "; " (one per problem).
 _PROFILE_PROBLEM = re.compile(r"\n|;\s+(?=\S+\.toml\b)")
 

@@ -27,6 +27,8 @@ LAYERS: dict[str, int] = {
     "scanner.rules": 4,
     "scanner.diagnose": 5,
     "scanner.report": 6,
+    "scanner.diff": 6,
+    "scanner.repro": 6,
     "scanner.pipeline": 7,
     "scanner.cli": 8,
 }
