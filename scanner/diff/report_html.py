@@ -8,49 +8,25 @@ the terminal. The page needs no script at all, so its Content-Security-Policy al
 
 from __future__ import annotations
 
-from functools import cache
-from importlib.resources import files
-from typing import IO, Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
-from markupsafe import Markup
+from typing import IO
 
 from scanner import __version__
 from scanner.diff.model import ScanDiff
 from scanner.diff.wording import utc_text, verdict_phrase
-from scanner.report.text import clean
+from scanner.report.templating import html_environment, stylesheet
 
-_TEMPLATES = files("scanner.report") / "templates"
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-
-
-def _finalize(value: Any) -> Any:
-    if isinstance(value, Markup) or not isinstance(value, str):
-        return value
-    return clean(value)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("scanner.report", "templates"),
-        autoescape=True,
-        finalize=_finalize,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def render_diff_html(diff: ScanDiff) -> str:
     """The diff as one HTML document (UTF-8 text)."""
     return (
-        _environment()
+        html_environment()
         .get_template("diff.html.j2")
         .render(
             diff=diff,
             csp=CSP,
-            css=Markup((_TEMPLATES / "scan.css").read_text(encoding="utf-8")),
+            css=stylesheet(),
             version=__version__,
             phrase_before=verdict_phrase(diff.verdict_before),
             phrase_after=verdict_phrase(diff.verdict_after),

@@ -7,17 +7,14 @@ characters are shown escaped. An empty diff is exactly one line.
 
 from __future__ import annotations
 
-import json
-import re
 from typing import IO
 
 from rich.console import Console
 
 from scanner.diff.model import FileRef, FindingRef, ScanDiff, Side
 from scanner.diff.wording import utc_text, verdict_phrase
+from scanner.report.templating import write_json
 from scanner.report.text import line
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _side(side: Side) -> str:
@@ -126,5 +123,4 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
 
 def write_diff_json(diff: ScanDiff, out: IO[str]) -> None:
     """The diff JSON contract (``schemas/diff.schema.json``), indented, newline-terminated."""
-    text = json.dumps(diff.to_dict(), indent=2, ensure_ascii=False)
-    out.write(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    write_json(diff.to_dict(), out)

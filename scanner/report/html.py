@@ -17,38 +17,15 @@ from __future__ import annotations
 import base64
 import hashlib
 from functools import cache
-from importlib.resources import files
-from typing import IO, Any
+from typing import IO
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from scanner.diagnose import ScanResult
 from scanner.report.plot import timeline_item, zoom_presets
 from scanner.report.sections import template_values
-from scanner.report.text import clean
-
-_TEMPLATES = files("scanner.report") / "templates"
-
-
-def _finalize(value: Any) -> Any:
-    """Each ``{{ value }}``: control/bidi characters shown escaped (evidence text), then autoescaped."""
-    if isinstance(value, Markup) or not isinstance(value, str):
-        return value
-    return clean(value)
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("scanner.report", "templates"),
-        autoescape=True,
-        finalize=_finalize,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+from scanner.report.templating import TEMPLATES, html_environment, stylesheet
 
 
 @cache
@@ -68,7 +45,7 @@ def _csp_hash(script: str) -> str:
 
 def render_html(result: ScanResult) -> str:
     """The report as one HTML document (UTF-8 text)."""
-    scripts = [_bokeh_js(), (_TEMPLATES / "scan.js").read_text(encoding="utf-8")]
+    scripts = [_bokeh_js(), (TEMPLATES / "scan.js").read_text(encoding="utf-8")]
     csp = "; ".join(
         [
             "default-src 'none'",
@@ -82,11 +59,11 @@ def render_html(result: ScanResult) -> str:
         ]
     )
     entries = result.timeline.entries
-    template = _environment().get_template("scan.html.j2")
+    template = html_environment().get_template("scan.html.j2")
     return template.render(
         **template_values(result),
         csp=csp,
-        css=Markup((_TEMPLATES / "scan.css").read_text(encoding="utf-8")),
+        css=stylesheet(),
         verdict_class="failed" if result.diagnosis.failure_onset is not None else "",
         entry_count=len(entries),
         undated=sum(1 for e in entries if e.at is None),

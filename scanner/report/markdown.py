@@ -5,94 +5,22 @@ twice over by the template environment's ``finalize`` (every ``{{ value }}``): `
 (a ``<script>`` in a hotfix description stays text on GitHub, GitLab or Jira) and Markdown punctuation is
 backslash-escaped (a ``|`` cannot split a table cell, ``[x](javascript:…)`` cannot become a link, ``*`` or
 ``_`` cannot restyle). Paths and rule ids go into code spans whose fence is longer than any backtick run
-inside them. Line breaks in evidence become spaces: one value, one line.
+inside them. Line breaks in evidence become spaces: one value, one line. The escaping and the environment
+live in :mod:`scanner.report.templating`, shared with the ``repro`` plan.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import cache
-from typing import IO, Any
-
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from typing import IO
 
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, TimelineEntry
 from scanner.report.scan_window import markers, onset_entry, trigger_entry, window
 from scanner.report.sections import template_values, where
-from scanner.report.text import clean
+from scanner.report.templating import markdown_environment
 
-#: Characters that make inline structure anywhere in a line (emphasis, code, links, tables, strike, math).
-_INLINE = frozenset("`*_[]|~$")
-#: Characters that start a block (heading, list, quote) only at the start of a line.
-_BLOCK_START = re.compile(r"^([#+\-=]|\d+[.)])")
-_ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
-_BACKTICKS = re.compile(r"`+")
 _WINDOW_MAX = 60
-
-
-class Raw(str):
-    """Text that is already Markdown (a code span built by :func:`code_span`): finalize leaves it alone."""
-
-
-def _one_line(text: str) -> str:
-    return " ".join(clean(text.replace("\r", " ").replace("\n", " ")).split())
-
-
-def escape_md(text: str) -> str:
-    """Evidence text as inert Markdown: HTML entities for ``& < >``, backslashes before Markdown syntax.
-
-    Only what can make structure is escaped, so a ticket's raw text stays readable: a backslash is literal
-    in Markdown unless ASCII punctuation follows it (``WINDOWS\\system32`` needs no escaping).
-    """
-    text = _one_line(text)
-    out = []
-    for i, char in enumerate(text):
-        if char in _INLINE:
-            out.append("\\" + char)
-        elif char == "\\" and (i + 1 == len(text) or text[i + 1] in _ASCII_PUNCTUATION):
-            out.append("\\\\")
-        else:
-            out.append({"&": "&amp;", "<": "&lt;", ">": "&gt;"}.get(char, char))
-    escaped = "".join(out)
-    match = _BLOCK_START.match(escaped)
-    if match:
-        escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
-    return escaped
-
-
-def code_span(value: Any, in_table: bool = False) -> Raw:
-    """A code span that no backtick inside ``value`` can close; in a table ``|`` is escaped (GFM) so the
-    cell cannot be split."""
-    text = _one_line(str(value))
-    if in_table:
-        text = text.replace("|", "\\|")
-    longest = max((len(run) for run in _BACKTICKS.findall(text)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
-    return Raw(f"{fence}{pad}{text}{pad}{fence}")
-
-
-def _finalize(value: Any) -> Any:
-    if isinstance(value, Raw) or not isinstance(value, str):
-        return value
-    return escape_md(value)
-
-
-@cache
-def _environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("scanner.report", "templates"),
-        autoescape=False,
-        finalize=_finalize,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["code"] = code_span
-    return env
 
 
 @dataclass(frozen=True)
@@ -133,7 +61,7 @@ def _row(
 
 def render_markdown(result: ScanResult) -> str:
     note, window = timeline_window(result)
-    template = _environment().get_template("scan.md.j2")
+    template = markdown_environment().get_template("scan.md.j2")
     return template.render(**template_values(result), window_note=note, window=window)
 
 

@@ -14,18 +14,14 @@ Names are a contract: add fields (minor ``SCHEMA_VERSION`` bump), never rename o
 
 from __future__ import annotations
 
-import json
-import re
 from typing import IO, Any
 
 from scanner.diagnose import ScanResult
 from scanner.report.inventory import inventory_parts
+from scanner.report.templating import write_json
 
 SCHEMA_VERSION = "1.1"
 
-#: A lone UTF-16 surrogate (from a badly decoded artefact) cannot be written as UTF-8; inside a JSON string it
-#: can be written as a ``\\uXXXX`` escape, which reads back as the same string.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def scan_to_dict(result: ScanResult) -> dict[str, Any]:
@@ -51,5 +47,4 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
 
 def write_scan_json(result: ScanResult, out: IO[str]) -> None:
     """Write the scan JSON (indented, UTF-8 text, newline-terminated) to ``out``."""
-    text = json.dumps(scan_to_dict(result), indent=2, ensure_ascii=False)
-    out.write(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
+    write_json(scan_to_dict(result), out)
