@@ -13,11 +13,12 @@ import logging
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 
@@ -179,8 +180,33 @@ def inventory(
         click.echo(json.dumps(inventory_to_dict(inv), indent=2))
     else:
         # A pipe or file gets every column in full; a terminal gets its own width.
-        out = Console() if sys.stdout.isatty() else Console(width=240, no_color=True)
+        out = _text_console(sys.stdout)
         print_inventory(inv, out)
+
+
+@contextmanager
+def _report_out(output: Path | None) -> Iterator[IO[str]]:
+    """Where a report goes: ``--output`` opened for writing (OutputError, exit 8, if it cannot be), else
+    stdout. The caller has already refused evidence paths (``_refuse_evidence_as_output``)."""
+    try:
+        stream = output.open("w", encoding="utf-8", newline="") if output else None
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    try:
+        yield stream or sys.stdout
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _text_console(out: IO[str]) -> Any:
+    """A rich Console for a text report: a terminal gets its own width and colours; a pipe or a file gets
+    every column in full (240) and no colour codes."""
+    from rich.console import Console
+
+    if out is sys.stdout and sys.stdout.isatty():
+        return Console()
+    return Console(file=out, width=240, no_color=True)
 
 
 _SEGMENT = re.compile(r"\.(\d{3}|[Ee]\d{2}|[Ee][A-Za-z]{2})")
@@ -273,12 +299,7 @@ def timeline(
             progress=lambda message: status.update(message),
         )
     entries = fused.between(start, stop)
-    try:
-        stream = output.open("w", encoding="utf-8", newline="") if output else None
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    out = stream or sys.stdout
-    try:
+    with _report_out(output) as out:
         if fmt == "jsonl":
             write_jsonl(entries, out)
         elif fmt == "csv":
@@ -288,15 +309,8 @@ def timeline(
             if undated:
                 err.print(f"patchmortem: {undated} undated entries left out of the Timesketch export")
         else:
-            console = (
-                Console(file=stream, width=240, no_color=True)
-                if stream or not sys.stdout.isatty()
-                else Console()
-            )
+            console = _text_console(out)
             print_timeline(entries, fused.gaps, console, verbose=ctx.find_root().obj.get("verbosity", 0) > 0)
-    finally:
-        if stream is not None:
-            stream.close()
     for gap in fused.gaps if fmt != "text" else []:
         # One line per warning, never wrapped, so it can be grepped.
         err.print(
@@ -376,31 +390,20 @@ def scan(
             progress=lambda message: status.update(message),
             hash_evidence=hash_evidence,
         )
-    try:
-        stream = output.open("w", encoding="utf-8", newline="") if output else None
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    try:
+    with _report_out(output) as out:
         if fmt == "json":
-            write_scan_json(result, stream or sys.stdout)
+            write_scan_json(result, out)
         elif fmt == "html":
             from scanner.report.html import write_html
 
-            write_html(result, stream or sys.stdout)
+            write_html(result, out)
         elif fmt == "md":
             from scanner.report.markdown import write_markdown
 
-            write_markdown(result, stream or sys.stdout)
+            write_markdown(result, out)
         else:
-            console = (
-                Console(file=stream, width=240, no_color=True)
-                if stream or not sys.stdout.isatty()
-                else Console()
-            )
+            console = _text_console(out)
             print_scan(result, console, verbose=max(detail, 1 if verbosity > 0 else 0))
-    finally:
-        if stream is not None:
-            stream.close()
     for gap in result.gaps if fmt != "text" else []:
         err.print(
             f"patchmortem: warning: {clean(gap.what)}: {clean(gap.reason)}",
@@ -481,27 +484,16 @@ def diff(
         status.update(f"scanning {after}")
         new = _diff_side(after, profiles_dir, lambda message: status.update(f"{after}: {message}"))
     result = diff_scans(old, new, str(before), str(after))
-    try:
-        stream = output.open("w", encoding="utf-8", newline="") if output else None
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    try:
+    with _report_out(output) as out:
         if fmt == "json":
-            write_diff_json(result, stream or sys.stdout)
+            write_diff_json(result, out)
         elif fmt == "html":
             from scanner.diff.report_html import write_diff_html
 
-            write_diff_html(result, stream or sys.stdout)
+            write_diff_html(result, out)
         else:
-            console = (
-                Console(file=stream, width=240, no_color=True)
-                if stream or not sys.stdout.isatty()
-                else Console()
-            )
+            console = _text_console(out)
             print_diff(result, console)
-    finally:
-        if stream is not None:
-            stream.close()
 
 
 @cli.command()
@@ -554,18 +546,11 @@ def repro(
             progress=lambda message: status.update(message),
         )
         plan = plan_repro(result, load_knowledge(profiles_dir))
-    try:
-        stream = output.open("w", encoding="utf-8", newline="") if output else None
-    except OSError as exc:
-        raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
-    try:
+    with _report_out(output) as out:
         if fmt == "json":
-            write_repro_json(plan, stream or sys.stdout)
+            write_repro_json(plan, out)
         else:
-            write_repro_markdown(plan, stream or sys.stdout)
-    finally:
-        if stream is not None:
-            stream.close()
+            write_repro_markdown(plan, out)
 
 
 #: A ProfileError lists its problems as "path:line: message" joined by newlines or "; " (one per problem).
