@@ -386,6 +386,50 @@ class TrafficDay:
 
 
 @dataclass(frozen=True)
+class FileLeftBehind:
+    """A file an install session did not put in place, and the typed reason its log gives.
+
+    ``reason``: ``in-use-delayed`` (in use, queued for replacement at the next boot),
+    ``copy-failed`` (CopyFileEx failed), ``move-failed`` (MoveFileEx failed), ``not-replaced`` (the log says
+    the file was not replaced), ``other``.
+    """
+
+    path: str
+    reason: str
+    code: int | None = None  # the Win32 / HRESULT error the log gives, when it gives one
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "reason": self.reason, "code": self.code}
+
+
+@dataclass(frozen=True)
+class InstallOutcome:
+    """What one install session did, as its own log or records say it: typed, so no rule parses prose.
+
+    ``result``: ``success`` | ``failed`` | ``partial`` (ended, but files were left behind) | ``cancelled`` |
+    ``unknown``. ``return_code`` is what the installer returned (update.exe can mask a failure to 0), and
+    ``extended_error`` the extended error code it logged, kept apart so a masked failure stays visible.
+    """
+
+    result: str = "unknown"
+    files_replaced: int | None = None
+    left_behind: tuple[FileLeftBehind, ...] = ()
+    reboot_required: bool | None = None
+    return_code: int | None = None
+    extended_error: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "files_replaced": self.files_replaced,
+            "left_behind": [f.to_dict() for f in self.left_behind],
+            "reboot_required": self.reboot_required,
+            "return_code": self.return_code,
+            "extended_error": self.extended_error,
+        }
+
+
+@dataclass(frozen=True)
 class TimelineSource:
     """One artefact attesting a timeline entry, with its own time claim and what it says."""
 
@@ -426,6 +470,10 @@ class TimelineEntry:
     end: datetime | None = None
     conflicts: tuple[str, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    # Typed interpretation (issue 13): decisions read these, never summary/details.
+    update_ids: tuple[str, ...] = ()  # every KB/Q id the entry's sources attest (install kinds)
+    sp_level: int | None = None  # the service-pack number an SP entry installs, or the SP a boot reports
+    outcome: InstallOutcome | None = None  # what the install session did, when a log or record says
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -438,6 +486,9 @@ class TimelineEntry:
             "end": iso(self.end),
             "conflicts": list(self.conflicts),
             "details": dict(self.details),
+            "update_ids": list(self.update_ids),
+            "sp_level": self.sp_level,
+            "outcome": self.outcome.to_dict() if self.outcome else None,
         }
 
 

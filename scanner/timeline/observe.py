@@ -19,6 +19,7 @@ from scanner.knowledge.events import EventCatalog
 from scanner.model import (
     EventRecord,
     FileState,
+    InstallOutcome,
     Inventory,
     LogEvent,
     Precision,
@@ -60,6 +61,9 @@ class Observation:
     summary: str = ""
     details: tuple[tuple[str, str], ...] = ()
     local_clock: bool = False  # a local time converted with today's zone rule (may be hours off)
+    update_ids: tuple[str, ...] = ()  # KB/Q ids this source attests (a title may name several)
+    sp_level: int | None = None  # SP number this source names (an SP install, a boot's reported SP)
+    outcome: InstallOutcome | None = None  # what the install session did, when this source says
 
 
 def update_key(text: str | None) -> str | None:
