@@ -29,6 +29,7 @@ from typing import Any
 from Registry import Registry
 
 from scanner.collectors.localtime import local_date_to_utc
+from scanner.collectors.update_ids import normalise_update_id
 from scanner.model import (
     Gap,
     PendingRename,
@@ -61,7 +62,6 @@ CBS_STATES = {
     0x70: "installed",
     0x80: "permanent",
 }
-_UPDATE_ID = re.compile(r"(?i)\b(KB|Q)(\d{5,7})\b")
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,6 @@ class Hive:
     registry: Registry.Registry
     artifact: str
     note: str = ""  # e.g. "recovered from transaction log software.LOG"
-
-
-def normalise_update_id(text: str) -> str | None:
-    """``kb973917`` / ``Q281402`` / ``Package_for_KB2463332~…`` / ``KB932370-v3`` -> ``KB973917`` etc."""
-    match = _UPDATE_ID.search(text.replace("_", " "))
-    if match is None:
-        return None
-    return f"{match.group(1).upper()}{match.group(2)}"
 
 
 def _utc(value: datetime) -> datetime:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scanner.collectors.localtime import converted_with_rule, local_to_utc
-from scanner.collectors.registry import normalise_update_id
+from scanner.collectors.update_ids import normalise_update_id
 from scanner.knowledge.events import EventCatalog
 from scanner.model import (
     EventRecord,

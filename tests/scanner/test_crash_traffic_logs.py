@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import sys
-import time
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -393,7 +392,7 @@ def _generated(n: int) -> Iterator[str]:
                f"Mozilla/4.0+(compatible;+MSIE+6.0;+Windows+NT+5.1) {status} 0 0 15\r\n")
 
 
-def test_200k_lines_stream_in_bounded_memory_and_under_two_seconds() -> None:
+def test_200k_lines_stream_in_bounded_memory() -> None:
     """Memory is O(days + runs): live allocations sampled while streaming grow with kept runs, not lines."""
     samples: list[int] = []
 
@@ -403,10 +402,8 @@ def test_200k_lines_stream_in_bounded_memory_and_under_two_seconds() -> None:
                 samples.append(sys.getallocatedblocks())
             yield line
 
-    start = time.perf_counter()
     days = summarise_w3c(sampled(_generated(200_000)), "ex.log", "W3SVC1")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 2.0, f"{elapsed:.2f} s"
+    assert len(samples) == 11  # all 200,004 lines pulled through once (work, not time: tests/bench)
     assert [f"{d.day:%d}" for d in days] == ["07", "08", "09", "10"]
     assert sum(d.requests for d in days) == 200_000
     assert sum(dict(d.status_counts).get(500, 0) for d in days) == 2_000

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import random
-import time
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -274,7 +273,7 @@ def test_damaged_mft_records_and_indexes_give_gaps_not_tracebacks(volume: Counti
     metadata = [i for i in range(0, len(base), 1024) if base[i : i + 4] in (b"FILE", b"INDX")]
     paths = ["WINDOWS\\system32\\readme.txt", "WINDOWS\\$NtUninstallKB999999$\\w3core.dll", "WINDOWS\\x"]
     rng = random.Random(2009)
-    started, checked = time.perf_counter(), 0
+    checked = 0
     for _ in range(40):
         damaged = bytearray(base)
         for _ in range(rng.randint(1, 20)):
@@ -290,4 +289,3 @@ def test_damaged_mft_records_and_indexes_give_gaps_not_tracebacks(volume: Counti
         assert all(isinstance(f, UninstallFolder) for f in folders)
         checked += 1
     assert checked > 20
-    assert time.perf_counter() - started < 5
