@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 import sys
 import traceback
@@ -18,12 +19,13 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, TypeVar, cast
 
 import click
 
 from scanner import __version__
 from scanner.errors import ExitCode, OutputError, ScannerError
+from scanner.model import SEVERITY_ORDER
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +46,8 @@ def handle_errors(func: F) -> F:
             _fail(str(exc), exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except KeyboardInterrupt:
             _fail("interrupted", ExitCode.INTERNAL)
         except Exception as exc:  # noqa: BLE001 - last line of defence, reported as a bug
@@ -73,9 +77,9 @@ system_option = click.option(
 output_option = click.option(
     "--output",
     "output",
-    type=click.Path(path_type=Path, dir_okay=False),
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
     default=None,
-    help="Write to this file instead of stdout.",
+    help="Write to this file instead of stdout ('-' is stdout).",
 )
 profiles_option = click.option(
     "--profiles",
@@ -84,6 +88,40 @@ profiles_option = click.option(
     default=None,
     help="Knowledge profiles directory (default: the shipped profiles/).",
 )
+
+
+def _set_diagnostics(level: int) -> None:
+    """Apply a diagnostics level (-1 quiet, 0 normal, 1 verbose) to logging on stderr."""
+    logging.basicConfig(format="patchmortem: %(levelname)s: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel({-1: logging.ERROR, 0: logging.WARNING, 1: logging.DEBUG}[level])
+    # dissect logs chatty warnings for every plugin it cannot load (with tracebacks for optional loaders at
+    # INFO level); they are not the user's problem, even with --verbose.
+    for name in ("dissect", "dissect.target"):
+        logging.getLogger(name).setLevel(logging.ERROR if level < 1 else logging.WARNING)
+
+
+def _diagnostics_callback(ctx: click.Context, _param: click.Parameter, value: int | None) -> None:
+    """``-v``/``-q`` after a subcommand mean what they mean before it: stderr diagnostics, never report
+    detail (that is ``scan --detail``)."""
+    if value is None or ctx.resilient_parsing:
+        return
+    root = ctx.find_root()
+    root.obj = {**(root.obj or {}), "verbosity": value}
+    _set_diagnostics(value)
+
+
+def diagnostics_options(func: F) -> F:
+    """``-v/--verbose`` and ``-q/--quiet``, accepted after every subcommand as well as before it."""
+    func = click.option(
+        "-q", "--quiet", "quiet_flag", flag_value=-1, default=None, expose_value=False, is_eager=True,
+        callback=_diagnostics_callback, help="Only errors on stderr (same as before the command).",
+    )(func)
+    return click.option(
+        "-v", "--verbose", "verbose_flag", flag_value=1, default=None, expose_value=False, is_eager=True,
+        callback=_diagnostics_callback,
+        help="Progress and debug detail on stderr, and a traceback for internal errors (same as before the "
+        "command).",
+    )(func)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -98,18 +136,11 @@ def cli(ctx: click.Context, verbosity: int | None) -> None:
     """
     level = verbosity or 0
     ctx.obj = {"verbosity": level}
-    logging.basicConfig(
-        level={-1: logging.ERROR, 0: logging.WARNING, 1: logging.DEBUG}[level],
-        format="patchmortem: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # dissect logs chatty warnings for every plugin it cannot load (with tracebacks for optional loaders at
-    # INFO level); they are not the user's problem, even with --verbose.
-    for name in ("dissect", "dissect.target"):
-        logging.getLogger(name).setLevel(logging.ERROR if level < 1 else logging.WARNING)
+    _set_diagnostics(level)
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -133,6 +164,7 @@ def describe(source: Path, fmt: str, parent: Path | None) -> None:
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -182,21 +214,33 @@ def inventory(
         # A pipe or file gets every column in full; a terminal gets its own width.
         out = _text_console(sys.stdout)
         print_inventory(inv, out)
+        out.file.flush()
 
 
 @contextmanager
 def _report_out(output: Path | None) -> Iterator[IO[str]]:
     """Where a report goes: ``--output`` opened for writing (OutputError, exit 8, if it cannot be), else
     stdout. The caller has already refused evidence paths (``_refuse_evidence_as_output``)."""
+    if output is not None and str(output) == "-":
+        output = None
     try:
         stream = output.open("w", encoding="utf-8", newline="") if output else None
     except OSError as exc:
         raise OutputError(f"cannot write {output}: {exc.strerror or exc}") from exc
     try:
         yield stream or sys.stdout
+        if stream is not None:
+            stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a device or pseudo-file that accepted the open but refuses the bytes
+        raise OutputError(f"cannot write {output or 'stdout'}: {exc.strerror or exc}") from exc
     finally:
         if stream is not None:
-            stream.close()
+            try:
+                stream.close()
+            except OSError:
+                pass
 
 
 def _text_console(out: IO[str]) -> Any:
@@ -204,9 +248,46 @@ def _text_console(out: IO[str]) -> Any:
     every column in full (240) and no colour codes."""
     from rich.console import Console
 
+    class ReportConsole(Console):
+        def on_broken_pipe(self) -> None:
+            """rich would exit 1 on its own; the CLI ends every broken pipe the same documented way."""
+            raise BrokenPipeError
+
     if out is sys.stdout and sys.stdout.isatty():
-        return Console()
-    return Console(file=out, width=240, no_color=True)
+        return ReportConsole()
+    return ReportConsole(file=cast(IO[str], _RstripLines(out)), width=PIPE_WIDTH, no_color=True)
+
+
+#: Text written to a pipe or a file gets every column in full up to this width (a terminal uses its own).
+#: (Issue 15 asks for word-boundary wrapping at 80 columns: the report tables must first learn to fold
+#: their cells instead of cutting them with an ellipsis, or a pipe would lose update ids.)
+PIPE_WIDTH = 240
+
+
+class _RstripLines(io.TextIOBase):
+    """A text stream that drops the spaces rich pads table cells with at the end of each line, so piped
+    text diffs and greps cleanly."""
+
+    def __init__(self, out: IO[str]) -> None:
+        super().__init__()
+        self._out = out
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._out.write("".join(line.rstrip(" ") + "\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._out.write(self._pending.rstrip(" "))
+            self._pending = ""
+        self._out.flush()
 
 
 _SEGMENT = re.compile(r"\.(\d{3}|[Ee]\d{2}|[Ee][A-Za-z]{2})")
@@ -214,6 +295,8 @@ _SEGMENT = re.compile(r"\.(\d{3}|[Ee]\d{2}|[Ee][A-Za-z]{2})")
 
 def _refuse_evidence_as_output(output: Path, source: Path, parent: Path | None) -> None:
     """Evidence is read-only: a report must never land on the source, its parent, a segment or inside it."""
+    if str(output) == "-":
+        return
     target = output.resolve()
     for evidence in (source, parent):
         if evidence is None:
@@ -224,6 +307,14 @@ def _refuse_evidence_as_output(output: Path, source: Path, parent: Path | None) 
         )
         if target == real or real in target.parents or segment:
             raise OutputError(f"refusing to write {output}: it is (part of) the evidence {evidence}")
+
+
+def _refuse_page_on_terminal(fmt: str, output: Path | None) -> None:
+    """An HTML page (over a megabyte with the plot's JavaScript) is never dumped on a terminal by accident."""
+    if fmt == "html" and output is None and sys.stdout.isatty():
+        raise click.UsageError(
+            "--format html writes a whole web page: give --output report.html (or --output - to force stdout)"
+        )
 
 
 def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
@@ -244,6 +335,7 @@ def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -286,6 +378,8 @@ def timeline(
     from scanner.report.timeline import print_timeline, write_csv, write_jsonl, write_timesketch
 
     start, stop = _utc_bound(since, end=False), _utc_bound(until, end=True)
+    if start is not None and stop is not None and start > stop:
+        raise click.UsageError(f"--since {since} is after --until {until}: nothing can fall between them")
     if output is not None:
         _refuse_evidence_as_output(output, source, parent)
     quiet = ctx.find_root().obj.get("verbosity", 0) < 0
@@ -311,6 +405,7 @@ def timeline(
         else:
             console = _text_console(out)
             print_timeline(entries, fused.gaps, console, verbose=ctx.find_root().obj.get("verbosity", 0) > 0)
+            console.file.flush()
     for gap in fused.gaps if fmt != "text" else []:
         # One line per warning, never wrapped, so it can be grepped.
         err.print(
@@ -322,6 +417,7 @@ def timeline(
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -344,11 +440,19 @@ def timeline(
 @system_option
 @profiles_option
 @click.option(
-    "-v",
-    "--verbose",
+    "-d",
+    "--detail",
     "detail",
     count=True,
-    help="More report detail: -v every entry's sources and the findings' details; -vv the whole timeline.",
+    help="More report detail (text): -d every entry's sources and the findings' details; -dd the whole "
+    "timeline. (-v is stderr diagnostics, as for every command.)",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    type=click.Choice(["warning", "critical"]),
+    default=None,
+    help="Exit 10 (after writing the report) when a finding is at least this severe: for scripts and fleets.",
 )
 @click.pass_context
 @handle_errors
@@ -362,6 +466,7 @@ def scan(
     profiles_dir: Path | None,
     detail: int,
     hash_evidence: bool,
+    fail_on: str | None,
 ) -> None:
     """Explain why the server failed: when it broke, what triggered it, the latent cause, and the fix.
 
@@ -377,6 +482,7 @@ def scan(
     from scanner.report.scan_text import print_scan
     from scanner.report.text import clean
 
+    _refuse_page_on_terminal(fmt, output)
     if output is not None:
         _refuse_evidence_as_output(output, source, parent)
     verbosity = ctx.find_root().obj.get("verbosity", 0)
@@ -403,7 +509,8 @@ def scan(
             write_markdown(result, out)
         else:
             console = _text_console(out)
-            print_scan(result, console, verbose=max(detail, 1 if verbosity > 0 else 0))
+            print_scan(result, console, verbose=detail)
+            console.file.flush()
     for gap in result.gaps if fmt != "text" else []:
         err.print(
             f"patchmortem: warning: {clean(gap.what)}: {clean(gap.reason)}",
@@ -411,6 +518,13 @@ def scan(
             markup=False,
             soft_wrap=True,
         )
+    if fail_on is not None:
+        threshold = SEVERITY_ORDER[fail_on]
+        reached = [f for f in result.findings if SEVERITY_ORDER.get(f.severity, 9) <= threshold]
+        if reached:
+            err.print(f"patchmortem: {len(reached)} finding(s) at or above {fail_on} (--fail-on): exit 10",
+                      highlight=False, markup=False, soft_wrap=True)
+            sys.exit(int(ExitCode.FINDINGS))
 
 
 def _diff_side(path: Path, profiles_dir: Path | None, progress: Callable[[str], None]) -> dict[str, Any]:
@@ -425,6 +539,7 @@ def _diff_side(path: Path, profiles_dir: Path | None, progress: Callable[[str], 
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("before", type=click.Path(path_type=Path))
 @click.argument("after", type=click.Path(path_type=Path), required=False)
 @click.option(
@@ -473,6 +588,7 @@ def diff(
         if parent is None:
             raise NoParentError(f"{before} is not a differencing disk (no parent): give AFTER to compare")
         before, after = parent, before
+    _refuse_page_on_terminal(fmt, output)
     if output is not None:
         for side in (before, after):
             _refuse_evidence_as_output(output, side, parent_of(side) if not is_scan_json_path(side) else None)
@@ -494,9 +610,11 @@ def diff(
         else:
             console = _text_console(out)
             print_diff(result, console)
+            console.file.flush()
 
 
 @cli.command()
+@diagnostics_options
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -563,6 +681,7 @@ def profiles() -> None:
 
 
 @profiles.command("check")
+@diagnostics_options
 @click.argument(
     "directory",
     metavar="[DIR]",
@@ -609,4 +728,27 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
-    cli(prog_name="patchmortem")
+    try:
+        try:
+            cli.main(prog_name="patchmortem", standalone_mode=False)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", ExitCode.INTERNAL)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        sys.stdout.flush()  # the last buffered bytes: a reader gone by now is a broken pipe too
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> None:
+    """``patchmortem timeline X | head -1``: the reader went away; end quietly, as Unix tools do.
+
+    Python would print an "Exception ignored … BrokenPipeError" when it flushes stdout at exit; pointing
+    stdout at /dev/null first keeps that flush silent (the recipe in the ``signal`` module's documentation).
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(int(ExitCode.BROKEN_PIPE))

@@ -22,6 +22,8 @@ class ExitCode(IntEnum):
     INCOMPLETE_CHAIN = 6
     PROFILE_ERROR = 7
     OUTPUT_ERROR = 8
+    FINDINGS = 10  # scan --fail-on: a finding reached the requested severity
+    BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE), as Unix tools end
     INTERNAL = 70
 
 

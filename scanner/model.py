@@ -511,6 +511,8 @@ class Inventory:
 # -- the verdict: findings and the diagnosis (issue 5) ------------------------------------------------------
 
 Severity = Literal["critical", "warning", "info"]
+#: Most severe first: the one order reports sort by and ``scan --fail-on`` compares with.
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
 Confidence = Literal["high", "medium", "low"]
 
 

@@ -29,7 +29,6 @@ from scanner.report.strip import print_strip
 from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, when_text
 
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
 def _heading(console: Console, title: str, note: str = "") -> None:

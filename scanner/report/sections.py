@@ -14,9 +14,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.diagnose import ScanResult
-from scanner.model import Finding, Inventory, Provenance
-
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scanner.knowledge.profiles import Knowledge
-from scanner.model import Finding, Gap, Inventory, LogEvent, TimelineEntry
+from scanner.model import SEVERITY_ORDER, Finding, Gap, Inventory, LogEvent, TimelineEntry
 from scanner.rules.baseline import files_below_service_pack, service_pack_install_incomplete
 from scanner.rules.branches import branch_mix
 from scanner.rules.context import RuleContext
@@ -29,7 +29,6 @@ RULES: dict[str, Rule] = {
     "package-state-broken": package_state_broken,
     "branch-mix": branch_mix,
 }
-_SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
 def run_rules(
@@ -63,5 +62,5 @@ def run_rules(
     order = list(RULES)
     for rule in RULES.values():
         findings += rule(ctx)
-    findings.sort(key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), order.index(f.rule)))
+    findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), order.index(f.rule)))
     return findings, gaps

@@ -117,7 +117,7 @@ def test_scan_json_on_stdout_healthy_has_no_warning_finding() -> None:
 
 def test_scan_text_kb973917_sections_in_order_verbose() -> None:
     _knowledge_ready()
-    result = CliRunner().invoke(cli, ["scan", str(KB973917), "-v"])
+    result = CliRunner().invoke(cli, ["scan", str(KB973917), "--detail"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith(
