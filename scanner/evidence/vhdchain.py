@@ -125,11 +125,18 @@ def _read_footer(fh: BinaryIO, file_size: int) -> tuple[bytes, list[str]]:
 
 
 def _locator_text(code: str, data: bytes) -> str:
+    """A locator's path as text. Locators are attacker-controlled: a URL ``urlparse`` rejects stays the raw
+    text, and a path ends at its first NUL (no file name holds one), so a hostile locator is a parent that
+    is not found, never an exception."""
     if code == "MacX":  # RFC 2396 file URL, UTF-8
-        return unquote(urlparse(data.decode("utf-8", "replace")).path)
+        raw = data.decode("utf-8", "replace").split("\0", 1)[0]
+        try:
+            return unquote(urlparse(raw).path)
+        except ValueError:  # e.g. "Invalid IPv6 URL"
+            return raw
     if len(data) % 2 or (code in ("Wi2r", "Wi2k") and b"\0" not in data):
-        return data.decode("latin-1").rstrip("\0")  # deprecated ANSI form
-    return data.decode("utf-16-le", "replace").rstrip("\0")
+        return data.decode("latin-1").split("\0", 1)[0]  # deprecated ANSI form
+    return data.decode("utf-16-le", "replace").split("\0", 1)[0]
 
 
 def _inspect(path: Path, opener: Opener = _open_rb) -> _Info:
@@ -226,7 +233,7 @@ def _check_parent(child: _Info, candidate: Path, opener: Opener) -> tuple[_Info 
     """Open a candidate parent; return it if its unique id is the child's parent UUID, else why not."""
     try:
         parent = _inspect(candidate, opener)
-    except (_Malformed, struct.error, OSError) as exc:
+    except (_Malformed, struct.error, OSError, ValueError) as exc:  # ValueError: a path Python cannot open
         return None, f"{candidate}: not a readable VHD ({exc})"
     if parent.unique_id != child.parent_id:
         return None, f"{candidate}: UUID mismatch, its unique id is {parent.unique_id}"

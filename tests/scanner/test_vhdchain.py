@@ -340,6 +340,36 @@ def test_damaged_child_never_tracebacks(tmp_path: Path, built: dict[str, Path], 
         open_vhd_chain(child)
 
 
+@pytest.mark.parametrize(
+    "locators",
+    [
+        [(b"MacX", b"file://[::1/base.vhd")],  # urlparse: "Invalid IPv6 URL"
+        [(b"W2ku", "C:\\VMs\\ba\0se.vhd".encode("utf-16-le")),
+         (b"W2ru", ".\\b\0ase.vhd".encode("utf-16-le"))],
+        [(b"Wi2k", b"C:\\ba\0se.vhd"), (b"MacX", b"file://%00/\0\xff\xfe")],
+    ],
+    ids=["macx-invalid-ipv6", "nul-in-w2ku-w2ru", "nul-in-ansi-and-url"],
+)
+def test_hostile_locators_are_a_parent_not_found(
+    tmp_path: Path, built: dict[str, Path], locators: list[tuple[bytes, bytes]]
+) -> None:
+    """Locators are attacker bytes: a URL urlparse rejects or a path with a NUL is "parent not found"
+    (exit 6, with the reason), never a ValueError escaping."""
+    child = Path(shutil.copy(built["child"], tmp_path / "base_child.avhd"))  # base.vhd is not beside it
+    raw = bytearray(child.read_bytes())
+    spare = len(raw) - 512 - 512 * len(locators)  # overwrite the sectors just before the footer
+    entries = bytearray(24 * 8)
+    for i, (code, data) in enumerate(locators):
+        at = spare + 512 * i
+        raw[at : at + 512] = data.ljust(512, b"\0")
+        struct.pack_into(">4sIIIQ", entries, 24 * i, code, 1, len(data), 0, at)
+    child.write_bytes(bytes(raw))
+    _patch_header(child, 576, bytes(entries))
+    with pytest.raises(IncompleteChainError) as caught:
+        open_vhd_chain(child)
+    assert caught.value.exit_code == ExitCode.INCOMPLETE_CHAIN
+
+
 # ------------------------------------------------------------------------------------------ read-only proof
 
 
