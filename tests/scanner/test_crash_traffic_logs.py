@@ -466,3 +466,20 @@ def test_images_without_a_datastore_report_a_gap(image: str) -> None:
     fs, windows_dir, _ = _system(image)
     events, gaps = read_wua_history(fs, windows_dir)
     assert events == [] and [g.reason.split(":")[0] for g in gaps] == ["not found"]
+
+
+@pytest.mark.parametrize("header", ["#Date: 9999-12-31 00:00:00", "#Date: 9999-12-30 00:00:00"])
+def test_dates_at_the_end_of_the_calendar_are_malformed_not_a_crash(header: str) -> None:
+    """A hostile #Date near datetime.max, with the clock rolling past midnight (no date field): the lines
+    past the last representable day are skipped as malformed, never an OverflowError."""
+    lines = [
+        "#Software: Microsoft Internet Information Services 5.0\n",
+        f"{header}\n",
+        "#Fields: time c-ip cs-method cs-uri-stem sc-status\n",
+        "23:59:00 10.0.0.1 GET /a 200\n",
+        "00:00:05 10.0.0.1 GET /b 500\n",  # midnight passed
+        "00:00:06 10.0.0.1 GET /c 500\n",
+    ]
+    days = summarise_w3c(lines, "ex991231.log", "W3SVC1")
+    assert all(d.day.year == 9999 for d in days)
+    assert sum(d.requests for d in days) + sum(d.skipped_lines for d in days) <= 3

@@ -129,6 +129,11 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()  # str.isdigit alone accepts "²", which int() rejects
 
 
+#: The last day a W3C date may name: one day short of ``date.max``, so a run or a midnight rollover that goes
+#: on into the next day still has a representable end (a hostile ``#Date: 9999-12-31`` must not overflow).
+_LAST_ORDINAL = date(9999, 12, 30).toordinal()
+
+
 def _dt(seconds: int) -> datetime:
     """Seconds counted from the proleptic ordinal's day 0 (``date.toordinal() * 86400``) -> UTC datetime."""
     day, rest = divmod(seconds, 86_400)
@@ -260,6 +265,9 @@ class W3cSummary:
                     self._header_day = ordinal
         if ordinal is None:
             self._skip("bad or missing date")
+            return
+        if ordinal > _LAST_ORDINAL:
+            self._skip("date out of range")
             return
         st = parts[fields["sc-status"]] if "sc-status" in fields else "-"
         if st == "-":
