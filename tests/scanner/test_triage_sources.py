@@ -296,3 +296,20 @@ def test_encrypted_zip_is_refused_in_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["inventory", str(path)])
     assert result.exit_code == 4
     assert "password" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_velociraptor_drive_folder_without_accessor_level(tmp_path: Path) -> None:
+    hives = _pick(NT5, "WINDOWS/system32/config/")
+    root = _write(tmp_path / "c", {"uploads/" + "/".join(map(sanitize_for_zip, ["C:", *p.split("/")])): b
+                                   for p, b in hives.items()})
+    description = describe_source(root)
+    assert description.layout == "velociraptor" and description.notes == []
+    assert [(v.drive, v.roots) for v in description.volumes] == [("C", ("uploads/C%3A",))]
+
+
+def test_hash_of_a_folder_source_covers_its_files(tmp_path: Path) -> None:
+    from scanner.evidence.hashing import sha256_evidence
+
+    root = _write(tmp_path / "evtx", _pick(NT6, f"{EVTX}/System.evtx", f"{EVTX}/Setup.evtx"))
+    hashes = sha256_evidence([root])
+    assert sorted(Path(p).name for p in hashes) == ["Setup.evtx", "System.evtx"]
