@@ -75,6 +75,8 @@ class SourceDescription:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for volume in data["volumes"]:
+            volume["roots"] = list(volume["roots"])  # JSON has lists: the dict round-trips unchanged
         data["windows_volumes"] = [v.index for v in self.windows_volumes]
         return data
 

@@ -183,7 +183,7 @@ class _Walk:
 
     def add(self, top: Path) -> None:
         stack: list[tuple[Path, str, int]] = [(top, "", 0)]
-        while stack:
+        while stack and self.entries <= MAX_ENTRIES:
             folder, rel, depth = stack.pop()
             try:
                 with os.scandir(folder) as listing:
