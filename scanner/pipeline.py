@@ -32,7 +32,7 @@ from scanner.collectors.wua import read_wua_history
 from scanner.diagnose import ScanResult
 from scanner.diagnose.verdict import diagnose
 from scanner.evidence.hashing import sha256_evidence
-from scanner.evidence.source import open_evidence
+from scanner.evidence.source import ASSUMED_WINDOWS_DIR, open_evidence
 from scanner.knowledge.components import load_components
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.profiles import load_knowledge
@@ -90,10 +90,11 @@ def _inventory(
     progress("opening evidence")
     evidence = open_evidence(source, parent=parent)
     volume, fs = evidence.system_volume(system)
-    windows_dir = str(volume.windows_dir)
+    windows_dir = volume.windows_dir or ASSUMED_WINDOWS_DIR  # a folder source may hold only inetpub
     source_info = evidence.description.to_dict()
     source_info["system_volume"] = volume.index
     inv = Inventory(source=source_info, system=None)
+    inv.gaps += evidence.gaps(volume)
 
     progress("reading registry hives")
     software = _load_hive(fs, windows_dir, "SOFTWARE", inv)
@@ -147,6 +148,10 @@ def _inventory(
     folders, gaps = collect_uninstall_folders(fs, windows_dir)
     inv.uninstall_folders = folders
     inv.gaps += gaps
+    if not inv.files:  # a triage folder without binaries, or no OS version to choose component profiles by
+        why = "no component profile applies without an OS version" if facts.version is None else (
+            "none of the files the component profiles list is in the source")
+        inv.gaps.append(Gap("component files", f"none read: {why}", (Provenance(windows_dir),)))
     return inv, fs, windows_dir
 
 
@@ -173,7 +178,11 @@ def _collect(
     tz = inv.system.timezone if inv.system else None
     inputs = TimelineInputs(inventory=inv)
     progress("reading event logs")
-    for log, artifact, entry in find_event_logs(fs, windows_dir):
+    logs = find_event_logs(fs, windows_dir)
+    if not logs:
+        where = f"{windows_dir}\\system32\\config\\*.Evt, {windows_dir}\\System32\\winevt\\Logs\\*.evtx"
+        inputs.gaps.append(Gap("event logs", f"none in the source (looked for {where})"))
+    for log, artifact, entry in logs:
         result = read_event_log(entry, artifact, log, keep=catalog.wants)
         inputs.events += result.records
         inputs.gaps += result.gaps

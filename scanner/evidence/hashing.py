@@ -3,7 +3,8 @@
 Hashing reads every byte of the evidence, which the scan itself never does (it reads only the MFT records,
 hives, logs and PE headers it needs), so it is opt-in. The files hashed are the ones the user handed over:
 the source, every differencing-chain parent, and every segment of a split image (``.E01``/``.E02``…,
-``.001``/``.002``…). Files are opened ``rb`` and read in 1 MiB blocks: memory stays constant.
+``.001``/``.002``…); for a folder source (a triage collection), every regular file below it. Files are opened
+``rb`` and read in 1 MiB blocks: memory stays constant.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ _BLOCK = 1 << 20
 
 
 def evidence_files(paths: Iterable[Path]) -> list[Path]:
-    """The given files plus, for a segmented image, every sibling segment of the same set, in name order."""
+    """The given files plus, for a segmented image, every sibling segment of the same set, in name order; a
+    folder stands for the files below it."""
     out: list[Path] = []
     for path in paths:
+        if path.is_dir():  # a collection: every regular file in it, symlinks not followed, in path order
+            out += sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink() and p not in out)
+            continue
         match = _SEGMENT.match(path.name)
         found = [path]
         if match is not None and path.parent.is_dir():

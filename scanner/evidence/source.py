@@ -2,7 +2,10 @@
 
 This is the first stage of the pipeline. It answers "what did the user hand us?" — container format, disks,
 volumes, file systems, and which volumes hold a Windows directory — before any collector runs. dissect opens
-every container with ``rb`` file handles; nothing here opens evidence for writing.
+every container with ``rb`` file handles; nothing here opens evidence for writing. Folders (and zips of them)
+— mounted volumes, partial triage folders, KAPE and Velociraptor collections — are laid out by
+:mod:`scanner.evidence.triage`; what "the Windows directory" is, is defined once in
+:mod:`scanner.evidence.sysroot`.
 
 dissect opens an empty file, an all-zero disk or a truncated VHD *without* an exception, as a target whose OS
 is ``default`` (tooling notes, measured on dissect.target 3.25), so "no Windows" is decided here, by looking
@@ -13,29 +16,39 @@ and return zeros for everything the snapshot did not change.
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner.errors import NoWindowsError, SourceNotFoundError, UnsupportedSourceError
+from scanner.evidence.sysroot import find_windows_dir
+from scanner.model import Gap, Provenance
 
 log = logging.getLogger(__name__)
 
-#: Bound on the root-directory entries examined when looking for %SystemRoot% (real volumes have a few dozen).
-MAX_ROOT_ENTRIES = 4096
+#: The name artefact paths are looked up under when a folder source holds no Windows directory at all (only
+#: IIS logs): Windows' default, used to look for pieces, never reported as a fact.
+ASSUMED_WINDOWS_DIR = "Windows"
 
 
 @dataclass(frozen=True)
 class VolumeDescription:
-    """One volume dissect found, and whether it holds a Windows directory."""
+    """One volume dissect found (or a folder source's drive root), and whether it holds a Windows directory.
+
+    ``drive`` and ``roots`` are set for folder sources only: the drive letter the layout names and the
+    folder(s) inside the source that stand for that drive's root (``uploads/auto/C%3A``); ``iis_root`` is
+    the ``inetpub`` folder a triage folder may hold without any Windows directory.
+    """
 
     index: int
     offset: int
     size: int
     filesystem: str | None
     windows_dir: str | None
+    drive: str | None = None
+    roots: tuple[str, ...] = ()
+    iis_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,28 +61,44 @@ class SourceDescription:
     volumes: list[VolumeDescription] = field(default_factory=list)
     os: str = "unknown"
     chain: list[str] = field(default_factory=list)
+    layout: str = "image"  # image | directory | triage | kape | velociraptor (scanner.evidence.triage)
+    notes: list[str] = field(default_factory=list)  # parts of a collection seen and not read
 
     @property
     def windows_volumes(self) -> list[VolumeDescription]:
         return [v for v in self.volumes if v.windows_dir]
 
+    @property
+    def scannable_volumes(self) -> list[VolumeDescription]:
+        """Windows volumes; for a folder source without any, the drive roots holding IIS's ``inetpub``."""
+        return self.windows_volumes or [v for v in self.volumes if v.iis_root and self.layout != "image"]
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        for volume in data["volumes"]:
+            volume["roots"] = list(volume["roots"])  # JSON has lists: the dict round-trips unchanged
         data["windows_volumes"] = [v.index for v in self.windows_volumes]
         return data
 
     def to_text(self) -> str:
-        lines = [
-            f"source:     {self.path} ({self.size} bytes)",
-            f"containers: {', '.join(self.containers) or 'none'}",
-            f"os (dissect guess): {self.os}",
-        ]
+        lines = [f"source:     {self.path} ({self.size} bytes)"]
+        if self.layout != "image":
+            lines.append(f"layout:     {self.layout}")
+        else:
+            lines += [f"containers: {', '.join(self.containers) or 'none'}", f"os (dissect guess): {self.os}"]
         if len(self.chain) > 1:
             lines.append(f"chain:      {' -> '.join(self.chain)}")
         for v in self.volumes:
             where = f"  Windows directory: {v.windows_dir}" if v.windows_dir else ""
-            fs = v.filesystem or "no file system"
-            lines.append(f"volume {v.index}: offset {v.offset}, {v.size} bytes, {fs}{where}")
+            if v.roots or self.layout != "image":
+                drive = f"{v.drive}: " if v.drive else ""
+                roots = ", ".join(r or "." for r in v.roots)
+                iis = f"  IIS root: {v.iis_root}" if v.iis_root and not v.windows_dir else ""
+                lines.append(f"volume {v.index}: {drive}folder {roots} ({v.filesystem}){where}{iis}")
+            else:
+                fs = v.filesystem or "no file system"
+                lines.append(f"volume {v.index}: offset {v.offset}, {v.size} bytes, {fs}{where}")
+        lines += [f"not read:   {note}" for note in self.notes]
         return "\n".join(lines)
 
 
@@ -83,7 +112,7 @@ class Evidence:
 
     def system_volume(self, choice: int | None = None) -> tuple[VolumeDescription, Any]:
         """The Windows volume to scan: ``choice`` (``--system N``) or the first one found."""
-        candidates = self.description.windows_volumes
+        candidates = self.description.scannable_volumes
         if choice is not None:
             for volume in candidates:
                 if volume.index == choice:
@@ -92,6 +121,19 @@ class Evidence:
             raise NoWindowsError(f"volume {choice} holds no Windows directory (Windows volumes: {indexes})")
         volume = candidates[0]
         return volume, self.filesystems[volume.index]
+
+    def gaps(self, volume: VolumeDescription) -> list[Gap]:
+        """What the source lacks: a folder source's Windows directory, collection parts not read."""
+        gaps = [Gap("source", note, (Provenance(self.description.path),)) for note in self.description.notes]
+        if volume.windows_dir is None:
+            where = ", ".join(r or "." for r in volume.roots)
+            gaps.append(Gap(
+                "Windows directory",
+                f"the {self.description.layout} source holds none (only {volume.iis_root}); hives, "
+                f"event logs and servicing logs were looked for under {ASSUMED_WINDOWS_DIR!r}: absent",
+                (Provenance(where or self.description.path),),
+            ))
+        return gaps
 
 
 def _source_size(path: Path) -> int:
@@ -150,6 +192,12 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
     if parent is not None and not parent.exists():
         raise SourceNotFoundError(f"{parent}: no such file or directory (--parent)")
 
+    if parent is None and (path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip")):
+        from scanner.evidence.triage import open_collection
+
+        collection = open_collection(path)
+        if collection is not None:
+            return _collection_evidence(path, collection)
     target, chain = _open_target(path, parent)
     containers = [type(disk).__name__ for disk in target.disks]
     volumes: list[VolumeDescription] = []
@@ -157,7 +205,7 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
     for index, volume in enumerate(target.volumes):
         fs = getattr(volume, "fs", None)
         fs_name = getattr(fs, "__type__", None) if fs is not None else None
-        windows_dir = _find_windows_dir(fs) if fs is not None else None
+        windows_dir = find_windows_dir(fs) if fs is not None else None
         volumes.append(
             VolumeDescription(index, int(volume.offset or 0), int(volume.size or 0), fs_name, windows_dir)
         )
@@ -165,13 +213,26 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
             filesystems[index] = fs
     if not volumes and path.is_dir() and target.filesystems:
         fs = target.filesystems[0]
-        volumes.append(VolumeDescription(0, 0, 0, "dir", _find_windows_dir(fs)))
+        volumes.append(VolumeDescription(0, 0, 0, "dir", find_windows_dir(fs)))
         filesystems[0] = fs
 
     description = SourceDescription(str(path), _source_size(path), containers, volumes, str(target.os), chain)
     if not description.windows_volumes:
         _explain_no_windows(path, target, volumes)
     return Evidence(target, description, filesystems)
+
+
+def _collection_evidence(path: Path, collection: Any) -> Evidence:
+    """Evidence over a folder source's drive roots (see :mod:`scanner.evidence.triage`)."""
+    volumes = [
+        VolumeDescription(i, 0, 0, d.fs.__type__, d.windows_dir, d.drive, d.roots, d.iis_root)
+        for i, d in enumerate(collection.drives)
+    ]
+    description = SourceDescription(
+        str(path), _source_size(path), [], volumes, "unknown", [str(path)], collection.layout,
+        list(collection.notes),
+    )
+    return Evidence(None, description, {i: d.fs for i, d in enumerate(collection.drives)})
 
 
 #: Volume boot-sector signatures of encrypted volumes (BitLocker "-FVE-FS-" at offset 3).
@@ -233,25 +294,3 @@ def _leading_zeros(path: Path) -> bool:
 def describe_source(path: Path, *, parent: Path | None = None) -> SourceDescription:
     """Open ``path`` read-only and describe it (see :func:`open_evidence`)."""
     return open_evidence(path, parent=parent).description
-
-
-def _find_windows_dir(fs: Any) -> str | None:
-    """The root directory that holds ``system32\\config`` (the registry hives): the volume's %SystemRoot%.
-
-    Not matched by name: NT4/2000 use ``WINNT``, later versions ``Windows``, and an unattended install may
-    choose any name. The registry's ``SystemRoot`` value is read later and cross-checked against this one.
-    Ordinary names are tried first so a stray copy (``Windows.old``) loses to the live system.
-    """
-    try:
-        names = [entry.name for entry in itertools.islice(fs.path("/").iterdir(), MAX_ROOT_ENTRIES)]
-    except Exception as exc:  # noqa: BLE001 - a broken file system is "no Windows here", not a crash
-        log.debug("cannot list volume root: %s", exc)
-        return None
-    usual = [n for n in names if n.lower() in ("windows", "winnt")]
-    for name in usual + [n for n in names if n not in usual and not n.startswith("$")]:
-        try:
-            if fs.path(f"/{name}/system32/config").is_dir():
-                return str(name)
-        except Exception:  # noqa: BLE001 - an unreadable entry is not a system root
-            continue
-    return None
