@@ -121,7 +121,7 @@ class ComponentFolder:
 class FolderScan:
     """The folders' records, the files found only by listing them, and listed files found elsewhere.
 
-    ``relocated`` maps a listed path (as requested, upper-cased) to the path it was found at;
+    ``relocated`` maps a listed path (as requested) to the path it was found at;
     ``placed`` maps each already-read file seen in a folder (upper-cased path) to that folder's component.
     """
 
@@ -253,7 +253,7 @@ def _folder(
         state = _file_state(_Opened(child, cost), path, why, gaps, listed_as is not None)
         known.add(key)
         if listed_as:
-            scan.relocated[listed_as.upper()] = path
+            scan.relocated[listed_as] = path
         else:
             unlisted += 1
         scan.files.append(_with(state, req.component))
@@ -313,7 +313,7 @@ def _look_up_names(
         path = f"{real}\\{entry.attribute.file_name}"
         why = (f"{note}; " if note else "") + f"listed by the profile as {listed_as}"
         state = _file_state(_Opened(child, cost), path, why, scan.gaps, True)
-        scan.relocated[listed_as.upper()] = path
+        scan.relocated[listed_as] = path
         scan.files.append(_with(state, req.component))
         found += 1
     source = Provenance(real, f"MFT entry {record.segment}", note)

@@ -16,7 +16,6 @@ from scanner.model import ComponentFileLevel, ComponentLevels, FileState, Invent
 from scanner.rules.baseline import below_service_pack, expected_version
 from scanner.rules.context import RuleContext, version_of
 
-
 _UNLISTED = "not named by the profile: found by listing the component's folder"
 
 
