@@ -76,7 +76,8 @@ class ComponentFolder:
     ``entries`` counts the live directory entries listed (files and subfolders, all levels); ``pe_files`` the
     files with a PE header, ``unlisted`` those of them the profile does not list; ``listings`` the ``$I30``
     listings made (1 + subfolders), ``mft_records`` the MFT records read for them, ``bytes_read`` the file
-    data read (PE header probes and version resources). ``gap`` says what was not read (None: all of it).
+    data read (PE header probes and version resources; files already read at their listed path are not
+    read again, so not counted). ``gap`` says what was not read (None: all of it).
     """
 
     path: str

@@ -259,8 +259,7 @@ def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> t
     cursor = src.key_line("folders")
     for index, entry in enumerate(raw):
         cursor = src.text_line(str(entry.get("path", "{")), cursor)
-        where = src.at(cursor)
-        cursor += 1
+        where = src.at(cursor)  # the cursor stays: several entries may share one line
         if not check_table(entry, _FOLDER, lambda _k, w=where: w, errors, f"folders[{index}]"):
             continue
         path, depth, lookup_only = entry["path"], entry.get("depth", 0), bool(entry.get("lookup_only", False))
