@@ -21,12 +21,23 @@ what is cut is a gap. Each folder record carries what it cost (listings, MFT rec
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from scanner.collectors.files import _READ_ERRORS, _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
+from scanner.collectors.folder_facts import (
+    MAX_DEPTH,
+    MAX_PE_FILES,
+    MAX_SUBFOLDERS,
+    ComponentFolder,
+    Cost,
+    Counted,
+    FolderRequest,
+    FolderScan,
+    is_pe_stream,
+)
+from scanner.collectors.folders_plain import plain_folder
 from scanner.model import FileState, Gap, Provenance
 
 __all__ = [
@@ -39,149 +50,27 @@ __all__ = [
     "collect_component_folders",
 ]
 
-MAX_DEPTH = 3  # subfolder levels a profile may ask for
-MAX_PE_FILES = 2000  # PE files inventoried per profile folder (IIS 10's inetsrv holds a few hundred)
-MAX_SUBFOLDERS = 256  # subfolders listed per profile folder
-_PE_PROBE = 64  # IMAGE_DOS_HEADER: e_magic at 0, e_lfanew at 0x3C
 
-
-@dataclass(frozen=True)
-class FolderRequest:
-    """One folder of a component profile, resolved against the Windows directory.
-
-    Attributes:
-        path: volume-relative path, e.g. ``WINDOWS\\system32\\inetsrv``.
-        component: the profile component id the folder's files belong to.
-        depth: subfolder levels listed below it (0 = the folder alone).
-        lookup_only: never listed; only searched by name for a listed file missing at its path.
-    """
-
-    path: str
-    component: str
-    depth: int = 0
-    lookup_only: bool = False
-
-
-@dataclass
-class _Cost:
-    listings: int = 0
-    mft_records: int = 0
-    bytes_read: int = 0
-
-
-@dataclass(frozen=True)
-class ComponentFolder:
-    """What one profile folder holds and what reading it cost (the ``folders[]`` record of the inventory).
-
-    ``entries`` counts the live directory entries listed (files and subfolders, all levels); ``pe_files`` the
-    files with a PE header, ``unlisted`` those of them the profile does not list; ``listings`` the ``$I30``
-    listings made (1 + subfolders), ``mft_records`` the MFT records read for them, ``bytes_read`` the file
-    data read (PE header probes and version resources; files already read at their listed path are not
-    read again, so not counted). ``gap`` says what was not read (None: all of it).
-    """
-
-    path: str
-    component: str
-    depth: int
-    lookup_only: bool
-    present: bool
-    entries: int | None
-    subfolders: int
-    pe_files: int
-    unlisted: int
-    not_pe: int
-    listings: int
-    mft_records: int
-    bytes_read: int
-    gap: str | None = None
-    sources: tuple[Provenance, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "component": self.component,
-            "depth": self.depth,
-            "lookup_only": self.lookup_only,
-            "present": self.present,
-            "entries": self.entries,
-            "subfolders": self.subfolders,
-            "pe_files": self.pe_files,
-            "unlisted": self.unlisted,
-            "not_pe": self.not_pe,
-            "cost": {
-                "listings": self.listings,
-                "mft_records": self.mft_records,
-                "bytes_read": self.bytes_read,
-            },
-            "gap": self.gap,
-            "sources": [s.to_dict() for s in self.sources],
-        }
-
-
-@dataclass
-class FolderScan:
-    """The folders' records, the files found only by listing them, and listed files found elsewhere.
-
-    ``relocated`` maps a listed path (as requested) to the path it was found at;
-    ``placed`` maps each already-read file seen in a folder (upper-cased path) to that folder's component.
-    """
-
-    folders: list[ComponentFolder] = field(default_factory=list)
-    files: list[FileState] = field(default_factory=list)
-    relocated: dict[str, str] = field(default_factory=dict)
-    placed: dict[str, str] = field(default_factory=dict)
-    gaps: list[Gap] = field(default_factory=list)
-
-
-class _Counted:
-    """A read-only stream proxy that adds the bytes handed out to a cost record."""
-
-    def __init__(self, fh: Any, cost: _Cost) -> None:
-        self._fh, self._cost = fh, cost
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._fh.read(size)
-        self._cost.bytes_read += len(data)
-        return bytes(data)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return int(self._fh.seek(offset, whence))
-
-    def tell(self) -> int:
-        return int(self._fh.tell())
-
-
-def _is_pe(record: Any, cost: _Cost) -> bool:
-    """The file starts with ``MZ`` and its ``e_lfanew`` points at ``PE\\0\\0`` (PE Format 2.1-2.2)."""
-    size = int(record.size())
-    if size < _PE_PROBE:
-        return False
-    fh = _Counted(record.open(), cost)
-    head = fh.read(_PE_PROBE)
-    if head[:2] != b"MZ" or len(head) < _PE_PROBE:
-        return False
-    (e_lfanew,) = struct.unpack_from("<I", head, 0x3C)
-    if e_lfanew + 4 > size:
-        return False
-    fh.seek(e_lfanew)
-    return fh.read(4) == b"PE\0\0"
+def _is_pe(record: Any, cost: Cost) -> bool:
+    """The record's data starts with a PE header (:func:`is_pe_stream`); the probe's bytes are counted."""
+    return is_pe_stream(Counted(record.open(), cost), int(record.size()))
 
 
 class _Opened:
     """An MFT record whose ``open()`` streams are counted (so ``_file_state``'s reads are measured)."""
 
-    def __init__(self, record: Any, cost: _Cost) -> None:
+    def __init__(self, record: Any, cost: Cost) -> None:
         self._record, self._cost = record, cost
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._record, name)
 
-    def open(self) -> _Counted:
-        return _Counted(self._record.open(), self._cost)
+    def open(self) -> Counted:
+        return Counted(self._record.open(), self._cost)
 
 
 def _walk(
-    record: Any, path: str, depth: int, cost: _Cost, gaps: list[Gap]
+    record: Any, path: str, depth: int, cost: Cost, gaps: list[Gap]
 ) -> tuple[list[tuple[str, Any]], int, int, str | None]:
     """(path, record) of each file in the folder and its subfolders to ``depth``; entries, subfolders, cut."""
     files: list[tuple[str, Any]] = []
@@ -213,7 +102,7 @@ def _folder(
     note: str,
 ) -> ComponentFolder:
     """List one profile folder and inventory its PE files (see the module docstring)."""
-    cost = _Cost()
+    cost = Cost()
     try:
         record, real = _lookup(ntfs, req.path)
     except _Missing:
@@ -295,7 +184,7 @@ def _look_up_names(
     ntfs: Any, req: FolderRequest, wanted: dict[str, str], scan: FolderScan, note: str
 ) -> ComponentFolder:
     """Search a lookup-only folder's index for each listed name still missing (one B-tree search each)."""
-    cost = _Cost()
+    cost = Cost()
     found = 0
     try:
         record, real = _lookup(ntfs, req.path)
@@ -358,10 +247,6 @@ def collect_component_folders(
     """
     scan = FolderScan()
     ntfs = _ntfs_of(fs)
-    if ntfs is None:
-        if requests:
-            scan.gaps.append(Gap(requests[0].path, "the volume is not NTFS: component folders need its MFT"))
-        return scan
     note = f"volume {volume_label}" if volume_label else ""
     seen = {p.upper() for p in known}
     by_component: dict[str, dict[str, str]] = {}
@@ -375,7 +260,9 @@ def collect_component_folders(
             continue
         done.add(key)
         wanted = by_component.setdefault(req.component, {})
-        if req.lookup_only:
+        if ntfs is None:
+            scan.folders.append(plain_folder(fs, req, seen, wanted, scan, note))
+        elif req.lookup_only:
             scan.folders.append(_look_up_names(ntfs, req, wanted, scan, note))
         else:
             scan.folders.append(_folder(ntfs, req, seen, wanted, scan, note))

@@ -14,6 +14,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from dissect.target.filesystems.dir import DirectoryFilesystem
 from dissect.target.filesystems.ntfs import NtfsFilesystem
 
 import scanner.collectors.folders as folders
@@ -169,9 +170,29 @@ def test_pe_cap_cuts_with_a_gap(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [g.reason for g in found.gaps] == ["PE inventory cut at 1 files"]
 
 
-def test_not_ntfs_is_one_gap() -> None:
-    found = collect_component_folders(object(), [FolderRequest(INETSRV, "iis6")])
-    assert found.folders == [] and "not NTFS" in found.gaps[0].reason
+def test_a_directory_source_is_listed_the_same_way(tmp_path: Path) -> None:
+    """A triage collection (no MFT): the same files, versions and relocations; times are a gap."""
+    for entry in _tree(0):
+        if entry.data is not None:
+            target = tmp_path.joinpath(*entry.path.split("\\"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(entry.data)
+    found = collect_component_folders(DirectoryFilesystem(tmp_path), REQUESTS, known=KNOWN, missing=MISSING)
+    ntfs, _ = _scan()
+    assert sorted(f.path for f in found.files) == sorted(f.path for f in ntfs.files)
+    assert {f.path: f.version for f in found.files} == {f.path: f.version for f in ntfs.files}
+    assert found.relocated == ntfs.relocated and found.placed == ntfs.placed
+    inetsrv, system32 = found.folders
+    assert (inetsrv.entries, inetsrv.pe_files, inetsrv.unlisted, inetsrv.not_pe) == (8, 4, 2, 2)
+    assert (inetsrv.listings, inetsrv.mft_records) == (2, 0) and 0 < inetsrv.bytes_read < 64 * 1024
+    assert (system32.lookup_only, system32.pe_files) == (True, 1)
+    assert {g.reason for g in found.gaps} == {
+        "directory source: NTFS creation and $FILE_NAME times are not available"
+    }
+    absent = collect_component_folders(
+        DirectoryFilesystem(tmp_path), [FolderRequest("WINDOWS\\nowhere", "iis6")]
+    )
+    assert [g.reason for g in absent.gaps] == ["component folder not present in the directory source"]
 
 
 # --- end to end: a fixture scenario's system with an unlisted DLL and listed DLLs at other paths ------------
