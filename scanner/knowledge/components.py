@@ -1,8 +1,9 @@
 """Component file sets (``profiles/components/*.toml``): which files matter for which OS, and why.
 
 A component names files relative to %SystemRoot%; the pipeline picks the components whose ``applies_to``
-versions include the system's ``CurrentVersion`` and hands their paths to the file collector. Knowledge is
-data: adding a component is adding a file, not code.
+versions include the system's ``CurrentVersion`` and hands their paths to the file collector, and their
+``folders`` to the folder collector (every PE file there is inventoried, listed or not). Knowledge is data:
+adding a component is adding a file, not code.
 
 This module also holds the small TOML toolkit every profile loader shares (:class:`TomlSource`,
 :func:`check_table`): tomllib returns plain dicts without positions, so errors are located by finding the
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.collectors.folders import MAX_DEPTH
+from scanner.collectors.folder_facts import MAX_DEPTH
 from scanner.errors import ProfileError
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(?:#.*)?$")
@@ -155,11 +156,11 @@ class ComponentFile:
 
 
 @dataclass(frozen=True)
-class ComponentFolder:
+class FolderSpec:
     """A folder the component's files live in (below %SystemRoot%); its PE files are all inventoried.
 
     ``depth`` subfolder levels are listed too (0: the folder alone; at most
-    :data:`scanner.collectors.folders.MAX_DEPTH`). A ``lookup_only`` folder is never listed: a file the
+    :data:`scanner.collectors.folder_facts.MAX_DEPTH`). A ``lookup_only`` folder is never listed: a file the
     profile lists that is not at its path is looked for there by name (e.g. ``system32``, too large to list).
     """
 
@@ -178,7 +179,7 @@ class Component:
     source: str  # the profile file:line, for error messages and provenance
     version_family: str | None = None
     references: tuple[str, ...] = ()
-    folders: tuple[ComponentFolder, ...] = ()
+    folders: tuple[FolderSpec, ...] = ()
 
     def applies_to(self, os_version: str | None) -> bool:
         if not os_version:
@@ -252,9 +253,9 @@ def _component(src: TomlSource, errors: list[str]) -> Component | None:
     )
 
 
-def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> tuple[ComponentFolder, ...]:
+def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> tuple[FolderSpec, ...]:
     """The ``folders`` entries: a relative path, a why, a bounded depth (lookup-only folders: none)."""
-    folders: list[ComponentFolder] = []
+    folders: list[FolderSpec] = []
     seen: set[str] = set()
     cursor = src.key_line("folders")
     for index, entry in enumerate(raw):
@@ -274,7 +275,7 @@ def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> t
             errors.append(f"{where}: folder {path!r} listed twice")
         else:
             seen.add(path.lower())
-            folders.append(ComponentFolder(path, entry["why"], depth, lookup_only))
+            folders.append(FolderSpec(path, entry["why"], depth, lookup_only))
     return tuple(folders)
 
 
