@@ -194,13 +194,13 @@ def _look_up_names(
         try:
             entry = _search(record, name)
             child = entry.dereference()
+            cost.mft_records += 1
+            if child.is_dir():
+                continue
+            path = f"{real}\\{entry.attribute.file_name}"
         except (_Missing, *_READ_ERRORS):
             continue
-        cost.mft_records += 1
-        if child.is_dir():
-            continue
         listed_as = wanted.pop(name)
-        path = f"{real}\\{entry.attribute.file_name}"
         why = (f"{note}; " if note else "") + f"listed by the profile as {listed_as}"
         state = _file_state(_Opened(child, cost), path, why, scan.gaps, True)
         scan.relocated[listed_as] = path
@@ -236,7 +236,8 @@ def collect_component_folders(
     """List each component folder and inventory every PE file in it.
 
     Args:
-        fs: the system volume's dissect filesystem (NTFS; another file system yields one gap).
+        fs: the system volume's dissect filesystem: NTFS (listed through its MFT), else a directory source
+            (:func:`scanner.collectors.folders_plain.plain_folder`).
         requests: the folders, in profile order.
         known: paths already read (the files the profiles list, found at their paths): not read again.
         missing: (listed path, component id) of listed files not found at their path, to look for by name.
