@@ -506,6 +506,7 @@ class Inventory:
     gaps: list[Gap] = field(default_factory=list)
     software: list[SoftwareInstall] = field(default_factory=list)
     component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)
+    folders: list[Any] = field(default_factory=list)  # collectors.folders.ComponentFolder, profile order
 
 
 # -- the verdict: findings and the diagnosis (issue 5) ------------------------------------------------------
@@ -663,6 +664,8 @@ class ComponentFileLevel:
     optional: bool = False
     why: str = ""
     sources: tuple[Provenance, ...] = ()
+    listed: bool = True  # False: found only by listing the component's folders (the profile does not name it)
+    listed_path: str | None = None  # the path the profile names, when the file was found at another path
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -679,6 +682,8 @@ class ComponentFileLevel:
             "optional": self.optional,
             "why": self.why,
             "sources": [s.to_dict() for s in self.sources],
+            "listed": self.listed,
+            "listed_path": self.listed_path,
         }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner.collectors.events import find_event_logs, read_event_log
 from scanner.collectors.files import collect_files, collect_uninstall_folders
+from scanner.collectors.folders import FolderRequest, collect_component_folders
 from scanner.collectors.hive import HiveUnreadable, open_hive, read_hive_files
 from scanner.collectors.logs import read_servicing_logs
 from scanner.collectors.logs.drwatson import read_drwatson
@@ -140,11 +141,28 @@ def _inventory(
         if iis is not None and family.split(".")[0] == str(iis[0]):
             inv.component_times.append((component.id, iis[1]))
     files, gaps = collect_files(fs, paths)
+    # Every PE file in the components' folders too (one $I30 listing per folder); a listed file missing at its
+    # path is looked for there by name: found elsewhere, it is found, not missing.
+    absent = "not present on the volume"
+    missing = {g.what.lower() for g in gaps if g.reason == absent}
+    requests = [
+        FolderRequest(f"{windows_dir}\\{f.path}", c.id, f.depth, f.lookup_only)
+        for c in components
+        for f in c.folders
+    ]
+    wanted = [(p, component_of[p.lower()]) for p in paths if p.lower() in missing and component_of[p.lower()]]
+    scanned = collect_component_folders(fs, requests, known=[f.path for f in files], missing=wanted)
+    inv.folders = scanned.folders
+    found_elsewhere = {p.lower() for p in scanned.relocated}
     # a file a profile marks optional (an IIS 7+ module the role may not have installed) is no gap when absent
     optional = {f"{windows_dir}\\{e.path}".lower() for c in components for e in c.files if e.optional}
-    gaps = [g for g in gaps if not (g.what.lower() in optional and g.reason == "not present on the volume")]
-    inv.files = [_with_component(f, component_of.get(f.path.lower())) for f in files]
-    inv.gaps += gaps
+    gaps = [g for g in gaps if not (g.reason == absent and g.what.lower() in optional | found_elsewhere)]
+    placed = {p.lower(): c for p, c in scanned.placed.items()}
+    inv.files = [
+        _with_component(f, component_of.get(f.path.lower()) or placed.get(f.path.lower())) for f in files
+    ]
+    inv.files += scanned.files
+    inv.gaps += gaps + scanned.gaps
     folders, gaps = collect_uninstall_folders(fs, windows_dir)
     inv.uninstall_folders = folders
     inv.gaps += gaps

@@ -1,8 +1,9 @@
 """Component file sets (``profiles/components/*.toml``): which files matter for which OS, and why.
 
 A component names files relative to %SystemRoot%; the pipeline picks the components whose ``applies_to``
-versions include the system's ``CurrentVersion`` and hands their paths to the file collector. Knowledge is
-data: adding a component is adding a file, not code.
+versions include the system's ``CurrentVersion`` and hands their paths to the file collector, and their
+``folders`` to the folder collector (every PE file there is inventoried, listed or not). Knowledge is data:
+adding a component is adding a file, not code.
 
 This module also holds the small TOML toolkit every profile loader shares (:class:`TomlSource`,
 :func:`check_table`): tomllib returns plain dicts without positions, so errors are located by finding the
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scanner.collectors.folder_facts import MAX_DEPTH
 from scanner.errors import ProfileError
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(?:#.*)?$")
@@ -154,6 +156,21 @@ class ComponentFile:
 
 
 @dataclass(frozen=True)
+class FolderSpec:
+    """A folder the component's files live in (below %SystemRoot%); its PE files are all inventoried.
+
+    ``depth`` subfolder levels are listed too (0: the folder alone; at most
+    :data:`scanner.collectors.folder_facts.MAX_DEPTH`). A ``lookup_only`` folder is never listed: a file the
+    profile lists that is not at its path is looked for there by name (e.g. ``system32``, too large to list).
+    """
+
+    path: str
+    why: str
+    depth: int = 0
+    lookup_only: bool = False
+
+
+@dataclass(frozen=True)
 class Component:
     id: str
     title: str
@@ -162,6 +179,7 @@ class Component:
     source: str  # the profile file:line, for error messages and provenance
     version_family: str | None = None
     references: tuple[str, ...] = ()
+    folders: tuple[FolderSpec, ...] = ()
 
     def applies_to(self, os_version: str | None) -> bool:
         if not os_version:
@@ -185,9 +203,16 @@ _COMPONENT = {
     "version_family": ("str", False),
     "files": ("list[table]", True),
     "references": ("list[str]", False),
+    "folders": ("list[table]", False),
 }
 _APPLIES = {"versions": ("list[str]", True)}
 _FILE = {"path": ("str", True), "why": ("str", True), "optional": ("bool", False)}
+_FOLDER = {
+    "path": ("str", True),
+    "why": ("str", True),
+    "depth": ("int", False),
+    "lookup_only": ("bool", False),
+}
 _FAMILY = re.compile(r"^\d+\.\d+$")
 
 
@@ -215,6 +240,7 @@ def _component(src: TomlSource, errors: list[str]) -> Component | None:
             seen.add(entry["path"].lower())
             files.append(ComponentFile(entry["path"], entry["why"], bool(entry.get("optional", False))))
         cursor += 1
+    folders = _folders(src, raw.get("folders", []), errors)
     return Component(
         id=raw["id"],
         title=raw["title"],
@@ -223,7 +249,34 @@ def _component(src: TomlSource, errors: list[str]) -> Component | None:
         source=src.at(src.key_line("id")),
         version_family=family,
         references=tuple(raw.get("references", ())),
+        folders=folders,
     )
+
+
+def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> tuple[FolderSpec, ...]:
+    """The ``folders`` entries: a relative path, a why, a bounded depth (lookup-only folders: none)."""
+    folders: list[FolderSpec] = []
+    seen: set[str] = set()
+    cursor = src.key_line("folders")
+    for index, entry in enumerate(raw):
+        cursor = src.text_line(str(entry.get("path", "{")), cursor)
+        where = src.at(cursor)  # the cursor stays: several entries may share one line
+        if not check_table(entry, _FOLDER, lambda _k, w=where: w, errors, f"folders[{index}]"):
+            continue
+        path, depth, lookup_only = entry["path"], entry.get("depth", 0), bool(entry.get("lookup_only", False))
+        parts = [p for p in path.replace("/", "\\").split("\\") if p]
+        if not parts or any(p in (".", "..") for p in parts) or ":" in path:
+            errors.append(f"{where}: folder {path!r} must be a path below %SystemRoot%")
+        elif not 0 <= depth <= MAX_DEPTH:
+            errors.append(f"{where}: depth of folder {path!r} must be 0..{MAX_DEPTH} (bounded listing)")
+        elif lookup_only and depth:
+            errors.append(f"{where}: lookup_only folder {path!r} is never listed, so it takes no depth")
+        elif path.lower() in seen:
+            errors.append(f"{where}: folder {path!r} listed twice")
+        else:
+            seen.add(path.lower())
+            folders.append(FolderSpec(path, entry["why"], depth, lookup_only))
+    return tuple(folders)
 
 
 def collect_components(profiles_dir: Path | None, errors: list[str]) -> list[Component]:

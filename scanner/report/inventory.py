@@ -14,7 +14,7 @@ from rich.table import Table
 
 from scanner.model import Inventory
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: folders[]
 
 
 def inventory_parts(inv: Inventory) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def inventory_parts(inv: Inventory) -> dict[str, Any]:
         "system": inv.system.to_dict() if inv.system else None,
         "updates": [u.to_dict() for u in inv.updates],
         "files": [f.to_dict() for f in inv.files],
+        "folders": [f.to_dict() for f in inv.folders],
         "uninstall_folders": [f.to_dict() for f in inv.uninstall_folders],
         "pending_renames": [
             {
@@ -86,6 +87,8 @@ def print_inventory(inv: Inventory, console: Console) -> None:
             f.created_at.isoformat() if f.created_at else "-",
         )
     console.print(files)
+    for folder in inv.folders:
+        console.print(_folder_line(folder))
     if inv.pending_renames:
         console.print("[bold]Pending file renames (next boot):[/bold]")
         for p in inv.pending_renames:
@@ -96,3 +99,18 @@ def print_inventory(inv: Inventory, console: Console) -> None:
         console.print(f"[bold yellow]Not checked ({len(inv.gaps)}):[/bold yellow]")
         for g in inv.gaps:
             console.print(f"  {g.what}: {g.reason}")
+
+
+def _folder_line(folder: Any) -> str:
+    """One line per component folder: what its listing held and what reading it cost."""
+    if not folder.present:
+        return f"folder {folder.path} ({folder.component}): {folder.gap}"
+    if folder.lookup_only:
+        found = f"{folder.pe_files} listed file(s) found by name"
+        return f"folder {folder.path} ({folder.component}, looked up, not listed): {found}"
+    cost = f"{folder.listings} listing(s), {folder.mft_records} MFT records, {folder.bytes_read} file bytes"
+    line = (
+        f"folder {folder.path} ({folder.component}): {folder.entries} entries, {folder.pe_files} PE files "
+        f"({folder.unlisted} not in the profile), {folder.not_pe} other files; read {cost}"
+    )
+    return line + (f"; not read: {folder.gap}" if folder.gap else "")

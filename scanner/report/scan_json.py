@@ -3,7 +3,8 @@
 Top-level keys, in this order: ``schema_version``, ``source``, ``system``, ``updates``, ``files``,
 ``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the additions
 ``pending_renames``, ``software``, ``uninstall_folders``, ``facts``, and (1.1) ``components``: each
-profile component's files placed against the SP baseline (``ComponentLevels.to_dict``).
+profile component's files placed against the SP baseline (``ComponentLevels.to_dict``), and (1.2) ``folders``:
+each component folder listed (the inventory's ``folders[]``).
 ``source``/``system``/``updates``/``files`` and the additions are the inventory contract's sections
 (``inventory_parts``), ``timeline`` is a list of timeline-entry contracts, ``findings``/``diagnosis`` are
 ``Finding.to_dict``/``Diagnosis.to_dict``.
@@ -20,7 +21,7 @@ from scanner.diagnose import ScanResult
 from scanner.report.inventory import inventory_parts
 from scanner.report.templating import write_json
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"  # 1.2: folders[], components[].files[].listed/listed_path
 
 
 
@@ -42,6 +43,7 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
         "uninstall_folders": parts["uninstall_folders"],
         "facts": parts["facts"],
         "components": [component.to_dict() for component in result.components],
+        "folders": parts["folders"],
     }
 
 

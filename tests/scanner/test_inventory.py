@@ -126,3 +126,29 @@ def test_inventory_never_changes_the_evidence() -> None:
         _inventory(path)
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
     assert before == after
+
+
+@pytest.mark.parametrize("scenario", sorted(IMAGES))
+def test_component_folders_are_listed_once_each(scenario: str) -> None:
+    data = _inventory(IMAGES[scenario])
+    (folder,) = data["folders"]  # the IIS profile's inetsrv; os-core names its files one by one
+    assert folder["path"].lower().endswith("\\system32\\inetsrv")
+    assert folder["present"] and folder["gap"] is None
+    assert folder["cost"]["listings"] == 1 and folder["cost"]["mft_records"] == folder["entries"]
+    assert folder["pe_files"] == folder["entries"]  # the fixtures' inetsrv holds PE files only
+    inside = [f for f in data["files"] if f["path"].lower().startswith(folder["path"].lower())]
+    assert len([f for f in inside if not f["sha256"]]) == folder["unlisted"]  # only listed files are hashed
+
+
+def test_an_unlisted_inetsrv_dll_is_inventoried_and_reported() -> None:
+    # Server 2008's media installs authsspi.dll (Windows authentication module), which the iis7 profile
+    # does not list: it is inventoried by listing inetsrv, read only as far as its version resource.
+    data = _inventory(IMAGES["cbs-2008-iis7-pending"])
+    authsspi = next(f for f in data["files"] if f["path"].lower().endswith("authsspi.dll"))
+    assert (authsspi["version"], authsspi["component"]) == ("7.0.6002.18005", "iis7")
+    assert authsspi["sha256"] is None
+    assert data["folders"][0]["unlisted"] == 1 and 0 < data["folders"][0]["cost"]["bytes_read"] < 16 * 1024
+    result = CliRunner().invoke(cli, ["--quiet", "inventory", str(IMAGES["cbs-2008-iis7-pending"])])
+    assert "folder Windows\\System32\\inetsrv (iis7): 10 entries, 10 PE files (1 not in the profile)" in (
+        result.stdout.replace("\n", " ")
+    )

@@ -271,3 +271,38 @@ def test_component_version_no_os_profile_has(tmp_path: Path) -> None:
     path = folder / "components" / "iis51.toml"
     line = _edit(path, 'applies_to = { versions = ["5.1"] }', 'applies_to = { versions = ["5.3"] }')
     assert f"{path}:{line}: applies_to version '5.3' matches no os/*.toml profile" in _errors(folder)
+
+
+def test_component_folders_shipped() -> None:
+    folders = {c.id: [(f.path.lower(), f.depth, f.lookup_only) for f in c.folders]
+               for c in KNOWLEDGE.components}  # fmt: skip
+    assert folders.pop("os-core") == []  # system32 is named file by file: listing it would read thousands
+    assert all(v == [("system32\\inetsrv", 0, False)] for v in folders.values()), folders
+    assert all(f.why for c in KNOWLEDGE.components for f in c.folders)
+
+
+INETSRV = "path = 'system32\\inetsrv', why = \"x\""
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (f"{{ {INETSRV}, depth = 9 }}", "depth of folder 'system32\\\\inetsrv' must be 0..3"),
+        (f"{{ {INETSRV}, depth = -1 }}", "must be 0..3 (bounded listing)"),
+        ("{ path = '..\\system32', why = \"x\" }", "folder '..\\\\system32' must be a path below"),
+        ("{ path = 'C:\\inetpub', why = \"x\" }", "must be a path below %SystemRoot%"),
+        ("{ path = 'system32', why = \"x\", lookup_only = true, depth = 1 }", "is never listed, so it takes"),
+        (f"{{ {INETSRV} }}, {{ path = 'SYSTEM32\\inetsrv', why = \"y\" }}", "listed twice"),
+        ("{ path = 'system32\\inetsrv' }", "folders[0] is missing 'why'"),
+        (f"{{ {INETSRV}, recurse = true }}", "unknown key 'recurse' in folders[0]"),
+    ],
+)  # fmt: skip
+def test_component_folder_errors_name_file_and_line(tmp_path: Path, entry: str, message: str) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "components" / "iis6.toml"
+    text = path.read_text(encoding="utf-8")
+    old = next(line for line in text.splitlines() if line.startswith("folders = "))
+    line = _edit(path, old, f"folders = [{entry}]")
+    with pytest.raises(ProfileError) as caught:
+        load_components(folder)
+    assert f"{path}:{line}: " in str(caught.value) and message in str(caught.value)

@@ -6,6 +6,7 @@ Facts are built here literally (no image), knowledge is the shipped ``profiles/`
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from scanner.model import (
     UpdateRecord,
 )
 from scanner.rules import RULES, run_rules
+from scanner.rules.levels import component_levels
 
 SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
 
@@ -164,6 +166,27 @@ def test_all_files_at_baseline_give_nothing(knowledge: Knowledge) -> None:
     files = [f for f in iis6() if f.version.endswith("3959")]  # type: ignore[union-attr]
     found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY])
     assert found == {}
+
+
+def test_table_and_finding_make_one_decision_for_unlisted_and_moved_files(knowledge: Knowledge) -> None:
+    """A DLL the profile does not list (found by listing inetsrv) and a listed DLL found at another path are
+    judged by the same below-service-pack decision as the listed ones, in the table and in the finding."""
+    files = [f for f in iis6() if not f.path.endswith("iisutil.dll")]
+    unlisted = file("w3extra.dll", "6.0.3790.1830", SP1, "2006-04-03T18:10:00")
+    moved = replace(file("iisutil.dll", "6.0.3790.3959", SP2, "2007-06-12T02:01:30"),
+                    path="WINDOWS\\system32\\inetsrv\\sub\\iisutil.dll")  # fmt: skip
+    inv = Inventory(source={}, system=system(), files=[*files, unlisted, moved])
+    (below,) = run(knowledge, inv, [SP2_ENTRY])["files-below-service-pack"]
+    assert [f.path.rsplit("\\", 1)[-1] for f in below.files] == ["w3dt.dll", "w3extra.dll"]
+    (table,) = [c for c in component_levels(inv, knowledge) if c.id == "iis6"]
+    rows = {row.path.rsplit("\\", 1)[-1]: row for row in table.files}
+    assert {name for name, row in rows.items() if row.below_baseline} == {"w3dt.dll", "w3extra.dll"}
+    assert (rows["w3extra.dll"].listed, rows["w3extra.dll"].sp_level, rows["w3extra.dll"].why) == (
+        False, 1, "not named by the profile: found by listing the component's folder",
+    )  # fmt: skip
+    assert rows["iisutil.dll"].listed_path == "WINDOWS\\system32\\inetsrv\\iisutil.dll"
+    assert rows["iisutil.dll"].present and not rows["iisutil.dll"].below_baseline
+    assert table.files[-1].path.endswith("w3extra.dll")  # unlisted files after the profile's own
 
 
 # -- hotfixes ------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ SCHEMA = json.loads((SCHEMAS / "scan.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 KEYS = [
     "schema_version", "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
-    "pending_renames", "software", "uninstall_folders", "facts", "components",
+    "pending_renames", "software", "uninstall_folders", "facts", "components", "folders",
 ]  # fmt: skip
 SECTIONS = [
     "Verdict", "Timeline strip", "Around the failure", "Findings", "Remediation", "Not checked / partly read",
@@ -90,7 +90,7 @@ def test_scan_json_to_output_file_follows_the_contract(tmp_path: Path) -> None:
     data = json.loads(written.read_text(encoding="utf-8"))
     assert list(data) == KEYS
     assert _errors(data) == []
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["system"]["hostname"] == "WEBSERVER01"
     assert {(e["kind"], e["subject"]) for e in data["timeline"]} >= {
         ("update", "KB973917"),
