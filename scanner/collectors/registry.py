@@ -201,8 +201,19 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
     timezone_facts = _timezone(tzkey, software, out.gaps) if tzkey.node is not None else None
     if timezone_facts is None:
         out.unattested("time zone", tzkey, "Bias")
-    elif system is not None:
-        out.sources.append(Provenance(system.artifact, tzkey.path, system.note))
+    else:
+        rule = ("StandardBias", "DaylightBias", "StandardStart", "DaylightStart")
+        if lost := [name for name in rule if name not in tzkey.values]:
+            out.gaps.append(
+                Gap(
+                    "system fact: time zone rule",
+                    f"not attested: SYSTEM {tzkey.path} has no {', '.join(lost)} value(s); local times are "
+                    "converted with Bias and what remains of the daylight rule (taken as no change)",
+                    tuple(tzkey.where(name) for name in lost),
+                )
+            )
+        if system is not None:
+            out.sources.append(Provenance(system.artifact, tzkey.path, system.note))
 
     facts = SystemFacts(
         product=product,

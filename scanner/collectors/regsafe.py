@@ -99,14 +99,14 @@ class HiveReader:
         """Record that ``what`` of key ``path`` could not be read."""
         detail = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}".rstrip(": ")
         hive = self.artifact.replace("/", "\\").rsplit("\\", 1)[-1]
-        self.gaps.append(
-            Gap(
-                self.family,
-                f"{hive} hive key {path or '(root)'}: {what} could not be read ({detail}); "
-                f"{self.family} from it may be incomplete",
-                (Provenance(self.artifact, path),),
-            )
+        gap = Gap(
+            self.family,
+            f"{hive} hive key {path or '(root)'}: {what} could not be read ({detail}); "
+            f"{self.family} from it may be incomplete",
+            (Provenance(self.artifact, path),),
         )
+        if gap not in self.gaps:  # the same damaged list met again by the same family is one gap
+            self.gaps.append(gap)
 
     # -- keys ---------------------------------------------------------------------------------------------
     def root(self) -> Node | None:
@@ -129,12 +129,9 @@ class HiveReader:
         """The subkey called ``name`` (case-insensitive), skipping damaged entries of the list."""
         wanted = name.lower()
         children, errors = self._children(node, MAX_SUBKEYS)
-        for child in children:
-            if child.name.lower() == wanted:
-                return child
-        if errors:  # it may be one of the entries that did not parse
-            self._report(node.path, f"subkey {name} (not among the readable entries)", errors)
-        return None
+        if errors:  # the key is damaged even if the one we want is intact (or one of the broken entries)
+            self._report(node.path, "subkey entries", errors)
+        return next((child for child in children if child.name.lower() == wanted), None)
 
     def subkeys(self, node: Node, limit: int = MAX_SUBKEYS) -> list[Node]:
         """Every readable subkey (at most ``limit``); damaged entries are one gap for the key."""
