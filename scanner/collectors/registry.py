@@ -241,8 +241,11 @@ def _service_pack(
     In order: SYSTEM ``Control\\Windows\\CSDVersion`` (DWORD; high byte = SP major, KB158238) when non-zero;
     else SOFTWARE ``CurrentVersion\\CSDVersion`` ("Service Pack 2"); else RTM (0) when either the DWORD says
     0 or a readable CurrentVersion key of a real NT system (one that has ``CurrentBuildNumber``) has no
-    CSDVersion: service-pack setup writes CSDVersion and RTM setup writes none (Windows 10/2016+ have none,
-    and their SYSTEM DWORD is 0, as in regipy's real Windows 10 SYSTEM hives).
+    CSDVersion. Why absence attests RTM: ntoskrnl rewrites ``CurrentVersion\\CSDVersion`` at every boot from
+    the CSD string built into it (Q222507: a mis-built hotfix kernel shows "Service Pack 3 RC 1.32" there),
+    and an RTM kernel has none, so a booted RTM system has no value (Windows 10/2016+ have none either, and
+    their SYSTEM DWORD is 0, as in regipy's real Windows 10 SYSTEM hives). A CurrentVersion key without
+    ``CurrentBuildNumber`` (emptied, or not a Windows SOFTWARE hive) attests nothing.
     """
     csd_text = _text(cv.values.get("CSDVersion")) or None
     dword = win.values.get("CSDVersion")

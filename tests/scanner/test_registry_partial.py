@@ -9,6 +9,7 @@ seeds. Every registry collector runs on real python-registry parsing; nothing is
 from __future__ import annotations
 
 import io
+import json
 import random
 import struct
 from collections.abc import Iterator
@@ -18,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from dissect.target import Target
 from Registry import Registry
 
 from fixtures.factory.regf import HiveBuilder
-from scanner.collectors.hive import read_hive_files
+from scanner.cli import cli
+from scanner.collectors.hive import open_hive, read_hive_files
 from scanner.collectors.registry import (
     Hive,
     iis_setup_time,
@@ -325,3 +328,53 @@ def test_tzres_names_found_by_mui_reference_without_key_name() -> None:
         "Pacific Standard Time",
         "Pacific Daylight Time",
     )
+
+
+def test_inventory_of_a_folder_with_a_damaged_system_hive_exits_0(
+    hive_bytes: dict[str, bytes], tmp_path: Path
+) -> None:
+    """The CLI on a triage folder whose SYSTEM hive is damaged: partial facts and a gap, never exit 70."""
+    config = tmp_path / "WINDOWS" / "system32" / "config"
+    config.mkdir(parents=True)
+    (config / "SOFTWARE").write_bytes(hive_bytes["SOFTWARE"])
+    system = hive_bytes["SYSTEM"]
+    (config / "SYSTEM").write_bytes(
+        _clobber(system, _key_offset(system, "ControlSet001\\Control\\ComputerName"))
+    )
+    result = CliRunner().invoke(cli, ["inventory", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["system"]["hostname"] is None and data["system"]["service_pack"] == 2
+    assert data["system"]["timezone"] == "Eastern Standard Time"
+    gaps = {(g["what"], g["sources"][0]["locator"]) for g in data["gaps"] if g["sources"]}
+    assert (
+        "system fact: hostname",
+        "ControlSet001\\Control\\ComputerName\\ComputerName\\ComputerName",
+    ) in gaps
+    assert ("system facts", "ControlSet001\\Control") in gaps
+
+
+def test_a_broken_root_entry_leaves_the_hive_readable() -> None:
+    """open_hive no longer refuses a hive whose root list has one broken entry: the others still count."""
+    b = HiveBuilder("SOFTWARE", default_time=T0)
+    b.set_value("Classes\\.txt", "", "txtfile")
+    cv = "Microsoft\\Windows NT\\CurrentVersion"
+    for name, value in {
+        "ProductName": "Microsoft Windows Server 2003",
+        "CurrentVersion": "5.2",
+        "CurrentBuildNumber": "3790",
+        "CSDVersion": "Service Pack 2",
+    }.items():
+        b.set_value(cv, name, value)
+    clean = b.build()
+    damaged = _clobber(clean, _key_offset(clean, "Classes"))
+    with pytest.raises(Registry.RegistryParse.ParseException):
+        Registry.Registry(io.BytesIO(damaged)).root().subkeys()
+    opened = open_hive(damaged, {}, artifact=SOFTWARE)
+    facts, gaps = system_facts(Hive(opened.registry, SOFTWARE), None)
+    assert (facts.product, facts.version, facts.service_pack) == (
+        "Microsoft Windows Server 2003",
+        "5.2.3790",
+        2,
+    )
+    assert any(s.locator == "" and "(root)" in g.reason for g in gaps for s in g.sources)
