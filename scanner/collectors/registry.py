@@ -19,15 +19,15 @@ says which hive, key or value was missing — never a default.
 from __future__ import annotations
 
 import re
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import software_installs, update_records
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded
-from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, TimeZoneFacts, UpdateRecord
+from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, UpdateRecord
 
 __all__ = [
     "Hive",
@@ -45,7 +45,6 @@ UTC = timezone.utc
 CV = "Microsoft\\Windows NT\\CurrentVersion"
 CBS = "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing"
 _ARCH = {"X86": "x86", "AMD64": "x64", "IA64": "ia64", "ARM64": "arm64"}
-_MAX_ZONES = 1_000  # a real Time Zones key has ~140 subkeys
 
 
 def _text(value: Any) -> str | None:
@@ -56,16 +55,6 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return value.hex()
     return str(value).rstrip("\x00")
-
-
-def _signed(value: Any) -> int:
-    return value - (1 << 32) if isinstance(value, int) and value >= 1 << 31 else int(value or 0)
-
-
-def _systemtime(raw: Any) -> tuple[int, ...]:
-    if isinstance(raw, bytes) and len(raw) >= 16:
-        return struct.unpack("<8H", raw[:16])
-    return ()
 
 
 def current_control_set(system: Hive, gaps: list[Gap] | None = None) -> tuple[str, Provenance] | None:
@@ -198,7 +187,7 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
         extra = f" (it reads {raw_arch!r}, which is no known architecture)" if raw_arch else ""
         out.unattested("architecture", env, "PROCESSOR_ARCHITECTURE", extra)
     tzkey = key("Control\\TimeZoneInformation", "time zone")
-    timezone_facts = _timezone(tzkey, software, out.gaps) if tzkey.node is not None else None
+    timezone_facts = time_zone(tzkey.values, software, out.gaps) if tzkey.node is not None else None
     if timezone_facts is None:
         out.unattested("time zone", tzkey, "Bias")
     else:
@@ -275,70 +264,6 @@ def _service_pack(
         )
     )
     return None, None
-
-
-def _timezone(key: _Key, software: Hive | None, gaps: list[Gap]) -> TimeZoneFacts | None:
-    """``TimeZoneInformation``, with Vista+'s ``@tzres.dll,-N`` names resolved to the zone's names.
-
-    Vista+ stores ``StandardName = @tzres.dll,-112`` (a string resource of tzres.dll) and the zone's id in
-    ``TimeZoneKeyName`` ("Eastern Standard Time"); the names Windows shows are the SOFTWARE
-    ``Time Zones\\<id>`` values ``Std``/``Dlt`` (found by id, else by ``MUI_Std`` = the reference).
-    Without SOFTWARE the id names the standard time (Microsoft names zone ids after their standard time)
-    and the daylight name stays unresolved. The raw references are kept in ``standard_name_ref`` and
-    ``daylight_name_ref``.
-    """
-    v = key.values
-    if not isinstance(v.get("Bias"), int):
-        return None
-    key_name = (_text(v.get("TimeZoneKeyName")) or "").split("\x00", 1)[0]
-    standard = _text(v.get("StandardName")) or ""
-    daylight = _text(v.get("DaylightName")) or ""
-    std_ref = standard if standard.startswith("@") else None
-    dlt_ref = daylight if daylight.startswith("@") else None
-    if std_ref or dlt_ref:
-        zone = _zone_names(software, key_name, std_ref, gaps)
-        standard = zone[0] if std_ref else standard
-        daylight = zone[1] if dlt_ref else daylight
-        if std_ref and not standard:
-            standard = key_name
-    return TimeZoneFacts(
-        key_name=key_name or standard,
-        standard_name=standard,
-        daylight_name=daylight,
-        bias_minutes=_signed(v.get("Bias", 0)),
-        standard_bias=_signed(v.get("StandardBias", 0)),
-        daylight_bias=_signed(v.get("DaylightBias", 0)),
-        standard_start=_systemtime(v.get("StandardStart")),
-        daylight_start=_systemtime(v.get("DaylightStart")),
-        active_bias=_signed(v["ActiveTimeBias"]) if isinstance(v.get("ActiveTimeBias"), int) else None,
-        standard_name_ref=std_ref,
-        daylight_name_ref=dlt_ref,
-    )
-
-
-def _zone_names(
-    software: Hive | None, key_name: str, std_ref: str | None, gaps: list[Gap]
-) -> tuple[str, str]:
-    """(standard, daylight) names from SOFTWARE ``Time Zones``; ("", "") when not found."""
-    if software is None:
-        return "", ""
-
-    def read(reader: HiveReader) -> tuple[str, str]:
-        zones = reader.open(f"{CV}\\Time Zones")
-        if zones is None:
-            return "", ""
-        found = reader.subkey(zones, key_name) if key_name else None
-        if found is None and std_ref:
-            for zone in reader.subkeys(zones, _MAX_ZONES):
-                if (_text(reader.values(zone).get("MUI_Std")) or "").lower() == std_ref.lower():
-                    found = zone
-                    break
-        if found is None:
-            return "", ""
-        values = reader.values(found)
-        return _text(values.get("Std")) or "", _text(values.get("Dlt")) or ""
-
-    return guarded("time zone names", software, gaps, read, ("", ""))
 
 
 def iis_setup_time(software: Hive | None, gaps: list[Gap] | None = None) -> tuple[int, SourceTime] | None:
