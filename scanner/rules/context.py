@@ -81,7 +81,9 @@ class RuleContext:
         ]
         csd = [s for s in sources if s.locator.endswith("CSDVersion")]
         source = (key or csd or list(sources) or [Provenance("SOFTWARE hive")])[0]
-        text = (system.csd_version if system else None) or "no service pack"
+        level = system.service_pack if system else None
+        spelled = "no service pack" if level == 0 else f"Service Pack {level}" if level else "not attested"
+        text = (system.csd_version if system else None) or spelled
         return Evidence(f"CSDVersion = {text}", source)
 
     # -- timeline queries ------------------------------------------------------------------------------
