@@ -378,3 +378,30 @@ def test_a_broken_root_entry_leaves_the_hive_readable() -> None:
         2,
     )
     assert any(s.locator == "" and "(root)" in g.reason for g in gaps for s in g.sources)
+
+
+def test_index_root_lists_are_read_leaf_by_leaf() -> None:
+    """More than 500 subkeys: an ``ri`` index of leaves; a broken entry or a broken leaf costs only itself."""
+    b = HiveBuilder("SOFTWARE", default_time=T0)
+    uninstall = "Microsoft\\Windows\\CurrentVersion\\Uninstall"
+    for i in range(1200):
+        b.set_value(f"{uninstall}\\App{i:04d}", "DisplayName", f"Program {i}")
+    clean = b.build()
+    registry = Registry.Registry(io.BytesIO(clean))
+    lst = registry.open(uninstall)._nkrecord.subkey_list()
+    assert isinstance(lst, Registry.RegistryParse.RIRecord)
+    assert len(software_installs(Hive(registry, SOFTWARE))) == 1200
+    # break one program's nk, then the whole second leaf list of the index
+    broken_entry = _clobber(clean, _key_offset(clean, f"{uninstall}\\App0007"))
+    second_leaf = lst.abs_offset_from_hbin_offset(lst.unpack_dword(8)) + 4
+    both = _clobber(broken_entry, second_leaf)
+    gaps: list[Gap] = []
+    apps = software_installs(_hive(both, SOFTWARE), None, gaps)
+    assert 0 < len(apps) < 1199 and "Program 7" not in {a.name for a in apps}
+    assert {a.name for a in apps} >= {"Program 0", "Program 6", "Program 8"}
+    (gap,) = gaps
+    assert (
+        gap.sources[0].locator == uninstall
+        and "index entry 1" in gap.reason
+        and "subkey entry 7" in gap.reason
+    )
