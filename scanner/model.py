@@ -68,10 +68,16 @@ class TimeZoneFacts:
     standard_start: tuple[int, ...]  # SYSTEMTIME fields: year, month, day_of_week, day, hour, minute, ...
     daylight_start: tuple[int, ...]
     active_bias: int | None = None
+    # Vista+ stores "@tzres.dll,-112" in StandardName/DaylightName; the names above are then resolved
+    # (SOFTWARE Time Zones\<key> Std/Dlt, else TimeZoneKeyName) and the raw references kept here.
+    standard_name_ref: str | None = None
+    daylight_name_ref: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key_name": self.key_name,
+            "standard_name_ref": self.standard_name_ref,
+            "daylight_name_ref": self.daylight_name_ref,
             "standard_name": self.standard_name,
             "daylight_name": self.daylight_name,
             "bias_minutes": self.bias_minutes,
@@ -90,7 +96,9 @@ class SystemFacts:
     product: str | None
     version: str | None  # "5.2.3790"
     build: int | None
-    service_pack: int  # 0 at RTM
+    # 0 at RTM; None when nothing attests it (no SYSTEM CSDVersion DWORD, no readable CurrentVersion key) —
+    # collectors/registry.py:_service_pack says what attests RTM.
+    service_pack: int | None
     csd_version: str | None
     architecture: str | None  # "x86" | "x64" | "ia64"
     hostname: str | None
@@ -112,7 +120,7 @@ class SystemFacts:
             "hostname": self.hostname,
             "install_date": iso(self.install_date),
             "system_root": self.system_root,
-            "timezone": self.timezone.standard_name if self.timezone else None,
+            "timezone": (self.timezone.standard_name or None) if self.timezone else None,
             "timezone_info": self.timezone.to_dict() if self.timezone else None,
             "edition": self.edition,
             "build_lab": self.build_lab,
@@ -144,9 +152,18 @@ class SourceTime:
     precision: Precision
     says: str
     source: Provenance
+    # "at": the thing happened at ``at`` (within ``precision``); "not-after": only no later than ``at`` (an
+    # Uninstall key rewritten after its InstallDate's day) — kept as a source, never used to place the event.
+    bound: Literal["at", "not-after"] = "at"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at": iso(self.at), "precision": self.precision, "says": self.says, **self.source.to_dict()}
+        return {
+            "at": iso(self.at),
+            "precision": self.precision,
+            "says": self.says,
+            "bound": self.bound,
+            **self.source.to_dict(),
+        }
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,10 @@ def _inventory(
         )
     inv.updates, gaps = update_records(software, facts.timezone)
     inv.gaps += gaps
-    inv.software = [_with_folder_time(fs, app) for app in software_installs(software, facts.timezone)]
-    inv.pending_renames = pending_renames(system_hive)
-    inv.facts += list(servicing_markers(software))
+    programs = software_installs(software, facts.timezone, inv.gaps)
+    inv.software = [_with_folder_time(fs, app) for app in programs]
+    inv.pending_renames = pending_renames(system_hive, inv.gaps)
+    inv.facts += list(servicing_markers(software, inv.gaps))
 
     progress("reading component files")
     components = [c for c in load_components(profiles_dir) if c.applies_to(facts.version)]
@@ -135,7 +136,7 @@ def _inventory(
             if recorded_path is not None and recorded_path.lower() not in component_of:
                 paths.append(recorded_path)
                 component_of[recorded_path.lower()] = ""
-    iis = iis_setup_time(software)
+    iis = iis_setup_time(software, inv.gaps)
     for component in components:
         family = component.version_family or ""
         if iis is not None and family.split(".")[0] == str(iis[0]):

@@ -32,6 +32,8 @@ from dissect.target.exceptions import Error as DissectError
 from dissect.util.exceptions import Error as DissectUtilError
 from Registry import Registry, RegistryLog, RegistryParse
 
+from scanner.collectors.regsafe import HiveReader, Node
+
 __all__ = ["MAX_HIVE_SIZE", "HiveRecovery", "HiveUnreadable", "OpenHive", "open_hive", "read_hive_files"]
 
 MAX_HIVE_SIZE = 512 * 1024 * 1024
@@ -266,9 +268,17 @@ def _replay_nt6(primary: bytes, logs: list[tuple[str, bytes]]) -> tuple[bytes, i
 
 # --- public API --------------------------------------------------------------------------------------------
 def _parse(data: bytes) -> Registry.Registry:
-    """Parse with python-registry and touch the root key and its subkey list, where broken hives fail."""
+    """Parse with python-registry and read the root key and its subkey list, where broken hives fail.
+
+    A root whose subkey list has some broken entries still parses: the collectors read key by key
+    (:mod:`scanner.collectors.regsafe`) and report each broken entry as a gap naming the hive and key. A root
+    that claims subkeys but has none readable does not parse.
+    """
     registry = Registry.Registry(io.BytesIO(data))
-    registry.root().subkeys()
+    root = registry.root()
+    root.name()
+    if root.subkeys_number() and not HiveReader(registry, "", "hive").subkeys(Node(root, "")):
+        raise RegistryParse.ParseException("the root key's subkey list is unreadable")
     return registry
 
 

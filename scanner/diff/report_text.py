@@ -54,8 +54,8 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
         line(
             console,
             ("Service pack: ", "bold"),
-            f"{diff.before.csd_version or 'none'} (level {diff.before.service_pack}) -> "
-            f"{diff.after.csd_version or 'none'} (level {diff.after.service_pack})",
+            f"{diff.before.csd_version or 'none'} (level {_level(diff.before.service_pack)}) -> "
+            f"{diff.after.csd_version or 'none'} (level {_level(diff.after.service_pack)})",
         )
     if diff.updates_added or diff.updates_removed or diff.updates_changed:
         line(console, ("Updates", "bold"))
@@ -124,3 +124,8 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
 def write_diff_json(diff: ScanDiff, out: IO[str]) -> None:
     """The diff JSON contract (``schemas/diff.schema.json``), indented, newline-terminated."""
     write_json(diff.to_dict(), out)
+
+
+def _level(level: int | None) -> str:
+    """An SP level, or "unknown" when the scan had nothing attesting it (``service_pack`` null)."""
+    return "unknown" if level is None else str(level)

@@ -50,15 +50,22 @@ def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
     return {"schema_version": SCHEMA_VERSION, **inventory_parts(inv)}
 
 
+def _sp_text(level: int | None) -> str:
+    """The SP level when no CSDVersion text names it (SYSTEM's DWORD alone, RTM, or nothing attests it)."""
+    if level is None:
+        return "(service pack not attested)"
+    return f"Service Pack {level}" if level else "(no service pack)"
+
+
 def print_inventory(inv: Inventory, console: Console) -> None:
     """A readable summary: system, updates, component files, pending operations, gaps."""
     s = inv.system
     if s is not None:
         console.print(
             f"[bold]{s.product or 'unknown product'}[/bold] {s.version or '?'} "
-            f"{s.csd_version or '(no service pack)'} {s.architecture or ''} — host {s.hostname or '?'}"
+            f"{s.csd_version or _sp_text(s.service_pack)} {s.architecture or ''} — host {s.hostname or '?'}"
         )
-        tz = s.timezone.standard_name if s.timezone else "unknown time zone"
+        tz = (s.timezone.standard_name or s.timezone.key_name) if s.timezone else "unknown time zone"
         installed = s.install_date.isoformat() if s.install_date else "?"
         console.print(f"installed {installed}, %SystemRoot% = {s.system_root}, {tz}")
     updates = Table(title="Updates recorded in the registry", show_lines=False)

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.diagnose import ScanResult
-from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance
+from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance, TimeZoneFacts
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,15 @@ def remediation_steps(result: ScanResult) -> list[str]:
     return steps
 
 
+def _sp_text(level: int | None) -> str | None:
+    """None (shown as unknown) when nothing attests the level; "RTM" for 0."""
+    return None if level is None else "RTM" if level == 0 else f"Service Pack {level}"
+
+
+def _zone_text(zone: TimeZoneFacts | None) -> str | None:
+    return f"{zone.standard_name or zone.key_name} (UTC bias {zone.bias_minutes} min)" if zone else None
+
+
 def system_facts(inv: Inventory) -> list[Fact]:
     """What the system says it is (registry), then the other facts the collectors recorded."""
     s = inv.system
@@ -138,13 +147,13 @@ def system_facts(inv: Inventory) -> list[Fact]:
             ("Version", f"{s.version}" + (f" (build {s.build})" if s.build else "") if s.version else None),
             (
                 "Service pack",
-                s.csd_version or ("RTM" if s.service_pack == 0 else f"Service Pack {s.service_pack}"),
+                s.csd_version or _sp_text(s.service_pack),
             ),
             ("Architecture", s.architecture),
             ("Host name", s.hostname),
             ("Installed", utc(s.install_date) if s.install_date else None),
             ("System root", s.system_root),
-            ("Time zone", f"{zone.standard_name} (UTC bias {zone.bias_minutes} min)" if zone else None),
+            ("Time zone", _zone_text(zone)),
             ("Build lab", s.build_lab),
         ]
         facts += [Fact(label, value, registry) for label, value in rows if value]

@@ -109,7 +109,7 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
                 f"(taken as {sp_name(level, profile)}: no boot record says which level the install had)"
             )
             return MediaFact("service_pack", sp_name(level, profile), how, entry_evidence(first_sp, 2))
-    if system is not None:
+    if system is not None and system.service_pack is not None:  # None: nothing attests the level
         level = system.service_pack
         how = (
             "no service-pack install after the OS install: the media already had the installed level "

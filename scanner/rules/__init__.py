@@ -50,6 +50,14 @@ def run_rules(
                 "file levels, hotfix prerequisites and branches were not checked",
             )
         )
+    elif ctx.service_pack is None:
+        gaps.append(
+            Gap(
+                "service-pack baseline",
+                "the installed service-pack level is not attested (see the system-fact gap): "
+                "files-below-service-pack was not checked",
+            )
+        )
     elif ctx.service_pack and ((sp := os.service_pack(ctx.service_pack)) is None or sp.revision is None):
         gaps.append(
             Gap(

@@ -46,8 +46,10 @@ class BelowFile:
     because: Evidence | None
 
 
-def _sp_entry(ctx: RuleContext, level: int) -> TimelineEntry | None:
+def _sp_entry(ctx: RuleContext, level: int | None) -> TimelineEntry | None:
     """The latest install of SP ``level`` (a reinstall supersedes an earlier failed one)."""
+    if level is None:
+        return None
     found = [entry for lvl, entry in ctx.service_pack_installs() if lvl == level]
     return found[-1] if found else None
 
@@ -93,7 +95,7 @@ def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
     """Component files whose revision / lab tag is below the installed SP's baseline, attributed."""
     os = ctx.os
     installed = ctx.service_pack
-    if os is None or installed == 0 or (sp := os.service_pack(installed)) is None or sp.revision is None:
+    if os is None or not installed or (sp := os.service_pack(installed)) is None or sp.revision is None:
         return []
     families = {c.id: c.version_family for c in ctx.knowledge.components_for(ctx.inventory.system)}
     os_family = ".".join((ctx.inventory.system.version or "").split(".")[:2]) if ctx.inventory.system else ""
@@ -116,7 +118,8 @@ def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
 
 def expected_version(ctx: RuleContext, state: FileState) -> str | None:
     version = version_of(state)
-    sp = ctx.os.service_pack(ctx.service_pack) if ctx.os else None
+    level = ctx.service_pack
+    sp = ctx.os.service_pack(level) if ctx.os and level is not None else None
     if version is None or sp is None or sp.revision is None:
         return None
     return f"{FileVersion(version.major, version.minor, sp.build, sp.revision)} ({sp.name} baseline)"
@@ -190,7 +193,8 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
 
 
 def _sp_package(ctx: RuleContext) -> str:
-    sp = ctx.os.service_pack(ctx.service_pack) if ctx.os else None
+    level = ctx.service_pack
+    sp = ctx.os.service_pack(level) if ctx.os and level is not None else None
     return (sp.package or "") if sp else ""
 
 
@@ -207,7 +211,9 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
     text = ctx.knowledge.rule("service-pack-install-incomplete")
     left_behind = [b for b in below_service_pack(ctx) if b.attribution == "service-pack-install-incomplete"]
     findings = []
-    for level in sorted({lvl for lvl, _ in ctx.service_pack_installs() if lvl <= ctx.service_pack}):
+    installed = ctx.service_pack  # None (not attested): every SP install is checked
+    levels = {lvl for lvl, _ in ctx.service_pack_installs() if installed is None or lvl <= installed}
+    for level in sorted(levels):
         entry = _sp_entry(ctx, level)
         if entry is None:
             continue

@@ -59,11 +59,14 @@ class RuleContext:
         return (system.product if system else None) or "Windows"
 
     @property
-    def service_pack(self) -> int:
+    def service_pack(self) -> int | None:
+        """The installed SP level; None when nothing attests it (a gap says why; rules needing it skip)."""
         system = self.inventory.system
-        return system.service_pack if system else 0
+        return system.service_pack if system else None
 
-    def sp_name(self, level: int) -> str:
+    def sp_name(self, level: int | None) -> str:
+        if level is None:
+            return "an unattested service-pack level"
         sp = self.os.service_pack(level) if self.os else None
         return sp.name if sp else (f"Service Pack {level}" if level else "RTM")
 
@@ -78,7 +81,9 @@ class RuleContext:
         ]
         csd = [s for s in sources if s.locator.endswith("CSDVersion")]
         source = (key or csd or list(sources) or [Provenance("SOFTWARE hive")])[0]
-        text = (system.csd_version if system else None) or "no service pack"
+        level = system.service_pack if system else None
+        spelled = "no service pack" if level == 0 else f"Service Pack {level}" if level else "not attested"
+        text = (system.csd_version if system else None) or spelled
         return Evidence(f"CSDVersion = {text}", source)
 
     # -- timeline queries ------------------------------------------------------------------------------

@@ -97,7 +97,8 @@ def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
         if entry is not None:
             evidence.append(entry_evidence(entry, f"{update.id} installed {installed_at:%Y-%m-%d %H:%M}Z"))
         evidence.append(level_at.evidence)
-        if now < required[0]:
+        still_below = now is not None and now < required[0]  # None: today's level is not attested
+        if still_below:
             evidence.append(ctx.system_evidence())
         files = tuple(_recorded_file(ctx, update, r) for r in update.files)
         was = ("at " if level_at.exact else "at most at ") + ctx.sp_name(level_at.level)
@@ -106,8 +107,10 @@ def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
             f"system was {was}"
             + (
                 f"; it is still at {ctx.sp_name(now)} today"
-                if now < required[0]
+                if still_below
                 else f"; {need} was applied only afterwards"
+                if now is not None
+                else "; the level it is at today is not attested"
             )
             + "."
         )

@@ -95,8 +95,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                 "install",
                 key,
                 kind,
-                claim.at,
-                claim.precision,
+                *_placed(claim),
                 _claim(claim),
                 anchor=anchor,
                 subject=record.id,
@@ -122,8 +121,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                 "software",
                 app.name.lower(),
                 "software-install",
-                claim.at,
-                claim.precision,
+                *_placed(claim),
                 _claim(claim),
                 anchor=claim.says.startswith("install folder"),
                 subject=app.name,
@@ -175,6 +173,12 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
             subject=folder.update_id or "",
             summary=says,
         )
+
+
+def _placed(claim: SourceTime) -> tuple[datetime | None, Precision | None]:
+    """The time a claim places its event at: none for a ``not-after`` bound (an Uninstall key rewritten
+    after its InstallDate's day), which stays a source with its own time but does not move the entry."""
+    return (claim.at, claim.precision) if claim.bound == "at" else (None, None)
 
 
 def _claim(claim: SourceTime) -> TimelineSource:
