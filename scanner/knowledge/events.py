@@ -28,6 +28,7 @@ Optional keys (issue 13: interpretation lands in typed fields, and the profile s
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -152,8 +153,15 @@ def _table_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[event]]"]
 
 
+_OPTIONAL = ("references", "titles", "sp", "component", "details", "min_strings", "max_strings")
+
+
 def _optional_problem(table: dict[str, object]) -> str | None:
-    """What is wrong with the optional keys, if anything."""
+    """What is wrong with the optional keys, if anything (a misspelt key is an error, never ignored)."""
+    for key in table:
+        if key not in _REQUIRED and key not in _OPTIONAL:
+            close = difflib.get_close_matches(key, (*_REQUIRED, *_OPTIONAL), n=1)
+            return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
     for key in ("titles", "sp", "component"):
         if key in table and not isinstance(table[key], str):
             return f"{key} must be a string"

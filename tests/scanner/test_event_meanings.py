@@ -199,7 +199,7 @@ def test_iis_failures_name_their_component() -> None:
     assert (pool.component, pool.subject, dict(pool.details)["exit_code"]) == (
         "iis",
         "DefaultAppPool",
-        "0xc0000005",
+        "c0000005",
     )
     [isapi] = observe(
         record("W3SVC-WP", 2262, "c:\\...\\aspnet_isapi.dll", "Deadlock detected", log="Application")
@@ -223,4 +223,8 @@ def test_catalog_rejects_bad_optional_keys(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(ProfileError, match="min_strings"):
+        load_event_catalog(tmp_path)
+    text = (folder / "x.toml").read_text(encoding="utf-8").replace("min_strings = -1", 'title = "%1"')
+    (folder / "x.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ProfileError, match="unknown key 'title' \\(did you mean 'titles'\\?\\)"):
         load_event_catalog(tmp_path)
