@@ -63,7 +63,7 @@ def from_events(
 def _observe(
     record: EventRecord, meaning: EventMeaning, tz: TimeZoneFacts | None, hostname: str
 ) -> Iterator[Observation]:
-    text = meaning.render(meaning.summary, record)
+    text = _MARKS.sub("", meaning.render(meaning.summary, record))  # marks are layout, not text
     stale = " (past the stale header)" if record.past_stale_header else ""
     says = f"{record.provider} {record.event_id}: {text}{stale}"
     source = TimelineSource("event", record.at, "second", says, record.source)

@@ -1,4 +1,3 @@
-# tests/real/conftest.py
 """Real public artefacts (not committed: see fixtures/real/README.md); set PATCHMORTEM_REAL_CORPUS."""
 
 from __future__ import annotations

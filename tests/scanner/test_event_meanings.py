@@ -163,6 +163,7 @@ def test_6008_nt6_positional_strings_with_marks_give_the_shutdown_time() -> None
     [obs] = observe(record("EventLog", 6008, *strings, at=datetime(2015, 8, 25, 20, 0, tzinfo=UTC)))
     assert obs.at == datetime(2015, 8, 25, 13, 34, 44, tzinfo=UTC)  # no zone known: taken as UTC
     assert "shutdown time 8/25/2015 1:34:44 PM local" in obs.source.says
+    assert obs.summary == "The previous system shutdown at 1:34:44 PM on 8/25/2015 was unexpected"
 
 
 # --- failures -----------------------------------------------------------------------------------------------
