@@ -103,12 +103,16 @@ def test_xp_install_entries_name_exactly_the_kbs_the_records_name(real_corpus: P
     assert len(expected) == 224
     for entry in installs:
         assert all(re.fullmatch(r"(KB|Q)\d{5,7}", i) for i in entry.update_ids)
-        if not entry.update_ids:  # a titled install: a name, never a number
+        if not entry.update_ids and entry.kind != "service-pack":  # a titled install: a name, never a number
             assert dict(entry.details)["titled"] == "no update id"
             assert any(ch.isalpha() for ch in entry.subject)
     assert not [e for e in installs if e.subject.strip().isdigit()]
-    titled = {e.subject for e in installs if not e.update_ids}
+    titled = {e.subject for e in installs if not e.update_ids and e.kind != "service-pack"}
     assert titled == {"Automatic Updates", "Microsoft Windows Installer 3.1", "WgaNotify"}
+    [sp3] = [
+        e for e in installs if e.kind == "service-pack"
+    ]  # NtServicePack 4371 ['Windows XP', 'Service Pack 3', ...]
+    assert (sp3.sp_level, sp3.at and sp3.at.isoformat()) == (3, "2011-09-09T18:22:54+00:00")
 
 
 def test_xp_every_install_record_is_one_observation_per_kb(real_corpus: Path) -> None:

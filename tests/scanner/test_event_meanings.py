@@ -117,6 +117,12 @@ def test_4377_from_every_provider_names_its_kb(
     assert dict(found.details).get("package_suffix") == suffix
 
 
+def test_4371_names_the_service_pack_number() -> None:
+    [found] = installs(record("NtServicePack", 4371, "Windows XP", "Service Pack 3", "Service Pack 2"))
+    assert (found.key, found.sp_level, found.update_ids, found.kind) == ("SP3", 3, (), "service-pack")
+    assert dict(found.details)["previous"] == "Service Pack 2"
+
+
 def test_4377_wganotify_is_a_titled_install() -> None:
     [found] = installs(record("WgaNotify", 4377, "Windows XP", "WgaNotify"))
     assert (found.key, found.update_ids) == ("WgaNotify", ())
