@@ -46,3 +46,53 @@ def sp_number(text: str) -> int | None:
     if match is None:
         return None
     return int(match.group(1) or match.group(2))
+
+
+#: How Windows Update Agent / Automatic Updates and the WindowsUpdateClient write a title list in one
+#: insertion string (events 17, 18, 21, 22; wuaueng.dll message table): ``"\n- Title one\n- Title two"``.
+_TITLE_ITEM = re.compile(r"(?:^|\n)[ \t]*-[ \t]+")
+
+
+def titles_in(text: str) -> tuple[str, ...]:
+    """The update titles one insertion string holds: a single title, or a ``"\\n- A\\n- B"`` list.
+
+    Confirmed on a real XP SysEvent.Evt (plaso test data): event 22 stores ``['15', '\\n- Update for Windows
+    XP (KB898461)\\n- Microsoft Windows Installer 3.1']``; event 19 stores one title, ``'Update for Windows
+    XP (KB898461)'``.
+    """
+    if _TITLE_ITEM.search(text):
+        items = _TITLE_ITEM.split(text)
+    else:
+        items = [text]
+    return tuple(item.strip() for item in items if item.strip())
+
+
+def is_title_list(text: str) -> bool:
+    """The string is a ``"\\n- A\\n- B"`` list (even of one title), not a single title."""
+    return _TITLE_ITEM.match(text) is not None
+
+
+def title_update_ids(title: str) -> tuple[str, ...]:
+    """Every update id a title names, except one the string's end cuts off.
+
+    The Automatic Updates client truncates a long title list (on the real XP log every list longer than that
+    is exactly 999 characters), so its last title can end mid-id: ``'Security Update for Windows XP
+    (KB91043'`` is a cut ``KB910437``, not ``KB91043``. An id that runs to the very end of the text, with
+    nothing (a closing parenthesis, a space) after it, may be cut and is not trusted.
+    """
+    seen: dict[str, None] = {}
+    text = title.replace("_", " ").rstrip()
+    for match in _UPDATE_ID.finditer(text):
+        if match.end() == len(text) and not _WHOLE_ID.fullmatch(text):
+            continue
+        seen.setdefault(f"{match.group(1).upper()}{match.group(2)}", None)
+    return tuple(seen)
+
+
+#: A text that is nothing but an update id (``KB898461``) is whole even though it ends the string.
+_WHOLE_ID = re.compile(r"(?i)\s*(KB|Q)\d{5,7}\s*")
+
+
+def is_named(text: str) -> bool:
+    """A name with a real identity: it has a letter (``15``, a restart countdown, is no name)."""
+    return any(ch.isalpha() for ch in text)

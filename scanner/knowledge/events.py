@@ -6,10 +6,29 @@ Knowledge is data, as plaso keeps its event formatters in YAML: a user adds a pr
 case-insensitively), ``ids`` (16-bit event IDs), ``role``, ``kind`` (the timeline entry kind), ``subject`` and
 ``summary`` templates, ``why`` and ``references``. Templates use ``%1``… for insertion strings or EventData
 values in order, ``{Name}`` for named EventData values and ``%id`` for the event ID.
+
+Optional keys (issue 13: interpretation lands in typed fields, and the profile says where it is):
+
+- ``titles``: the template of the insertion string that holds an update title or a title *list* (Windows
+  Update events 17-22: ``"\\n- Title one\\n- Title two"``). Every KB/Q id a title names is attested by the
+  record (one observation per id); ``subject`` is then only for people. Without it, ``subject`` names the
+  update.
+- ``sp``: the template of the string naming a service pack (6009's ``%3``, CSDVersion): the observation's
+  typed ``sp_level``. An empty string there means no service pack (RTM: the Event Log service writes "" when
+  CSDVersion is absent); a missing string means unknown.
+- ``component``: the component a failure belongs to (``iis``, ``asp``, ``aspnet``, ``http``, ``os``...), so
+  later stages can tell the web server's failures from unrelated ones. Empty when the event says nothing
+  about the component (an application crash names its process instead).
+- ``details``: a table of detail name -> template (``module = "%4"``): values kept for people, next to
+  ``subject``; empty or missing values are left out.
+- ``min_strings`` / ``max_strings``: the insertion-string counts this layout applies to. One provider + ID
+  may have several layouts (Application Error 1000: 5 strings on XP/2003, 12+ on Vista and later); the
+  first table whose range holds the record's count explains it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -19,7 +38,9 @@ from scanner.errors import ProfileError
 from scanner.knowledge.components import default_profiles_dir
 from scanner.model import EventRecord
 
-#: How the timeline uses a record (see scanner/timeline).
+#: How the timeline uses a record (see scanner/timeline/observe_events.py). ``scheduled`` records (updates
+#: downloaded and waiting, Windows Update 17/18) attest no install and make no observation: an install the
+#: server never reached must not appear as done.
 ROLES = frozenset(
     {
         "install",
@@ -33,6 +54,8 @@ ROLES = frozenset(
         "shutdown",
         "unexpected-shutdown",
         "failure",
+        "install-start",
+        "scheduled",
     }
 )
 _REQUIRED = ("id", "providers", "ids", "role", "kind", "subject", "summary", "why")
@@ -53,20 +76,46 @@ class EventMeaning:
     why: str
     references: tuple[str, ...]
     source: str  # profile file:line
+    titles: str = ""
+    sp: str = ""
+    component: str = ""
+    details: tuple[tuple[str, str], ...] = ()
+    min_strings: int = 0
+    max_strings: int | None = None
 
     def render(self, template: str, record: EventRecord) -> str:
         """Fill a template from the record; a missing value renders as ``?`` rather than failing."""
-        named = {k.lower(): v for k, v in record.data}
+        return _fill(template, record, "?").strip()
 
-        def fill(match: re.Match[str]) -> str:
-            if match.group(1) == "id":
-                return str(record.event_id)
-            if match.group(1):
-                index = int(match.group(1)) - 1
-                return record.strings[index] if 0 <= index < len(record.strings) else "?"
-            return named.get(match.group(2).lower(), "?")
+    def value(self, template: str, record: EventRecord) -> str | None:
+        """Fill a template, or None when any value it names is absent from the record (never a default)."""
+        missing: list[str] = []
+        text = _fill(template, record, None, missing)
+        return None if missing else text
 
-        return _PLACEHOLDER.sub(fill, template).strip()
+    def fits(self, record: EventRecord) -> bool:
+        """This layout applies to the record's insertion-string count."""
+        count = len(record.strings)
+        return count >= self.min_strings and (self.max_strings is None or count <= self.max_strings)
+
+
+def _fill(template: str, record: EventRecord, absent: str | None, missing: list[str] | None = None) -> str:
+    named = {k.lower(): v for k, v in record.data}
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) == "id":
+            return str(record.event_id)
+        if match.group(1):
+            index = int(match.group(1)) - 1
+            if 0 <= index < len(record.strings):
+                return record.strings[index]
+        elif match.group(2).lower() in named:
+            return named[match.group(2).lower()]
+        if missing is not None:
+            missing.append(match.group(0))
+        return absent or ""
+
+    return _PLACEHOLDER.sub(fill, template)
 
 
 @dataclass(frozen=True)
@@ -76,16 +125,24 @@ class EventCatalog:
     meanings: tuple[EventMeaning, ...]
 
     def __post_init__(self) -> None:
-        index: dict[tuple[str, int], EventMeaning] = {}
+        index: dict[tuple[str, int], list[EventMeaning]] = {}
         for meaning in self.meanings:
             for provider in meaning.providers:
                 for event_id in meaning.ids:
-                    index.setdefault((provider.lower(), event_id), meaning)
+                    index.setdefault((provider.lower(), event_id), []).append(meaning)
         object.__setattr__(self, "_index", index)
 
     def meaning(self, provider: str, event_id: int) -> EventMeaning | None:
-        index: dict[tuple[str, int], EventMeaning] = self._index  # type: ignore[attr-defined]
-        return index.get((provider.lower(), event_id & 0xFFFF))
+        """The first layout declared for this provider and ID (any string count)."""
+        index: dict[tuple[str, int], list[EventMeaning]] = self._index  # type: ignore[attr-defined]
+        found = index.get((provider.lower(), event_id & 0xFFFF))
+        return found[0] if found else None
+
+    def explain(self, record: EventRecord) -> EventMeaning | None:
+        """The layout that explains this record: the first whose string-count range holds it."""
+        index: dict[tuple[str, int], list[EventMeaning]] = self._index  # type: ignore[attr-defined]
+        found = index.get((record.provider.lower(), record.event_id & 0xFFFF), [])
+        return next((m for m in found if m.fits(record)), None)
 
     def wants(self, provider: str, event_id: int) -> bool:
         """The filter handed to the event collector: keep only records the timeline can explain."""
@@ -94,6 +151,28 @@ class EventCatalog:
 
 def _table_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(text.splitlines(), 1) if line.strip() == "[[event]]"]
+
+
+_OPTIONAL = ("references", "titles", "sp", "component", "details", "min_strings", "max_strings")
+
+
+def _optional_problem(table: dict[str, object]) -> str | None:
+    """What is wrong with the optional keys, if anything (a misspelt key is an error, never ignored)."""
+    for key in table:
+        if key not in _REQUIRED and key not in _OPTIONAL:
+            close = difflib.get_close_matches(key, (*_REQUIRED, *_OPTIONAL), n=1)
+            return f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+    for key in ("titles", "sp", "component"):
+        if key in table and not isinstance(table[key], str):
+            return f"{key} must be a string"
+    details = table.get("details", {})
+    if not isinstance(details, dict) or not all(isinstance(v, str) for v in details.values()):
+        return "details must be a table of name = template strings"
+    for key in ("min_strings", "max_strings"):
+        value = table.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+            return f"{key} must be a non-negative integer"
+    return None
 
 
 def load_event_catalog(profiles_dir: Path | None = None) -> EventCatalog:
@@ -123,6 +202,10 @@ def load_event_catalog(profiles_dir: Path | None = None) -> EventCatalog:
             if not isinstance(ids, list) or not all(isinstance(i, int) and 0 <= i <= 0xFFFF for i in ids):
                 errors.append(f"{where}: ids must be a list of 16-bit event IDs")
                 continue
+            problem = _optional_problem(table)
+            if problem:
+                errors.append(f"{where}: {problem}")
+                continue
             if table["id"] in seen:
                 errors.append(f"{where}: id {table['id']!r} already defined at {seen[table['id']]}")
                 continue
@@ -139,6 +222,12 @@ def load_event_catalog(profiles_dir: Path | None = None) -> EventCatalog:
                     why=str(table["why"]),
                     references=tuple(str(r) for r in table.get("references", [])),
                     source=where,
+                    titles=str(table.get("titles", "")),
+                    sp=str(table.get("sp", "")),
+                    component=str(table.get("component", "")),
+                    details=tuple((str(k), str(v)) for k, v in table.get("details", {}).items()),
+                    min_strings=int(table.get("min_strings", 0)),
+                    max_strings=table.get("max_strings"),
                 )
             )
     if errors:

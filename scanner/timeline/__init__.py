@@ -13,7 +13,8 @@ from datetime import datetime
 from scanner.knowledge.events import EventCatalog
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
 from scanner.timeline.fuse import fuse
-from scanner.timeline.observe import from_events, from_files, from_inventory, from_logs, from_traffic
+from scanner.timeline.observe import from_files, from_inventory, from_logs, from_traffic
+from scanner.timeline.observe_events import from_events
 
 
 @dataclass

@@ -90,6 +90,10 @@ class _Draft:
             end=end if end and at and end > at else None,
             conflicts=tuple(self._conflicts(at, end)),
             details=tuple(sorted(details.items())),
+            # Typed facts the observations carry (issue 13, events helper): every update id its sources
+            # attest, and the first SP level one names (a boot's 6009). The installs helper may refine this.
+            update_ids=tuple(dict.fromkeys(i for o in self.observations for i in o.update_ids)),
+            sp_level=next((o.sp_level for o in self.observations if o.sp_level is not None), None),
         )
 
     def _kind(self) -> str:

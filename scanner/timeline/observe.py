@@ -13,11 +13,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.collectors.localtime import converted_with_rule, local_to_utc
+from scanner.collectors.localtime import converted_with_rule
 from scanner.collectors.update_ids import normalise_update_id
-from scanner.knowledge.events import EventCatalog
 from scanner.model import (
-    EventRecord,
     FileState,
     InstallOutcome,
     Inventory,
@@ -26,7 +24,6 @@ from scanner.model import (
     Provenance,
     SourceTime,
     TimelineSource,
-    TimeZoneFacts,
     TrafficDay,
 )
 
@@ -64,6 +61,7 @@ class Observation:
     update_ids: tuple[str, ...] = ()  # KB/Q ids this source attests (a title may name several)
     sp_level: int | None = None  # SP number this source names (an SP install, a boot's reported SP)
     outcome: InstallOutcome | None = None  # what the install session did, when this source says
+    component: str = ""  # the component a failure belongs to (an event profile's `component`)
 
 
 def update_key(text: str | None) -> str | None:
@@ -236,111 +234,6 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 summary=says,
                 details=(("path", state.path), ("version", state.version or "")),
             )
-
-
-def from_events(
-    records: Iterable[EventRecord], catalog: EventCatalog, tz: TimeZoneFacts | None, hostname: str
-) -> Iterator[Observation]:
-    """Event records the catalog explains, by role."""
-    for record in records:
-        meaning = catalog.meaning(record.provider, record.event_id)
-        if meaning is None:
-            continue
-        text = meaning.render(meaning.summary, record)
-        subject = meaning.render(meaning.subject, record) if meaning.subject else ""
-        stale = " (past the stale header)" if record.past_stale_header else ""
-        says = f"{record.provider} {record.event_id}: {text}{stale}"
-        source = _src("event", record.at, "second", says, record.source)
-        details: tuple[tuple[str, str], ...] = (
-            ("event", f"{record.log}/{record.provider}/{record.event_id}"),
-        )
-        role = meaning.role
-        if role in (
-            "install",
-            "install-failed",
-            "reboot-required",
-            "uninstall",
-            "package-start",
-            "package-state",
-        ):
-            key = update_key(subject) or subject
-            obs_role = {"install": "end", "package-start": "start", "package-state": "end"}.get(role, role)
-            yield Observation(
-                "install",
-                key,
-                meaning.kind,
-                record.at,
-                "second",
-                source,
-                role=obs_role,
-                subject=subject,
-                summary=text,
-                details=details,
-            )
-        elif role in ("boot", "boot-logged"):
-            yield Observation(
-                "boot",
-                hostname,
-                "reboot",
-                record.at,
-                "second",
-                source,
-                role="start" if role == "boot" else "attest",
-                subject=hostname,
-                summary=text,
-                details=details + ((("os", subject),) if subject.strip() else ()),
-            )
-        elif role == "shutdown":
-            yield Observation(
-                "shutdown",
-                hostname,
-                "reboot",
-                record.at,
-                "second",
-                source,
-                subject=hostname,
-                summary=text,
-                details=details,
-            )
-        elif role == "unexpected-shutdown":
-            at, precision, note = _shutdown_time(record, tz)
-            yield Observation(
-                "unexpected-shutdown",
-                hostname,
-                "unexpected-shutdown",
-                at,
-                precision,
-                _src("event", record.at, "second", says + note, record.source),
-                subject=hostname,
-                summary=text,
-                details=details,
-                local_clock=True,
-            )
-        elif role == "failure":
-            yield Observation(
-                "crash" if meaning.kind == "crash" else "failure",
-                subject.lower(),
-                meaning.kind,
-                record.at,
-                "second",
-                source,
-                subject=subject,
-                summary=text,
-                details=details,
-            )
-
-
-def _shutdown_time(record: EventRecord, tz: TimeZoneFacts | None) -> tuple[datetime, Precision, str]:
-    """6008 names the unexpected shutdown's local time (%1) and date (%2); else the record's own time."""
-    if len(record.strings) >= 2:
-        clock, date = record.strings[0].strip("\u200e\u200f "), record.strings[1].strip("\u200e\u200f ")
-        for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S"):
-            try:
-                local = datetime.strptime(f"{date} {clock}", fmt)  # noqa: DTZ007 - local wall-clock, zoned below
-            except ValueError:
-                continue
-            return local_to_utc(local, tz), "second", f" [shutdown time {date} {clock} local]"
-    return record.at, "second", " [shutdown time not readable; record time used]"
 
 
 def _local_clock(event: LogEvent) -> bool:
