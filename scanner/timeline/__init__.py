@@ -13,6 +13,7 @@ from datetime import datetime
 from scanner.knowledge.events import EventCatalog
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
 from scanner.timeline.fuse import fuse
+from scanner.timeline.installs import unnumbered_service_pack_gaps
 from scanner.timeline.observe import from_events, from_files, from_inventory, from_logs, from_traffic
 
 
@@ -64,4 +65,5 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
         *from_logs(inputs.log_events),
         *from_traffic(inputs.traffic),
     ]
-    return Timeline(fuse(observations, hostname), list(inputs.gaps))
+    entries = fuse(observations, hostname)
+    return Timeline(entries, list(inputs.gaps) + unnumbered_service_pack_gaps(entries))
