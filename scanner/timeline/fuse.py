@@ -51,7 +51,6 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     installs = resolve_unknown_service_packs(groups["install"], REINSTALL_GAP)
     drafts: list[_Draft] = []
     sessions = [_Draft("install", run) for run in install_sessions(installs)]
-    number_service_packs(sessions, groups["boot"], groups["sp-now"])
     drafts += sessions
     drafts += _components(groups["component"])
     drafts += _cluster_by_key(groups["software"], REINSTALL_GAP, "software-install")
@@ -62,6 +61,7 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     ]
     drafts += _cluster_by_key(groups["crash"], CRASH_WINDOW, "crash")
     _attach_files(drafts, groups["file"])
+    number_service_packs(sessions, groups["boot"], groups["sp-now"])  # after files: their versions count
     entries = [d.entry() for d in drafts if d.observations]
     return sorted(entries, key=lambda e: (e.at is None, e.at or _NEVER, e.kind, e.subject))
 
@@ -80,7 +80,11 @@ class _Draft:
         if self.sp_level is not None:
             return self.sp_level
         groups = ("boot",) if self.kind == "reboot" else ("install",)
-        levels = {o.sp_level for o in self.observations if o.sp_level is not None and o.group in groups}
+        levels = {
+            o.sp_level
+            for o in self.observations
+            if o.sp_level is not None and o.group in groups and o.role != "file"  # files: see installs.py
+        }
         if self.kind == "install":
             levels |= {int(o.key[2:]) for o in self.observations if o.key[:2] == "SP" and o.key[2:].isdigit()}
         return levels.pop() if len(levels) == 1 else None

@@ -9,7 +9,7 @@ and ``update_ids``. A service-pack run always names its number when any source a
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
@@ -38,6 +38,7 @@ class SpSession(Protocol):
 
     sp_level: int | None
     sp_basis: list[tuple[TimelineSource, str]]
+    observations: list[Observation]
 
     def span(self) -> tuple[datetime | None, datetime | None]: ...
 
@@ -158,7 +159,9 @@ def number_service_packs(
     """Give each unnumbered service-pack session the number a source attests, never a guessed one.
 
     In order: the session's own sources (the log banner, the registry record, the event: typed
-    ``sp_level``, also joined by time in :func:`_resolve_unknown_service_packs`); the SP level the first
+    ``sp_level``, also joined by time in :func:`resolve_unknown_service_packs`); the SP level most of the
+    files created during the session are at by the OS profile's baselines (a service pack copies its own
+    level's files; ``sp_level`` on file observations, set in timeline/__init__.py); the SP level the first
     boot after it reports (EventLog 6009, typed ``sp_level`` on the boot) when it is higher than the level
     of the last boot before it; for the latest SP session that did not fail, ``CSDVersion`` now (then
     ``ServicePackSourcePath`` when it names a number), unless another session already holds that number.
@@ -167,6 +170,8 @@ def number_service_packs(
     sps = [d for d in drafts if d.is_service_pack()]
     for draft in sps:
         draft.sp_level = draft.level()
+        if draft.sp_level is None:
+            _number_by_files(draft)
     numbered_boots = sorted((o for o in boots if o.sp_level is not None and o.at is not None), key=time_key)
     for draft in sps:
         if draft.sp_level is not None:
@@ -198,6 +203,18 @@ def number_service_packs(
                 latest.sp_level = claim.sp_level
                 latest.sp_basis.append((claim.source, dict(claim.details).get("sp_from", "registry")))
                 return
+
+
+def _number_by_files(draft: SpSession) -> None:
+    """The level most of the session's copied files are at, when one level is the clear majority."""
+    files = [o for o in draft.observations if o.role == "file" and o.sp_level is not None and o.sp_level > 0]
+    counts = Counter(o.sp_level for o in files)
+    ranked = counts.most_common(2)
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        level, count = ranked[0]
+        draft.sp_level = level
+        best = next(o for o in files if o.sp_level == level)
+        draft.sp_basis.append((best.source, f"the versions of {count} of {len(files)} file(s) it copied"))
 
 
 def unnumbered_service_pack_gaps(entries: list[TimelineEntry]) -> list[Gap]:

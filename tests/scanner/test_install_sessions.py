@@ -319,3 +319,42 @@ def test_the_boot_after_a_cancelled_run_does_not_number_it() -> None:
     [sp] = [e for e in fuse(observations, "WEB01") if e.kind == "service-pack"]
     assert sp.outcome is not None and sp.outcome.result == "partial"  # one file copied, then it failed
     assert sp.sp_level is None
+
+
+def test_the_versions_of_the_files_it_copied_number_a_service_pack() -> None:
+    from scanner.knowledge.profiles import load_knowledge
+    from scanner.model import FileState
+
+    lines = [
+        "2.703: 2007/06/12 02:00:00.000 (local)",
+        "2.703: Service Pack started with following command line:",
+        "900.000: Update.exe extended error code = 0x0",
+    ]
+    events = parse_updateexe(lines, "WINDOWS\\svcpack.log", None).events
+    inv = Inventory({}, system(csd=None, level=0))
+    copied = t("2007-06-12T02:05:00")
+
+    def copy(name: str, version: str) -> FileState:
+        path = f"WINDOWS\\system32\\inetsrv\\{name}"
+        return FileState(
+            path,
+            version,
+            None,
+            None,
+            None,
+            1,
+            None,
+            copied,
+            copied,
+            sources=(Provenance(path, "MFT entry 1"),),
+        )
+
+    inv.files = [copy("w3core.dll", "6.0.3790.3959"), copy("w3isapi.dll", "6.0.3790.3959")]
+    profile = load_knowledge().os_for(system())
+    assert profile is not None
+    inputs = TimelineInputs(inventory=inv, log_events=list(events), os_profile=profile)
+    timeline = build_timeline(inputs, CATALOG)
+    [sp] = [e for e in timeline.entries if e.kind == "service-pack"]
+    assert (sp.sp_level, sp.subject) == (2, "Service Pack 2")
+    assert dict(sp.details)["sp_from"] == "the versions of 2 of 2 file(s) it copied"
+    assert not [g for g in timeline.gaps if g.what.startswith("service pack installed")]
