@@ -159,6 +159,8 @@ class StepBuilder:
         if entry.kind == "package-state-change":
             notes.append(f"Package state in the evidence: {dict(entry.details).get('state', entry.summary)}.")
         trigger = d.trigger is not None and entry.subject.lower() == d.trigger.lower()
+        # A re-installed update has one entry per run: the trigger is the run the diagnosis dated.
+        trigger = trigger and (d.trigger_at is None or entry.at == d.trigger_at)
         if trigger:
             notes.append(self._reboot_note(entry))
         self.add(
