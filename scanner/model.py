@@ -349,6 +349,9 @@ class LogEvent:
     text: str  # the line(s) as written, trimmed
     details: tuple[tuple[str, str], ...] = ()
     source: Provenance = Provenance("")
+    # Typed interpretation (issue 13): the SP number the session names, and (on ``install-end``) its outcome.
+    sp_level: int | None = None
+    outcome: InstallOutcome | None = None
 
     def detail(self, name: str, default: str | None = None) -> str | None:
         return dict(self.details).get(name, default)
@@ -363,6 +366,8 @@ class LogEvent:
             "text": self.text,
             "details": dict(self.details),
             "source": self.source.to_dict(),
+            "sp_level": self.sp_level,
+            "outcome": self.outcome.to_dict() if self.outcome else None,
         }
 
 

@@ -36,8 +36,9 @@ from scanner.evidence.hashing import sha256_evidence
 from scanner.evidence.source import ASSUMED_WINDOWS_DIR, open_evidence
 from scanner.knowledge.components import load_components
 from scanner.knowledge.events import EventCatalog, load_event_catalog
-from scanner.knowledge.profiles import load_knowledge
-from scanner.model import FileState, Gap, Inventory, Provenance, SoftwareInstall, SourceTime
+from scanner.knowledge.os import OsProfile, collect_os_profiles
+from scanner.knowledge.profiles import Knowledge, load_knowledge
+from scanner.model import FileState, Gap, Inventory, Provenance, SoftwareInstall, SourceTime, SystemFacts
 from scanner.rules import run_rules
 from scanner.rules.levels import component_levels
 from scanner.timeline import Timeline, TimelineInputs, build_timeline
@@ -195,7 +196,7 @@ def _collect(
     inv, fs, windows_dir = _inventory(source, parent, system, profiles_dir, progress)
     catalog = load_event_catalog(profiles_dir)
     tz = inv.system.timezone if inv.system else None
-    inputs = TimelineInputs(inventory=inv)
+    inputs = TimelineInputs(inventory=inv, os_profile=_os_profile(profiles_dir, inv.system, catalog))
     progress("reading event logs")
     logs = find_event_logs(fs, windows_dir)
     if not logs:
@@ -217,6 +218,18 @@ def _collect(
     inputs.traffic, gaps = read_iis_logs(fs, windows_dir)
     inputs.gaps += gaps
     return inv, inputs, catalog
+
+
+def _os_profile(
+    profiles_dir: Path | None, system: SystemFacts | None, catalog: EventCatalog
+) -> OsProfile | None:
+    """The OS profile (SP file baselines) the timeline numbers service packs with; None when the profiles
+    do not load cleanly (``scan`` reports that; ``timeline`` then numbers SPs without file versions)."""
+    errors: list[str] = []
+    profiles = collect_os_profiles(profiles_dir, errors)
+    if errors:
+        return None
+    return Knowledge(tuple(profiles), (), catalog, (), ()).os_for(system)
 
 
 def scan(

@@ -10,24 +10,30 @@ it: the level before, reference §2.2), or - with no service-pack install at all
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
+from scanner.collectors.update_ids import sp_number
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
 from scanner.repro.model import BaseMedia, MediaFact
 
-_SP_NUMBER = re.compile(r"Service Pack (\d{1,2})\b", re.IGNORECASE)
 #: A component installed this close to the OS install came with the OS setup (same unattended run).
 _WITH_OS = timedelta(hours=1)
 _MAX_EVIDENCE = 4
 
 
 def sp_level_of(text: str | None) -> int | None:
-    """``Windows Server 2003 Service Pack 2`` -> 2; a text naming no service pack -> None."""
-    match = _SP_NUMBER.search(text or "")
-    return int(match.group(1)) if match else None
+    """``Windows Server 2003 Service Pack 2`` -> 2; a text naming no service pack -> None (one definition:
+    :func:`scanner.collectors.update_ids.sp_number`)."""
+    return sp_number(text or "")
+
+
+def entry_sp_level(entry: TimelineEntry) -> int | None:
+    """The SP level an entry carries (typed); for a boot whose source does not set it yet, its 6009 text."""
+    if entry.sp_level is not None:
+        return entry.sp_level
+    return sp_level_of(dict(entry.details).get("os")) if entry.kind == "reboot" else None
 
 
 def sp_name(level: int | None, profile: OsProfile | None) -> str | None:
@@ -94,14 +100,14 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
     if boots:
         boot = boots[0]
         os_text = dict(boot.details)["os"]
-        level = sp_level_of(os_text) or 0
+        level = entry_sp_level(boot) or 0
         how = f'the first boot after the install reports "{os_text}"'
         if first_sp is not None:
             how += f"; the first service-pack install ({first_sp.subject}) came later"
         evidence = entry_evidence(boot, 1) + (entry_evidence(first_sp, 1) if first_sp else ())
         return MediaFact("service_pack", sp_name(level, profile), how, evidence)
     if first_sp is not None:
-        installed = sp_level_of(first_sp.subject)
+        installed = first_sp.sp_level
         if installed is not None and installed > 0:
             level = installed - 1
             how = (

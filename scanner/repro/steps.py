@@ -18,7 +18,7 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import ComponentFileLevel, Finding, FindingFile, TimelineEntry, UpdateRecord
-from scanner.repro.media import entry_evidence, sp_level_of, sp_name
+from scanner.repro.media import entry_evidence, sp_name
 from scanner.repro.model import ReproStep, StepFile
 
 UPDATE_KINDS = frozenset({"hotfix", "update", "package-state-change"})
@@ -73,14 +73,17 @@ class StepBuilder:
     # -- servicing ---------------------------------------------------------------------------------------
 
     def service_pack(self, entry: TimelineEntry) -> None:
-        level = sp_level_of(entry.subject)
+        level = entry.sp_level
         sp = self.profile.service_pack(level) if self.profile and level is not None else None
         package = sp.package if sp is not None else None
         name = sp_name(level, self.profile) or entry.subject
-        title = f"Install {entry.subject}" + (f" ({package})" if package else "")
+        if level is None:
+            title = "Install the service pack whose number no evidence names (see the scan's gaps)"
+        else:
+            title = f"Install {entry.subject}" + (f" ({package})" if package else "")
         notes = []
         details = dict(entry.details)
-        if details.get("result") == "incomplete":
+        if entry.outcome is not None and entry.outcome.result in ("failed", "partial", "cancelled"):
             notes.append(
                 f"The customer's install did not complete ({details.get('reason', 'errors logged')})."
             )
@@ -156,6 +159,8 @@ class StepBuilder:
         if entry.kind == "package-state-change":
             notes.append(f"Package state in the evidence: {dict(entry.details).get('state', entry.summary)}.")
         trigger = d.trigger is not None and entry.subject.lower() == d.trigger.lower()
+        # A re-installed update has one entry per run: the trigger is the run the diagnosis dated.
+        trigger = trigger and (d.trigger_at is None or entry.at == d.trigger_at)
         if trigger:
             notes.append(self._reboot_note(entry))
         self.add(

@@ -218,8 +218,10 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         if entry is None:
             continue
         details = dict(entry.details)
-        errors = int(details.get("errors", "0") or 0)
-        failed = details.get("result") in {"incomplete", "failed", "failure"}
+        # The typed outcome the install log gave (scanner.model.InstallOutcome), never the text.
+        outcome = entry.outcome
+        failed = outcome is not None and outcome.result in {"failed", "partial", "cancelled"}
+        blocking = [f for f in outcome.left_behind if f.reason != "in-use-delayed"] if outcome else []
         errs = [
             e
             for e in ctx.log_events
@@ -229,7 +231,7 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             and e.log in {"svcpack", "update.exe"}
         ]
         mine = left_behind if level == ctx.service_pack else []
-        if not (errors or failed or errs or mine):
+        if not (failed or errs or mine or blocking):
             continue
         evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
         evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
@@ -238,10 +240,15 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             finding_file(b.state, expected_version(ctx, b.state)) for b in mine
         )
         parts = []
-        if errors or errs:
-            parts.append(f"its logs show {max(errors, len(errs))} error line(s)")
-        if details.get("files_replaced") and details.get("files"):
-            parts.append(f"it replaced {details['files_replaced']} of {details['files']} file(s)")
+        if errs:
+            parts.append(f"its logs show {len(errs)} error line(s)")
+        if outcome is not None and outcome.files_replaced and details.get("files"):
+            parts.append(f"it replaced {outcome.files_replaced} of {details['files']} file(s)")
+        if blocking:
+            parts.append(
+                f"its log names {len(blocking)} file(s) it did not put in place: "
+                + ", ".join(f.path.rsplit("\\", 1)[-1] for f in blocking[:10])
+            )
         if mine:
             parts.append(
                 f"{len(mine)} component file(s) it should have replaced are still older: {names(files)}"
@@ -262,7 +269,7 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
                 files=files,
                 updates=(entry.subject,),
                 evidence=tuple(evidence),
-                confidence="high" if (errors or errs) and mine else "medium",
+                confidence="high" if errs and mine else "medium",
                 at=entry.at,
             )
         )

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.collectors.update_ids import sp_number
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
 from scanner.knowledge.versions import FileVersion
@@ -30,7 +31,6 @@ from scanner.model import (
 )
 
 _OPTIONAL = re.compile(r" ?\(\{(\w+)\}\)")
-_SP_NUMBER = re.compile(r"Service Pack (\d+)", re.IGNORECASE)
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
 INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
 
@@ -90,10 +90,19 @@ class RuleContext:
     def entries_of(self, *kinds: str) -> list[TimelineEntry]:
         return [e for e in self.entries if e.kind in kinds]
 
-    def install_entry(self, update_id: str) -> TimelineEntry | None:
-        """The timeline's install entry for an update (first one: a reinstall is a later entry)."""
+    def install_entries(self, update_id: str) -> list[TimelineEntry]:
+        """Every install session of an update, in time order (a re-install is a further entry)."""
         wanted = update_id.lower()
-        found = [e for e in self.entries if e.kind in INSTALL_KINDS and e.subject.lower() == wanted]
+        return [
+            e
+            for e in self.entries
+            if e.kind in INSTALL_KINDS
+            and (e.subject.lower() == wanted or wanted in (i.lower() for i in e.update_ids))
+        ]
+
+    def install_entry(self, update_id: str) -> TimelineEntry | None:
+        """The first install session of an update (when it first went in; later ones are re-installs)."""
+        found = self.install_entries(update_id)
         return found[0] if found else None
 
     def installed_at(self, update: UpdateRecord) -> datetime | None:
@@ -101,11 +110,11 @@ class RuleContext:
         return entry.at if entry and entry.at else update.installed_at
 
     def service_pack_installs(self) -> list[tuple[int, TimelineEntry]]:
+        """Every numbered SP install session (typed ``sp_level``; a re-install is a further session)."""
         out = []
         for entry in self.entries_of("service-pack"):
-            match = _SP_NUMBER.search(entry.subject)
-            if match and entry.at is not None:
-                out.append((int(match.group(1)), entry))
+            if entry.sp_level is not None and entry.at is not None:
+                out.append((entry.sp_level, entry))
         return sorted(out, key=lambda pair: pair[1].at or _FAR)
 
     def sp_level_at(self, when: datetime) -> SpLevel | None:
@@ -123,8 +132,9 @@ class RuleContext:
             if entry.at is None or entry.at > when or os_text is None:
                 continue
             if best is None or entry.at >= best[0]:
-                match = _SP_NUMBER.search(os_text)
-                level = int(match.group(1)) if match else 0
+                # The typed level the boot record carries; until every boot source sets it (issue 13's
+                # event-reading part), the 6009 rendering read with the one SP-number definition.
+                level = entry.sp_level if entry.sp_level is not None else (sp_number(os_text) or 0)
                 best = (entry.at, level, entry_evidence(entry, f"boot record: {os_text}"))
         if best is not None:
             return SpLevel(best[1], True, best[2])

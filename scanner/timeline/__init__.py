@@ -7,13 +7,23 @@ scanner/model.py) plus the gaps that limit it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from scanner.knowledge.events import EventCatalog
+from scanner.knowledge.os import OsProfile
+from scanner.knowledge.versions import FileVersion, service_pack_of
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
 from scanner.timeline.fuse import fuse
-from scanner.timeline.observe import from_files, from_inventory, from_logs, from_traffic
+from scanner.timeline.installs import unnumbered_service_pack_gaps
+from scanner.timeline.observe import (
+    Observation,
+    from_files,
+    from_inventory,
+    from_logs,
+    from_traffic,
+)
 from scanner.timeline.observe_events import from_events
 
 
@@ -26,6 +36,7 @@ class TimelineInputs:
     log_events: list[LogEvent] = field(default_factory=list)
     traffic: list[TrafficDay] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
+    os_profile: OsProfile | None = None  # SP file baselines: the SP level of the files an install copied
 
 
 @dataclass
@@ -60,9 +71,22 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
     tz = system.timezone if system else None
     observations = [
         *from_inventory(inv),
-        *from_files(inv.files, inv),
+        *_with_sp_levels(from_files(inv.files, inv), inputs.os_profile),
         *from_events(inputs.events, catalog, tz, hostname),
         *from_logs(inputs.log_events),
         *from_traffic(inputs.traffic),
     ]
-    return Timeline(fuse(observations, hostname), list(inputs.gaps))
+    entries = fuse(observations, hostname)
+    return Timeline(entries, list(inputs.gaps) + unnumbered_service_pack_gaps(entries))
+
+
+def _with_sp_levels(
+    observations: Iterable[Observation], os_profile: OsProfile | None
+) -> Iterator[Observation]:
+    """Each file's SP level by the OS profile's baselines (``sp_level``), so fusion can number a service pack
+    by the versions of the files it copied; a version no baseline places keeps None."""
+    for obs in observations:
+        version = FileVersion.parse(dict(obs.details).get("version") or None)
+        if os_profile is not None and version is not None and obs.sp_level is None:
+            obs = replace(obs, sp_level=service_pack_of(version, None, os_profile))
+        yield obs

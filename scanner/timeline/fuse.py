@@ -2,7 +2,11 @@
 
 The registry record, the NtServicePack 4377 event, the KB log and the ``$NtUninstall…$`` folder of one hotfix
 install are one entry with four sources. Observations of the same thing (same update id, pool, component, a
-boot) are grouped by time: two installs of one KB more than :data:`REINSTALL_GAP` apart are two entries. An
+boot) are grouped by time. An install of an update is split into *sessions* (:func:`_install_sessions`): a
+re-install is a real event (Q281402's remedy is one; a real XP System log holds 56 second 4377 records for
+KBs already installed hours before), so each run is its own entry, linked to the others by the same
+``subject`` and ``update_ids``. A service-pack entry always names its number (``sp_level``) when any source
+attests it (:func:`_number_service_packs`), and never a guessed one. An
 install entry's time is the earliest precise time any source gives (the log's session start, the backup
 folder's creation); sources that disagree with it beyond their own precision are kept and named in
 ``conflicts`` (e.g. a registry date a day off because the time zone changed after the install).
@@ -14,7 +18,16 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from scanner.model import TimelineEntry, TimelineSource
+from scanner.collectors.update_ids import normalise_update_id, sp_number
+from scanner.model import InstallOutcome, TimelineEntry, TimelineSource
+from scanner.timeline.installs import (
+    UNNUMBERED_SP,
+    gap_to,
+    install_sessions,
+    number_service_packs,
+    resolve_unknown_service_packs,
+    time_key,
+)
 from scanner.timeline.observe import Observation
 
 REINSTALL_GAP = timedelta(days=2)
@@ -35,9 +48,10 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     groups: dict[str, list[Observation]] = defaultdict(list)
     for obs in observations:
         groups[obs.group].append(obs)
-    installs = _resolve_unknown_service_packs(groups["install"])
+    installs = resolve_unknown_service_packs(groups["install"], REINSTALL_GAP)
     drafts: list[_Draft] = []
-    drafts += _cluster_by_key(installs, REINSTALL_GAP, "install")
+    sessions = [_Draft("install", run) for run in install_sessions(installs)]
+    drafts += sessions
     drafts += _components(groups["component"])
     drafts += _cluster_by_key(groups["software"], REINSTALL_GAP, "software-install")
     drafts += [_Draft("os-install", [o]) for o in groups["os-install"]]
@@ -47,6 +61,7 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     ]
     drafts += _cluster_by_key(groups["crash"], CRASH_WINDOW, "crash")
     _attach_files(drafts, groups["file"])
+    number_service_packs(sessions, groups["boot"], groups["sp-now"])  # after files: their versions count
     entries = [d.entry() for d in drafts if d.observations]
     return sorted(entries, key=lambda e: (e.at is None, e.at or _NEVER, e.kind, e.subject))
 
@@ -57,6 +72,25 @@ class _Draft:
     def __init__(self, kind: str, observations: list[Observation]) -> None:
         self.kind = kind
         self.observations = observations
+        self.sp_level: int | None = None  # an install's SP number, once resolved
+        self.sp_basis: list[tuple[TimelineSource, str]] = []  # a source outside the session that numbers it
+
+    def level(self) -> int | None:
+        """The SP number the draft's own sources attest (typed ``sp_level``), when they agree on one."""
+        if self.sp_level is not None:
+            return self.sp_level
+        groups = ("boot",) if self.kind == "reboot" else ("install",)
+        levels = {
+            o.sp_level
+            for o in self.observations
+            if o.sp_level is not None and o.group in groups and o.role != "file"  # files: see installs.py
+        }
+        if self.kind == "install":
+            levels |= {int(o.key[2:]) for o in self.observations if o.key[:2] == "SP" and o.key[2:].isdigit()}
+        return levels.pop() if len(levels) == 1 else None
+
+    def is_service_pack(self) -> bool:
+        return self.kind == "install" and any(o.key.startswith("SP") for o in self.observations)
 
     def span(self) -> tuple[datetime | None, datetime | None]:
         timed = [o for o in self.observations if o.at is not None]
@@ -77,7 +111,10 @@ class _Draft:
         kind = self._kind()
         subject = self._subject()
         sources = tuple(_dedupe(o.source for o in sorted(self.observations, key=_time_key)))
+        sources += tuple(source for source, _ in self.sp_basis)
         details = self._details()
+        if self.sp_basis:
+            details["sp_from"] = self.sp_basis[0][1]
         if self.kind == "traffic" and details.get("end"):
             end = datetime.fromisoformat(details.pop("end"))
         return TimelineEntry(
@@ -90,11 +127,26 @@ class _Draft:
             end=end if end and at and end > at else None,
             conflicts=tuple(self._conflicts(at, end)),
             details=tuple(sorted(details.items())),
-            # Typed facts the observations carry (issue 13, events helper): every update id its sources
-            # attest, and the first SP level one names (a boot's 6009). The installs helper may refine this.
-            update_ids=tuple(dict.fromkeys(i for o in self.observations for i in o.update_ids)),
-            sp_level=next((o.sp_level for o in self.observations if o.sp_level is not None), None),
+            update_ids=self._update_ids(),
+            sp_level=self.level() if self.kind == "reboot" or self.is_service_pack() else None,
+            outcome=self.outcome(),
         )
+
+    def _update_ids(self) -> tuple[str, ...]:
+        ids: dict[str, None] = {}
+        for obs in self.observations:
+            for found in obs.update_ids:
+                ids.setdefault(found, None)
+            if self.kind == "install" and normalise_update_id(obs.key) == obs.key:
+                ids.setdefault(obs.key, None)
+        return tuple(ids)
+
+    def outcome(self) -> InstallOutcome | None:
+        """The session's outcome as its install log says it (an ended log session first)."""
+        found = [o for o in sorted(self.observations, key=_time_key) if o.outcome is not None]
+        known = [o for o in found if o.outcome is not None and o.outcome.result != "unknown"]
+        best = (known or found)[:1]
+        return best[0].outcome if best else None
 
     def _kind(self) -> str:
         if self.kind != "install":
@@ -110,8 +162,14 @@ class _Draft:
         named = [o.subject for o in self.observations if o.subject]
         if self.kind == "install":
             registry = [o.subject for o in self.observations if o.source.type == "registry" and o.subject]
+            if self.is_service_pack():
+                level = self.level()
+                numbered = [r for r in registry if sp_number(r) == level] if level is not None else []
+                if numbered:
+                    return numbered[0]
+                return f"Service Pack {level}" if level is not None else UNNUMBERED_SP
             key = self.observations[0].key
-            return registry[0] if registry else key if key != "SP?" else named[0] if named else "service pack"
+            return registry[0] if registry else key
         return named[0] if named else self.observations[0].key
 
     def _details(self) -> dict[str, str]:
@@ -235,8 +293,7 @@ def _precision_rank(obs: Observation) -> int:
     return {"second": 0, "minute": 1, "hour": 2, "day": 3}.get(obs.precision or "", 4)
 
 
-def _time_key(obs: Observation) -> tuple[bool, datetime]:
-    return obs.at is None, obs.at or _NEVER
+_time_key = time_key
 
 
 def _dedupe(sources: Iterable[TimelineSource]) -> list[TimelineSource]:
@@ -247,19 +304,6 @@ def _dedupe(sources: Iterable[TimelineSource]) -> list[TimelineSource]:
         if key not in seen:
             seen.add(key)
             out.append(source)
-    return out
-
-
-def _resolve_unknown_service_packs(installs: list[Observation]) -> list[Observation]:
-    """``$NtServicePackUninstall$`` does not say which SP made it: give it the SP installed at that time."""
-    known = [o for o in installs if o.key.startswith("SP") and o.key != "SP?" and o.at is not None]
-    out = []
-    for obs in installs:
-        if obs.key == "SP?" and obs.at is not None and known:
-            nearest = min(known, key=lambda o: abs((o.at or obs.at) - obs.at) if obs.at else timedelta.max)
-            if nearest.at is not None and abs(nearest.at - obs.at) <= REINSTALL_GAP:
-                obs = Observation(**{**obs.__dict__, "key": nearest.key})
-        out.append(obs)
     return out
 
 
@@ -284,7 +328,7 @@ def _cluster_by_key(observations: list[Observation], gap: timedelta, kind: str) 
         for obs in group:
             if any(obs is a for a in anchors):
                 continue
-            target = min(clusters, key=lambda c: _gap_to(c, obs.at))
+            target = min(clusters, key=lambda c: gap_to(c, obs.at))
             target.append(obs)
         drafts += [_Draft(kind, c) for c in clusters]
     return drafts
@@ -296,9 +340,9 @@ def _components(observations: list[Observation]) -> list[_Draft]:
     drafts = _cluster_by_key(named, REINSTALL_GAP, "component-install")
     loose: list[Observation] = []
     for obs in (o for o in observations if o.key == "setupapi"):
-        near = [d for d in drafts if _gap_to(d.observations, obs.at) <= SETUPAPI_WINDOW]
+        near = [d for d in drafts if gap_to(d.observations, obs.at) <= SETUPAPI_WINDOW]
         if near:
-            min(near, key=lambda d: _gap_to(d.observations, obs.at)).observations.append(obs)
+            min(near, key=lambda d: gap_to(d.observations, obs.at)).observations.append(obs)
         else:
             loose.append(obs)
     return drafts + _cluster_by_key(
@@ -306,16 +350,6 @@ def _components(observations: list[Observation]) -> list[_Draft]:
         REINSTALL_GAP,
         "component-install",
     )
-
-
-def _gap_to(cluster: list[Observation], when: datetime | None) -> timedelta:
-    if when is None:
-        return -timedelta(seconds=cluster[-1].at.timestamp() if cluster[-1].at else 0)  # latest cluster wins
-    times = [o.at for o in cluster if o.at is not None]
-    if not times:
-        return timedelta.max
-    lo, hi = min(times), max(times)
-    return timedelta(0) if lo <= when <= hi else min(abs(when - lo), abs(when - hi))
 
 
 def _boots(boots: list[Observation], shutdowns: list[Observation], hostname: str) -> list[_Draft]:

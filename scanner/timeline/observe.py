@@ -8,13 +8,12 @@ needs a function here.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from scanner.collectors.localtime import converted_with_rule
-from scanner.collectors.update_ids import normalise_update_id
+from scanner.collectors.update_ids import normalise_update_id, sp_number, update_ids_in
 from scanner.model import (
     FileState,
     InstallOutcome,
@@ -27,7 +26,6 @@ from scanner.model import (
     TrafficDay,
 )
 
-_SP = re.compile(r"(?i)service\s*pack\s*(\d+)|\bSP(\d+)\b")
 #: Log families that narrate installs of updates and service packs.
 _INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspapi"}
 
@@ -70,9 +68,14 @@ def update_key(text: str | None) -> str | None:
         return None
     if found := normalise_update_id(text):
         return found
-    if match := _SP.search(text):
-        return f"SP{match.group(1) or match.group(2)}"
+    if (level := sp_number(text)) is not None:
+        return f"SP{level}"
     return None
+
+
+def _sp_of_key(key: str) -> int | None:
+    """``SP2`` -> 2 (a key update_key made); ``SP?`` and update ids -> None."""
+    return int(key[2:]) if key.startswith("SP") and key[2:].isdigit() else None
 
 
 def _src(
@@ -84,7 +87,12 @@ def _src(
 def from_inventory(inv: Inventory) -> Iterator[Observation]:
     """Registry update records, third-party installs, the OS install date and uninstall folders."""
     for record in inv.updates:
-        key = update_key(record.id) or record.id
+        level = (
+            (sp_number(record.id) or sp_number(record.description or ""))
+            if record.kind == "service-pack"
+            else None
+        )
+        key = f"SP{level}" if level else update_key(record.id) or record.id
         kind = _update_kind(record.kind, record.state)
         title = record.description or record.id
         for claim in record.times:
@@ -99,6 +107,8 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                 subject=record.id,
                 summary=title,
                 details=(("state", record.state),),
+                update_ids=_ids(record.id, key),
+                sp_level=_sp_of_key(key),
             )
         if not record.times:
             for prov in record.sources[:1]:
@@ -112,6 +122,8 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                     anchor=False,
                     subject=record.id,
                     summary=title,
+                    update_ids=_ids(record.id, key),
+                    sp_level=_sp_of_key(key),
                 )
     for app in inv.software:
         for claim in app.times:
@@ -155,6 +167,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
             subject=product,
             summary=f"{product} installed",
         )
+    yield from _sp_now(inv)
     for folder in inv.uninstall_folders:
         if folder.created_at is None or folder.kind == "hotfix-migration":
             continue
@@ -170,6 +183,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
             role="start",
             subject=folder.update_id or "",
             summary=says,
+            update_ids=(folder.update_id,) if folder.update_id else (),
         )
 
 
@@ -177,6 +191,49 @@ def _placed(claim: SourceTime) -> tuple[datetime | None, Precision | None]:
     """The time a claim places its event at: none for a ``not-after`` bound (an Uninstall key rewritten
     after its InstallDate's day), which stays a source with its own time but does not move the entry."""
     return (claim.at, claim.precision) if claim.bound == "at" else (None, None)
+
+
+def _sp_now(inv: Inventory) -> Iterator[Observation]:
+    """What the registry says of the SP level now: ``CSDVersion`` and a ``ServicePackSourcePath`` naming a
+    number. Group ``sp-now``: not events, but what fusion may number the latest SP install with."""
+    system = inv.system
+    if system is not None and system.csd_version and (level := sp_number(system.csd_version)) is not None:
+        found = next((s for s in system.sources if s.locator.endswith("CSDVersion")), None)
+        found = found or next((s for s in system.sources if s.locator.endswith("CurrentVersion")), None)
+        prov = found or Provenance(f"{system.system_root or ''}\\system32\\config\\SOFTWARE", "CSDVersion")
+        says = f"CSDVersion = {system.csd_version} (the level now)"
+        yield Observation(
+            "sp-now",
+            "csd",
+            "service-pack",
+            None,
+            None,
+            _src("registry", None, None, says, prov),
+            anchor=False,
+            sp_level=level,
+            details=(("sp_from", "CSDVersion"),),
+        )
+    for name, value, prov in inv.facts:
+        if name == "ServicePackSourcePath" and (level := sp_number(value)) is not None:
+            says = f"ServicePackSourcePath = {value}"
+            yield Observation(
+                "sp-now",
+                "source-path",
+                "service-pack",
+                None,
+                None,
+                _src("registry", None, None, says, prov),
+                anchor=False,
+                sp_level=level,
+                details=(("sp_from", "ServicePackSourcePath"),),
+            )
+
+
+def _ids(record_id: str, key: str) -> tuple[str, ...]:
+    """The update ids a registry record attests: every KB its id names (an SP record names none)."""
+    if key.startswith("SP"):
+        return ()
+    return update_ids_in(record_id) or ((key,) if normalise_update_id(key) else ())
 
 
 def _claim(claim: SourceTime) -> TimelineSource:
@@ -284,9 +341,9 @@ def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
                 local_clock=local,
             )
         elif event.log in _INSTALL_LOGS or event.log in ("iis-setup", "setupapi"):
-            key = update_key(event.subject)
+            key = f"SP{event.sp_level}" if event.sp_level is not None else update_key(event.subject)
             if key is None and event.log == "svcpack":
-                key = "SP?"  # svcpack.log never writes the SP's number: fusion matches it by time
+                key = "SP?"  # no line of this session names the SP's number: fusion resolves it (fuse.py)
             if key is None:
                 continue
             kind = (
@@ -323,6 +380,9 @@ def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
                 summary=event.text,
                 details=details + (("what", event.what), ("log", event.log)),
                 local_clock=local,
+                update_ids=update_ids_in(event.subject or "") if not key.startswith("SP") else (),
+                sp_level=event.sp_level if event.sp_level is not None else _sp_of_key(key),
+                outcome=event.outcome,
             )
 
 

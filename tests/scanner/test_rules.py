@@ -95,7 +95,10 @@ def entry(
 
 SP1 = "srv03_sp1_rtm.050324-1447"
 SP2 = "srv03_sp2_rtm.070216-1710"
-SP2_ENTRY = entry("service-pack", "Windows Server 2003 Service Pack 2", "2007-06-12T02:00:00")
+# The typed SP number is what rules read (issue 13), never the subject's text.
+SP2_ENTRY = replace(
+    entry("service-pack", "Windows Server 2003 Service Pack 2", "2007-06-12T02:00:00"), sp_level=2
+)
 
 
 def iis6(created_old: str = "2006-04-03T18:10:00") -> list[FileState]:

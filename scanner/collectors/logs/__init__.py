@@ -205,9 +205,11 @@ def event(log: str, what: str, at: datetime | None, subject: str | None, line: L
 
 
 def update_id(text: str) -> str | None:
-    """``KB973917`` / ``Q811114`` from a file name, title or package identity."""
-    m = re.search(r"(?i)(?<![A-Za-z])(KB|Q)(\d{5,8})(?!\d)", text)
-    return f"{m.group(1).upper()}{m.group(2)}" if m else None
+    """``KB973917`` / ``Q811114`` from a file name, title or package identity (one definition:
+    :func:`scanner.collectors.update_ids.normalise_update_id`)."""
+    from scanner.collectors.update_ids import normalise_update_id
+
+    return normalise_update_id(text)
 
 
 def read_servicing_logs(

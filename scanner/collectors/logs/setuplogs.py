@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from scanner.collectors.localtime import local_to_utc, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, wall_clock
-from scanner.model import TimeZoneFacts
+from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
 
 _OC = re.compile(r"^\[(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})\]\s?(.*)$")
 _OC_START = re.compile(r"^OC_PREINITIALIZE:Start\b", re.IGNORECASE)
@@ -66,6 +66,7 @@ class _Run:
     events: list[tuple[str, Line, datetime | None, str | None, dict[str, str]]] = field(default_factory=list)
     failed: bool = False
     files: int = 0
+    delayed: list[str] = field(default_factory=list)  # targets copied via a temporary file (in use)
 
 
 class _Base:
@@ -159,6 +160,13 @@ class _SetupApiParser(_Base):
         run.events.append(("install-end", run.last, run.at, subject, {
             **basis, "result": "failed" if run.failed else "success", "files_replaced": str(run.files)}))
         self.emit(log, run)
+        if self.tally.events and self.tally.events[-1].what == "install-end":
+            # The typed outcome: a copy "via temporary file" found the target in use and queued it for the
+            # next boot (setupapi.log's confirmed shape), so the file is left behind until then.
+            delayed = tuple(FileLeftBehind(t, "in-use-delayed") for t in run.delayed)
+            outcome = InstallOutcome("failed" if run.failed else "success", run.files, delayed,
+                                     True if delayed else None)
+            self.tally.events[-1] = replace(self.tally.events[-1], outcome=outcome)
 
     def line(self, line: Line) -> None:
         text = line.text.strip()
@@ -190,6 +198,8 @@ class _SetupApiParser(_Base):
                 run.details["command_line"] = command
         elif m := _COPY.match(text):
             run.files += 1
+            if m.group(3) and len(run.delayed) < self.tally.max_events:
+                run.delayed.append(m.group(2))
             self.buffer("file-replaced", line, run.at, m.group(2), {
                 **basis, "source": m.group(1), "via_temp": m.group(3) or "",
                 "volume_path": m.group(2)[3:] if re.match(r"^[A-Za-z]:\\", m.group(2)) else ""})

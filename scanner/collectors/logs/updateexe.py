@@ -17,19 +17,26 @@ after replacing files, as KB2009746's SP2 install, or no exit-code line at all),
 (``Copied file:``), ``file-not-replaced``, ``error`` (``did not complete``, ``failed:STR_...`` such as
 STR_CATALOG_INSTALL_FAILED, catalog failures, a non-zero ``extended error code`` - codes in KB906602),
 ``reboot-required`` (``RebootNecessary = 1``) and ``uninstall-registered``.
+
+Typed (issue 13): every event of a session carries ``sp_level`` when the session names its service pack's
+number, and the ``install-end`` carries an :class:`~scanner.model.InstallOutcome` (result, files replaced,
+files left behind with a typed reason, reboot required, return code, extended error). Which line shapes are
+confirmed by a public sample and which are ours is said beside each pattern below.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from scanner.collectors.localtime import local_to_utc, utc_to_local, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
-from scanner.model import TimeZoneFacts
+from scanner.collectors.logs.leftbehind import left_behind, parse_code
+from scanner.collectors.update_ids import sp_number
+from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
 
 _OFFSET = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,3}))?:(?:\s(.*)|$)")
 _RULE = re.compile(r"^={20,}\s*$")
@@ -46,8 +53,19 @@ _VERSION = re.compile(r"\b(\d+\.\d+\.\d+\.\d+)\b")
 _NOT_COMPLETE = re.compile(r"installation did not complete", re.IGNORECASE)
 _STR_FAILED = re.compile(r"failed:\s*(STR_\w+)")
 _CATALOG = re.compile(r"MyInstallCatalog failed for (\S+?);?\s+error=(0x[0-9a-fA-F]+)")
-_EXTENDED = re.compile(r"extended error code = (0x[0-9a-fA-F]+|\d+)", re.IGNORECASE)
-_MASKED = re.compile(r"return code was masked to (0x[0-9a-fA-F]+)", re.IGNORECASE)
+# Confirmed (technicalpath.blogspot.com "The Case of Windows 2003 SP2 Installation Failure", svcpack.log;
+# the KB979309 post in the fixture factory's notes): "Update.exe extended error code = 0xf00d" and
+# "Update.exe return code was masked to 0x643 for MSI custom action compliance.".
+_EXTENDED = re.compile(r"extended (?:error|return) code\s*=\s*(0x[0-9a-fA-F]+|-?\d+)", re.IGNORECASE)
+_MASKED = re.compile(r"return code was masked to (0x[0-9a-fA-F]+|\d+)", re.IGNORECASE)
+# Ours (unconfirmed): a plain "Return Code = 0" line, read so a masked 0 is kept beside the extended code.
+_RETURN = re.compile(r"\breturn code\s*=\s*(0x[0-9a-fA-F]+|-?\d+)", re.IGNORECASE)
+# Confirmed: "Service Pack 2 Setup canceled." (svcpack.log, same post) and "KB928843 Setup encountered an
+# error: The update.ver file is not correct." (KB928843.log, tutorials-win.com): "<package> Setup <what>".
+_SETUP = re.compile(r"^(.{1,80}?)\s+Setup\s+(canceled|cancelled|encountered an error)\b", re.IGNORECASE)
+# Ours: the banner update.exe prints on the header's command-line line ("Service Pack started with ...")
+# and any "<name> Setup" line naming an SP number ("Windows XP Service Pack 2 Setup ...").
+_BANNER = re.compile(r"^(.{1,80}?)\s+(?:Setup\b|started with following command line)", re.IGNORECASE)
 _MESSAGE = re.compile(r"^Message displayed to the user: (.*)$")
 _REBOOT = re.compile(r"RebootNecessary\s*=\s*1\b")
 _PAIRS = re.compile(r"(\w+)\s*=\s*(\d+)")
@@ -81,6 +99,11 @@ class _Session:
     masked: str | None = None
     message: str | None = None
     content: bool = False  # a line other than the header was seen
+    sp_level: int | None = None  # the SP number a banner line of this session names
+    cancelled: bool = False
+    reboot: bool = False
+    return_code: int | None = None
+    left: list[FileLeftBehind] = field(default_factory=list)
 
 
 def _millis(m: re.Match[str]) -> int:
@@ -113,6 +136,7 @@ class _Parser:
     def close(self) -> None:
         """Emit the session's events under its subject, ending with its install-end, and start afresh."""
         s = self.session
+        outcome: InstallOutcome | None = None
         if s.last_line is not None and s.content:
             if s.exit_code is None:
                 result, why = "incomplete", "no exit-code line (run interrupted or log truncated)"
@@ -121,15 +145,46 @@ class _Parser:
                 why = f"failed after replacing {s.copied} file(s)" if s.copied else ""
             else:
                 result, why = "success", ""
+            outcome = self.outcome(s)
             self.keep("install-end", s.last_line, s.last_at, {
                 "result": result, "reason": why, "code": s.exit_code or "", "return_code": s.masked or "",
                 "files_replaced": str(s.copied), "message": s.message or "", "local_time": s.last_local})
         subject = self.package or s.product or "Service Pack"
         for p in s.pending:
             note = zone_note(self.tz) if p.at is not None else "no readable session header: time unknown"
-            self.tally.add(event(self.log, p.what, p.at, p.subject or subject, p.line, self.artifact,
-                                 p.details, note))
+            found = event(self.log, p.what, p.at, p.subject or subject, p.line, self.artifact, p.details,
+                          note)
+            found = replace(found, sp_level=s.sp_level,
+                            outcome=outcome if p.what == "install-end" else None)
+            self.tally.add(found)
         self.session = _Session()
+
+    @staticmethod
+    def outcome(s: _Session) -> InstallOutcome:
+        """The session's typed outcome (see :class:`~scanner.model.InstallOutcome`).
+
+        A non-zero extended error fails the run even when the return code was masked (to 0 or 0x643); a
+        run that stopped after replacing files without an exit-code line is ``partial``; files left behind
+        for any reason but an in-use file queued for the next boot make a successful run ``partial``.
+        """
+        blocking = [f for f in s.left if f.reason != "in-use-delayed"]
+        if s.cancelled:
+            result = "cancelled"
+        elif s.failed:
+            result = "partial" if s.copied or s.left else "failed"
+        elif s.exit_code is None:
+            result = "partial" if s.copied else "unknown"
+        else:
+            result = "partial" if blocking else "success"
+        delayed = any(f.reason == "in-use-delayed" for f in s.left)
+        return InstallOutcome(
+            result=result,
+            files_replaced=s.copied,
+            left_behind=tuple(s.left),
+            reboot_required=True if (s.reboot or delayed) else None,
+            return_code=s.return_code,
+            extended_error=parse_code(s.exit_code) if s.exit_code else None,
+        )
 
     def header(self, line: Line, stamp: re.Match[str], offset: int | None) -> bool:
         """Start a session at a header line; False when its date is impossible (a malformed line)."""
@@ -165,16 +220,35 @@ class _Parser:
 
     def classify(self, line: Line, text: str, at: datetime | None, base: dict[str, str]) -> None:
         s = self.session
+        if (m := _BANNER.match(text)) and (n := sp_number(m.group(1))) is not None:
+            s.sp_level = s.sp_level if s.sp_level is not None else n
         if m := _COPIED.match(text):
             s.copied += 1
             path = m.group(1)
             self.keep("file-replaced", line, at, {**base, "version": m.group(2) or "",
                                                   "volume_path": _volume_path(path)}, subject=path)
+        elif (left := left_behind(text)) is not None:
+            if len(s.left) < self.tally.max_events:
+                s.left.append(left)
+            v = _VERSION.search(text)
+            if left.reason != "in-use-delayed":
+                s.failed = s.failed or left.reason in ("copy-failed", "move-failed")
+            self.keep("file-not-replaced", line, at, {
+                **base, "version": v.group(1) if v else "", "reason": left.reason,
+                "code": f"0x{left.code:x}" if left.code is not None else "",
+                "volume_path": _volume_path(left.path)}, subject=left.path)
         elif _NOT_COPIED.match(text) and (p := _PATH.search(text)):
             v = _VERSION.search(text[p.end():])
+            if len(s.left) < self.tally.max_events:
+                s.left.append(FileLeftBehind(p.group(0), "not-replaced"))
             self.keep("file-not-replaced", line, at, {**base, "version": v.group(1) if v else "",
+                                                      "reason": "not-replaced",
                                                       "volume_path": _volume_path(p.group(0))},
                       subject=p.group(0))
+        elif m := _SETUP.match(text):
+            s.failed = True
+            s.cancelled = s.cancelled or m.group(2).lower().startswith("cancel")
+            self.keep("error", line, at, {**base, "message": f"setup {m.group(2).lower()}"})
         elif _NOT_COMPLETE.search(text):
             s.failed = True
             self.keep("error", line, at, {**base, "message": "installation did not complete"})
@@ -188,19 +262,25 @@ class _Parser:
         elif m := _EXTENDED.search(text):
             code = m.group(1).lower()
             s.exit_code = code
-            if int(code, 16 if code.startswith("0x") else 10) != 0:
+            if parse_code(code) != 0:
                 s.failed = True
                 self.keep("error", line, at, {**base, "message": "extended error code", "code": code})
         elif m := _MASKED.search(text):
             s.masked = m.group(1).lower()
+            s.return_code = parse_code(s.masked)
+        elif m := _RETURN.search(text):
+            s.return_code = parse_code(m.group(1))
         elif m := _MESSAGE.match(text):
             s.message = m.group(1).strip()
         elif _REBOOT.search(text):
+            s.reboot = True
             pairs = {k.lower(): v for k, v in _PAIRS.findall(text)}
             self.keep("reboot-required", line, at, {**base, "dont_reboot": pairs.get("dontreboot", ""),
                                                     "force_restart": pairs.get("forcerestart", "")})
         elif m := _UNINSTALL.match(text):
             s.product = m.group(2).strip()
+            if s.sp_level is None:
+                s.sp_level = sp_number(s.product)
             self.keep("uninstall-registered", line, at, {
                 **base, "action": "deregister" if m.group(1) else "register", "product": s.product},
                 subject=s.product if self.svcpack else None)
