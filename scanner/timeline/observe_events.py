@@ -8,8 +8,9 @@ Interpretation lands in typed fields (issue 13), read from where the profile say
   restart countdown and a list, so it attests KB898461 and nothing called "15". Otherwise ``subject`` names
   the update (NtServicePack 4377 ``KB893803v2`` -> KB893803, the package name kept as detail).
 - A title or package naming no KB/Q id is a *titled install* only when it is a name (it has a letter:
-  "Microsoft Windows Installer 3.1", "WgaNotify"): one observation keyed by that name with no ``update_ids``,
-  so nothing treats it as an update id. A bare number or an empty string attests nothing.
+  "Microsoft Windows Installer 3.1", "WgaNotify"): one ``component-install`` observation keyed by that name
+  with no ``update_ids``, so nothing treats it as an update id. A bare number or an empty string attests
+  nothing.
 - Boots carry ``sp_level`` from the profile's ``sp`` string (6009's CSDVersion): its number, 0 when the string
   is empty (RTM), None when the record lacks it or names no number.
 - Failures carry their component (profile ``component``) and the profile's ``details``.
@@ -190,10 +191,13 @@ def _install(
         extra += (("title", title),)
     if update_ids and (suffix := package_suffix(title)):
         extra += (("package_suffix", suffix),)
+    # A titled install (a named program or component, no KB and no SP number: "Microsoft Windows Installer
+    # 3.1", "WgaNotify") is a component install, so no entry of an update kind is named by anything but an id.
+    kind = meaning.kind if update_ids or sp_level is not None else "component-install"
     return Observation(
         "install",
         key,
-        meaning.kind,
+        kind,
         record.at,
         "second",
         source,

@@ -23,7 +23,7 @@ from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.observe_events import from_events
 
 CATALOG = load_event_catalog()
-INSTALL_KINDS = {"service-pack", "hotfix", "update", "package-state-change"}
+INSTALL_KINDS = {"service-pack", "hotfix", "update", "package-state-change", "component-install"}
 #: Windows Update's insertion string that holds the title(s), per event id (wuaueng.dll message table).
 WUA_TITLES = {19: 0, 20: 1, 21: 0, 22: 1}
 #: A title names its update in parentheses at its end: "Update for Windows XP (KB898461)". A list cut at
@@ -103,8 +103,10 @@ def test_xp_install_entries_name_exactly_the_kbs_the_records_name(real_corpus: P
     assert len(expected) == 224
     for entry in installs:
         assert all(re.fullmatch(r"(KB|Q)\d{5,7}", i) for i in entry.update_ids)
+        if entry.kind in ("hotfix", "update"):  # an update kind is named by its update id, always
+            assert entry.update_ids and entry.subject in entry.update_ids, entry
         if not entry.update_ids and entry.kind != "service-pack":  # a titled install: a name, never a number
-            assert dict(entry.details)["titled"] == "no update id"
+            assert entry.kind == "component-install"
             assert any(ch.isalpha() for ch in entry.subject)
     assert not [e for e in installs if e.subject.strip().isdigit()]
     titled = {e.subject for e in installs if not e.update_ids and e.kind != "service-pack"}
