@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
@@ -20,10 +20,12 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from fixtures.factory.scenario import IMAGES_DIR as IMAGES
+from scanner import __version__
 from scanner.cli import cli
 from scanner.diagnose import ScanResult
 from scanner.errors import ExitCode
 from scanner.knowledge.components import default_profiles_dir
+from scanner.knowledge.profiles import profiles_version
 from scanner.model import (
     Diagnosis,
     Evidence,
@@ -43,7 +45,8 @@ SCHEMAS = Path(__file__).parents[2] / "schemas"
 SCHEMA = json.loads((SCHEMAS / "scan.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 KEYS = [
-    "schema_version", "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
+    "schema_version", "tool_version", "profiles_version", "scanned_at",
+    "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
     "pending_renames", "software", "uninstall_folders", "facts", "components",
 ]  # fmt: skip
 SECTIONS = [
@@ -90,7 +93,10 @@ def test_scan_json_to_output_file_follows_the_contract(tmp_path: Path) -> None:
     data = json.loads(written.read_text(encoding="utf-8"))
     assert list(data) == KEYS
     assert _errors(data) == []
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
+    assert data["tool_version"] == __version__ and data["profiles_version"] == profiles_version()
+    scanned = datetime.fromisoformat(data["scanned_at"])
+    assert scanned.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - scanned) < timedelta(hours=1)
     assert data["system"]["hostname"] == "WEBSERVER01"
     assert {(e["kind"], e["subject"]) for e in data["timeline"]} >= {
         ("update", "KB973917"),
