@@ -109,8 +109,10 @@ def headline(result: ScanResult) -> str:
             else " No warning-level finding explains them."
         )
         return (
-            f"No failure onset could be dated, although the timeline holds {state.failures} failure {noun} "
-            f"(crashes, service or worker-process failures): see the timeline.{latent}"
+            f"Could not tell: the timeline holds {state.failures} failure {noun} (crashes, service or "
+            f"worker-process failures) that the diagnosis could not date as the onset of an outage (a "
+            f"successful request came later, or the logs that would order them are missing); see the "
+            f"timeline.{latent}"
         )
     summary = d.summary.strip()
     if d.latent_cause is None and d.trigger is None and not summary.lower().startswith("no root cause"):
