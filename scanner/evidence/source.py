@@ -61,7 +61,7 @@ class SourceDescription:
     def to_text(self) -> str:
         lines = [
             f"source:     {self.path} ({self.size} bytes)",
-            f"containers: {', '.join(self.containers) or 'none'}",
+            f"containers: {', '.join(_kinds(self.containers, self.chain)) or 'none'}",
             f"os (dissect guess): {self.os}",
         ]
         if len(self.chain) > 1:
@@ -255,3 +255,10 @@ def _find_windows_dir(fs: Any) -> str | None:
         except Exception:  # noqa: BLE001 - an unreadable entry is not a system root
             continue
     return None
+
+
+def _kinds(containers: list[str], chain: list[str]) -> list[str]:
+    """Issue 18: container kinds as people name them (scanner/evidence/kinds.py), not class names."""
+    from scanner.evidence.kinds import container_kind
+
+    return [container_kind(name, chained=len(chain) > 1) for name in containers]

@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.diagnose import ScanResult
+from scanner.evidence.kinds import container_kind
 from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance
 from scanner.report.scan_window import FAILURE_KINDS
 
@@ -242,7 +243,8 @@ def source_facts(source: dict[str, Any]) -> list[Fact]:
     facts = [Fact("Path", str(source.get("path", "?")))]
     containers = source.get("containers") or []
     if containers:
-        facts.append(Fact("Format", " → ".join(str(c) for c in containers)))
+        chained = len(source.get("chain") or []) > 1
+        facts.append(Fact("Format", " → ".join(container_kind(str(c), chained) for c in containers)))
     if source.get("size") is not None:
         size = int(source["size"])
         facts.append(Fact("Size", f"{size:,} bytes ({size / 2**20:.1f} MiB)"))

@@ -21,6 +21,7 @@ from scanner import __version__
 from scanner.cli import cli
 from scanner.diff import diff_scans
 from scanner.diff.report_text import diff_to_dict
+from scanner.evidence.kinds import container_kind
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import load_knowledge, profiles_version
 from scanner.model import Diagnosis, ErrorRun, Provenance, TrafficDay
@@ -203,3 +204,20 @@ def test_schemas_ship_in_the_package_and_the_command_prints_them() -> None:
         path = runner.invoke(cli, ["schema", name, "--path"])
         assert Path(path.output.strip()).is_file()
     assert runner.invoke(cli, ["schema", "nope"]).exit_code == 2
+
+
+# --- `describe` names container kinds as people do ---------------------------------------------------------
+
+
+def test_describe_names_container_kinds_as_people_do() -> None:
+    images = ROOT / "fixtures" / "images"
+    runner = CliRunner()
+    chain = runner.invoke(cli, ["describe", str(images / "snapshot-iis-rtm-child.avhd")])
+    assert chain.exit_code == 0 and "containers: VHD differencing chain" in chain.output
+    ewf = runner.invoke(cli, ["describe", str(images / "q281402-win2000.E01")])
+    assert ewf.exit_code == 0 and "containers: E01 (EnCase / Expert Witness)" in ewf.output
+    assert "Container" not in chain.output + ewf.output
+    as_json = runner.invoke(cli, ["describe", str(images / "q281402-win2000.E01"), "--format", "json"])
+    assert json.loads(as_json.output)["containers"] == ["EwfContainer"]  # the JSON value is unchanged
+    assert container_kind("SomeNewContainer") == "SomeNew"
+    assert "Format</th><td>VHD (Hyper-V / Virtual PC)" in render_html(_kb973917())
