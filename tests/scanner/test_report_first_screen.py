@@ -35,6 +35,7 @@ from scanner.report.scan_json import scan_to_dict
 from scanner.report.schema_files import SCHEMAS, schema_dir
 from scanner.report.sections import Fact, footnoted, headline, verdict_state
 from scanner.report.templating import escape_md
+from scanner.report.timeline import typed_value
 from scanner.repro import plan_repro
 from scanner.repro.render import plan_to_dict
 from scanner.timeline import Timeline
@@ -221,3 +222,25 @@ def test_describe_names_container_kinds_as_people_do() -> None:
     assert json.loads(as_json.output)["containers"] == ["EwfContainer"]  # the JSON value is unchanged
     assert container_kind("SomeNewContainer") == "SomeNew"
     assert "Format</th><td>VHD (Hyper-V / Virtual PC)" in render_html(_kb973917())
+
+
+# --- `timeline --format jsonl` carries real types ----------------------------------------------------------
+
+
+def test_jsonl_lines_carry_numbers_and_booleans() -> None:
+    assert [typed_value(v) for v in ("4", "0", "-2", "yes", "False", "0x643", "6.0", "0216", "")] == [
+        4, 0, -2, True, False, "0x643", "6.0", "0216", ""]  # fmt: skip
+    result = CliRunner().invoke(cli, ["timeline", str(ROOT / "fixtures" / "images" / "kb973917-iis6.vhd"),
+                                      "--format", "jsonl"])  # fmt: skip
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    entry_schema = json.loads((ROOT / "schemas" / SCHEMAS["timeline-entry"]).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(entry_schema)
+    for line in lines:
+        assert list(validator.iter_errors(line)) == []
+        assert line["source_count"] == len(line["sources"]) and isinstance(line["at"], (str, type(None)))
+        assert set(line["details_typed"]) == set(line["details"])
+        assert all(isinstance(v, str) for v in line["details"].values())  # the contract is unchanged
+    typed = [line["details_typed"] for line in lines]
+    assert any(isinstance(d.get("files"), int) for d in typed)
+    assert any(d.get("reboot_required") is True for d in typed)
