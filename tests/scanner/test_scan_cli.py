@@ -39,6 +39,7 @@ from scanner.model import (
 from scanner.pipeline import timeline
 from scanner.report.scan_json import scan_to_dict, write_scan_json
 from scanner.report.scan_text import print_scan
+from scanner.report.scan_window import FAILURE_KINDS
 from scanner.timeline import Timeline
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
@@ -401,7 +402,13 @@ def test_report_without_onset_shows_the_last_entries(hand_built: ScanResult) -> 
     nothing = Diagnosis(None, None, None, "The evidence shows no failure")
     healthy = ScanResult(hand_built.inventory, hand_built.timeline, [], nothing, [])
     out = _render(healthy)
-    assert "Verdict\nNo root cause found. The evidence shows no failure.\n" in out
+    # Issue 18: failures the diagnosis did not date: the verdict never says "no failure" above them.
+    failures = sum(1 for e in hand_built.timeline.entries if e.kind in FAILURE_KINDS)
+    assert failures and f"Verdict\nCould not tell: the timeline holds {failures} failure entries" in out
+    assert "no failure" not in out[out.index("Verdict\n") : out.index("\n\nTimeline strip")].casefold()
+    calm = [e for e in hand_built.timeline.entries if e.kind not in FAILURE_KINDS]
+    quiet = ScanResult(hand_built.inventory, Timeline(calm, []), [], nothing, [])
+    assert "Verdict\nNo root cause found. The evidence shows no failure.\n" in _render(quiet)
     assert "Around the failure — no failure onset: the last 15 entries (15 of 22 entries)" in out
     assert "  Nothing to do: no root cause found and no finding calls for a fix." in out
     assert "Not checked / partly read (0)\n  Nothing: every artefact the scan looks for was read" in out
@@ -458,7 +465,8 @@ def test_scan_schema_copies_match_their_sources() -> None:
     assert defs["gap"] == inventory["properties"]["gaps"]["items"]
     assert defs["source"] == inventory["$defs"]["source"]
     assert defs["rule_id"]["enum"] == RULE_IDS
-    assert SCHEMA["required"] == KEYS[:9]
+    meta = ("tool_version", "profiles_version", "scanned_at")  # 1.2: optional, so 1.1 files still validate
+    assert SCHEMA["required"] == [k for k in KEYS[:12] if k not in meta]
     assert list(SCHEMA["properties"]) == KEYS
 
 
