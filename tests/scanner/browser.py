@@ -386,8 +386,8 @@ class _Visit:
             pdf.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=pdf, format="A4", print_background=True)
             pdf_pages = len(_PDF_PAGE.findall(pdf.read_bytes()))
-        active = page.locator(".zoom button.active")
-        opening_zoom = active.first.inner_text(timeout=self._ms()) if active.count() else ""
+        active_zoom = page.locator(".zoom button.active")
+        opening_zoom = active_zoom.first.inner_text(timeout=self._ms()) if active_zoom.count() else ""
         raw_range = page.evaluate(_X_RANGE_JS) if rendered == "true" else None
         x_range = (float(raw_range[0]), float(raw_range[1])) if raw_range else None
         marker_labels = self._marker_labels() if rendered == "true" else ()
