@@ -197,7 +197,9 @@ def inventory(
 
     from scanner.pipeline import inventory as run_inventory
     from scanner.report.inventory import inventory_to_dict, print_inventory
+    from scanner.report.meta import RunMeta
 
+    meta = RunMeta.start(profiles_dir)
     quiet = ctx.find_root().obj.get("verbosity", 0) < 0
     err = Console(stderr=True, quiet=quiet)
     with err.status("working") as status:
@@ -209,7 +211,7 @@ def inventory(
             progress=lambda message: status.update(message),
         )
     if fmt == "json":
-        click.echo(json.dumps(inventory_to_dict(inv), indent=2))
+        click.echo(json.dumps(inventory_to_dict(inv, meta), indent=2))
     else:
         # A pipe or file gets every column in full; a terminal gets its own width.
         out = _text_console(sys.stdout)
@@ -478,10 +480,12 @@ def scan(
     from rich.console import Console
 
     from scanner.pipeline import scan as run_scan
+    from scanner.report.meta import RunMeta
     from scanner.report.scan_json import write_scan_json
     from scanner.report.scan_text import print_scan
     from scanner.report.text import clean
 
+    meta = RunMeta.start(profiles_dir)
     _refuse_page_on_terminal(fmt, output)
     if output is not None:
         _refuse_evidence_as_output(output, source, parent)
@@ -498,7 +502,7 @@ def scan(
         )
     with _report_out(output) as out:
         if fmt == "json":
-            write_scan_json(result, out)
+            write_scan_json(result, out, meta)
         elif fmt == "html":
             from scanner.report.html import write_html
 
@@ -576,7 +580,9 @@ def diff(
     from scanner.diff.chain import parent_of
     from scanner.diff.load import NoParentError, is_scan_json_path
     from scanner.diff.report_text import print_diff, write_diff_json
+    from scanner.report.meta import RunMeta
 
+    meta = RunMeta.start(profiles_dir)
     if after is None:
         if is_scan_json_path(before):
             raise NoParentError(f"{before} is a saved scan: give AFTER to compare it with")
@@ -602,7 +608,7 @@ def diff(
     result = diff_scans(old, new, str(before), str(after))
     with _report_out(output) as out:
         if fmt == "json":
-            write_diff_json(result, out)
+            write_diff_json(result, out, meta)
         elif fmt == "html":
             from scanner.diff.report_html import write_diff_html
 
@@ -649,8 +655,10 @@ def repro(
 
     from scanner.knowledge.profiles import load_knowledge
     from scanner.pipeline import scan as run_scan
+    from scanner.report.meta import RunMeta
     from scanner.repro import plan_repro, write_repro_json, write_repro_markdown
 
+    meta = RunMeta.start(profiles_dir)
     if output is not None:
         _refuse_evidence_as_output(output, source, parent)
     verbosity = ctx.find_root().obj.get("verbosity", 0)
@@ -666,7 +674,7 @@ def repro(
         plan = plan_repro(result, load_knowledge(profiles_dir))
     with _report_out(output) as out:
         if fmt == "json":
-            write_repro_json(plan, out)
+            write_repro_json(plan, out, meta)
         else:
             write_repro_markdown(plan, out)
 
@@ -752,3 +760,29 @@ def _quiet_broken_pipe() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     sys.exit(int(ExitCode.BROKEN_PIPE))
+
+
+# --- issue 18: the JSON Schemas ship with the package; `patchmortem schema` prints them or their path. ---
+@cli.command("schema")
+@click.argument(
+    "name", required=False, type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro"])
+)
+@click.option("--path", "show_path", is_flag=True, help="Print the path (without NAME: the directory).")
+@handle_errors
+def schema(name: str | None, show_path: bool) -> None:
+    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro), or its path.
+
+    Without NAME, lists every schema with its path. The schemas are installed with patchmortem, so a
+    pipeline can validate `scan --format json` without a source checkout.
+    """
+    from scanner.report.schema_files import SCHEMAS, schema_dir, schema_path
+
+    if name is None:
+        if show_path:
+            click.echo(str(schema_dir()))
+            return
+        for key in SCHEMAS:
+            click.echo(f"{key:<15} {schema_path(key)}")
+        return
+    path = schema_path(name)
+    click.echo(str(path) if show_path else path.read_text(encoding="utf-8").rstrip("\n"))

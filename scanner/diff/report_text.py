@@ -7,12 +7,13 @@ characters are shown escaped. An empty diff is exactly one line.
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, Any
 
 from rich.console import Console
 
 from scanner.diff.model import FileRef, FindingRef, ScanDiff, Side
 from scanner.diff.wording import utc_text, verdict_phrase
+from scanner.report.meta import RunMeta
 from scanner.report.templating import write_json
 from scanner.report.text import line
 
@@ -121,9 +122,16 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
     )
 
 
-def write_diff_json(diff: ScanDiff, out: IO[str]) -> None:
+def diff_to_dict(diff: ScanDiff, meta: RunMeta | None = None) -> dict[str, Any]:
+    """The diff contract: ``schema_version``, then how and when the comparison ran
+    (:mod:`scanner.report.meta`; each side saved as a scan JSON keeps its own), then the changes."""
+    data = diff.to_dict()
+    return {"schema_version": data.pop("schema_version"), **(meta or RunMeta.start()).to_dict(), **data}
+
+
+def write_diff_json(diff: ScanDiff, out: IO[str], meta: RunMeta | None = None) -> None:
     """The diff JSON contract (``schemas/diff.schema.json``), indented, newline-terminated."""
-    write_json(diff.to_dict(), out)
+    write_json(diff_to_dict(diff, meta), out)
 
 
 def _level(level: int | None) -> str:

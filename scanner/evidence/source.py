@@ -85,7 +85,8 @@ class SourceDescription:
         if self.layout != "image":
             lines.append(f"layout:     {self.layout}")
         else:
-            lines += [f"containers: {', '.join(self.containers) or 'none'}", f"os (dissect guess): {self.os}"]
+            kinds = ", ".join(_kinds(self.containers, self.chain)) or "none"
+            lines += [f"containers: {kinds}", f"os (dissect guess): {self.os}"]
         if len(self.chain) > 1:
             lines.append(f"chain:      {' -> '.join(self.chain)}")
         for v in self.volumes:
@@ -294,3 +295,10 @@ def _leading_zeros(path: Path) -> bool:
 def describe_source(path: Path, *, parent: Path | None = None) -> SourceDescription:
     """Open ``path`` read-only and describe it (see :func:`open_evidence`)."""
     return open_evidence(path, parent=parent).description
+
+
+def _kinds(containers: list[str], chain: list[str]) -> list[str]:
+    """Issue 18: container kinds as people name them (scanner/evidence/kinds.py), not class names."""
+    from scanner.evidence.kinds import container_kind
+
+    return [container_kind(name, chained=len(chain) > 1) for name in containers]

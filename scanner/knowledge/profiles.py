@@ -8,6 +8,7 @@ profiles fixes them in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import hashlib
 import string
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -306,3 +307,22 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     if errors:
         raise ProfileError("; ".join(errors))
     return Knowledge(tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions))
+
+
+def profiles_version(profiles_dir: Path | None = None) -> str:
+    """A fingerprint of the profile set a report was made with: ``sha256:`` + 16 hex digits.
+
+    Why: a verdict depends on the knowledge as much as on the evidence, so two reports can only be compared
+    when both say which profiles they used. The hash covers every ``*.toml`` under the directory (its path
+    relative to the directory, ``/``-separated, then its bytes), in sorted order, so it changes when any
+    profile file is added, removed, renamed or edited, and not when the directory moves. A missing directory
+    hashes as an empty set (the scan itself reports the missing profiles).
+    """
+    folder = (profiles_dir or default_profiles_dir()).resolve()
+    digest = hashlib.sha256()
+    files = sorted(folder.rglob("*.toml")) if folder.is_dir() else []
+    for path in files:
+        name = path.relative_to(folder).as_posix().encode("utf-8")
+        data = path.read_bytes()
+        digest.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
+    return "sha256:" + digest.hexdigest()[:16]

@@ -23,7 +23,7 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from scanner.diagnose import ScanResult
-from scanner.report.plot import timeline_item, zoom_presets
+from scanner.report.plot import opening_preset, timeline_item, zoom_presets
 from scanner.report.sections import template_values
 from scanner.report.templating import TEMPLATES, html_environment, stylesheet
 
@@ -59,15 +59,16 @@ def render_html(result: ScanResult) -> str:
         ]
     )
     entries = result.timeline.entries
+    presets = zoom_presets(result)
     template = html_environment().get_template("scan.html.j2")
     return template.render(
         **template_values(result),
         csp=csp,
         css=stylesheet(),
-        verdict_class="failed" if result.diagnosis.failure_onset is not None else "",
         entry_count=len(entries),
         undated=sum(1 for e in entries if e.at is None),
-        zoom_presets=[(label, f"{start:.0f}", f"{end:.0f}") for label, start, end in zoom_presets(result)],
+        zoom_presets=[(label, f"{start:.0f}", f"{end:.0f}") for label, start, end in presets],
+        opening_zoom=opening_preset(presets),
         plot_json=htmlsafe_json_dumps(timeline_item(result)),
         scripts=[Markup(s) for s in scripts],
     )

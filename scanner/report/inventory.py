@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from scanner.model import Inventory
+from scanner.report.meta import RunMeta
 
-SCHEMA_VERSION = "1.1"  # 1.1: folders[]
+SCHEMA_VERSION = "1.1"  # 1.1: folders[]; tool_version, profiles_version, scanned_at
 
 
 def inventory_parts(inv: Inventory) -> dict[str, Any]:
@@ -45,9 +46,10 @@ def inventory_parts(inv: Inventory) -> dict[str, Any]:
     }
 
 
-def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
-    """The inventory as plain JSON-ready data (``schema_version`` first)."""
-    return {"schema_version": SCHEMA_VERSION, **inventory_parts(inv)}
+def inventory_to_dict(inv: Inventory, meta: RunMeta | None = None) -> dict[str, Any]:
+    """The inventory as plain JSON-ready data (``schema_version`` first, then how and when it was made:
+    :mod:`scanner.report.meta`)."""
+    return {"schema_version": SCHEMA_VERSION, **(meta or RunMeta.start()).to_dict(), **inventory_parts(inv)}
 
 
 def _sp_text(level: int | None) -> str:

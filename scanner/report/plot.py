@@ -8,8 +8,13 @@ code; every evidence string is passed through :func:`scanner.report.text.clean` 
 shown escaped) and truncated, so a hostile hotfix description can neither run nor hide in the plot.
 
 Lanes (top to bottom): service packs, hotfixes and packages, component and software installs, boots and
-shutdowns, failures, IIS traffic entries; below them, requests per hour with 5xx stacked in red. Both share
-one x range (``name="timeline-x"``) that the page's zoom buttons set.
+shutdowns, failures, IIS traffic entries; below them, requests per hour with 5xx stacked in red
+(:mod:`scanner.report.plot_traffic`). Both share one x range (``name="timeline-x"``) that the page's zoom
+buttons set; the plot opens on the zoom that shows the failure (:func:`opening_preset`).
+
+The trigger, last-good and onset lines carry labels, each in its own row of a blank band under the lanes, so
+no two labels can overlap at any zoom; they are HTML labels (text nodes, ``pm-marker`` class) that the
+page's script turns toward the inside of the plot and hides when their line is out of view.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scanner.diagnose import ScanResult
-from scanner.model import TimelineEntry, TrafficDay
+from scanner.model import TimelineEntry
+from scanner.report.plot_traffic import draw_bars, hourly_traffic, traffic_bars
 from scanner.report.text import clean
+
+__all__ = ["LANES", "entry_columns", "hourly_traffic", "opening_preset", "timeline_item", "zoom_presets"]
 
 #: Lane title -> the timeline kinds drawn in it.
 LANES: dict[str, tuple[str, ...]] = {
@@ -138,18 +146,6 @@ def entry_columns(entries: Iterable[TimelineEntry], trigger: str | None) -> dict
     return cols
 
 
-def hourly_traffic(days: Iterable[TrafficDay]) -> tuple[list[datetime], list[int], list[int]]:
-    """Requests and 5xx per hour over every IIS log (W3C and HTTPERR summed), sorted by hour."""
-    requests: dict[datetime, int] = defaultdict(int)
-    errors: dict[datetime, int] = defaultdict(int)
-    for day in days:
-        for hour, count, fives in day.hourly:
-            requests[hour] += count
-            errors[hour] += fives
-    hours = sorted(requests)
-    return hours, [requests[h] for h in hours], [errors[h] for h in hours]
-
-
 def zoom_presets(result: ScanResult) -> list[tuple[str, float, float]]:
     """(label, start ms, end ms) for the zoom buttons: all history down to the hour of the failure."""
     dated = [e.at for e in result.timeline.entries if e.at is not None]
@@ -174,6 +170,17 @@ def zoom_presets(result: ScanResult) -> list[tuple[str, float, float]]:
     return presets
 
 
+#: The zoom the page opens on, first found: the failure in context, else its day (issue 18). "All history"
+#: squeezes the trigger, last-good and onset lines into the right edge and the traffic into a sliver.
+OPENING = ("Trigger → onset", "Failure day")
+
+
+def opening_preset(presets: list[tuple[str, float, float]]) -> int:
+    """Index of the preset the plot opens on: ``OPENING``'s first match, else the first ("All history")."""
+    labels = [label for label, _start, _end in presets]
+    return next((labels.index(name) for name in OPENING if name in labels), 0)
+
+
 def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str, Any]:
     """The Bokeh JSON item for ``Bokeh.embed.embed_item`` (lanes figure over the traffic figure)."""
     from bokeh.core.types import ID
@@ -193,22 +200,26 @@ def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str
         TapTool,
         WheelZoomTool,
     )
-    from bokeh.models.annotations import Label, Span
+    from bokeh.models.annotations import Span
+    from bokeh.models.annotations.html.labels import HTMLLabel
     from bokeh.plotting import figure
 
     d = result.diagnosis
     cols = entry_columns(result.timeline.entries, d.trigger)
-    hours, requests, errors = hourly_traffic(result.traffic)
+    bars = traffic_bars(result.traffic, d.failure_onset, d.last_good)
     presets = zoom_presets(result)
-    start, end = (presets[0][1], presets[0][2]) if presets else (0.0, 86400000.0)
-    x_range = Range1d(start=start, end=end, name="timeline-x")
+    opening = presets[opening_preset(presets)] if presets else ("", 0.0, 86400000.0)
+    x_range = Range1d(start=opening[1], end=opening[2], name="timeline-x")
     used = [lane for lane in [*LANES, OTHER_LANE] if lane in set(cols["lane"]) or lane == "Failures"]
+    markers = _markers(result)
+    # A blank band of two lanes under the real ones holds the marker labels, one row each (never overlapping).
+    band = list(_LABEL_BAND) if markers else []
     lanes = figure(
         title=None,
         x_axis_type="datetime",
         x_range=x_range,
-        y_range=FactorRange(factors=list(reversed(used))),
-        height=60 + 42 * len(used),
+        y_range=FactorRange(factors=band + list(reversed(used))),
+        height=60 + 42 * (len(used) + len(band)),
         sizing_mode="stretch_width",
         tools=[],
         toolbar_location="above",
@@ -238,7 +249,7 @@ def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str
     )
     lanes.toolbar.active_scroll = wheel
     figures = [lanes]
-    if hours:
+    if bars:
         traffic = figure(
             x_axis_type="datetime",
             x_range=x_range,
@@ -250,32 +261,7 @@ def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str
             y_range=DataRange1d(start=0),
             name="timeline-traffic",
         )
-        width = 3600 * 1000 * 0.9
-        bars = ColumnDataSource(
-            data={
-                "x": [_ms(h) + 1800 * 1000 for h in hours],
-                "ok": [n - e for n, e in zip(requests, errors, strict=True)],
-                "errors": errors,
-                "requests": requests,
-                "hour": [f"{h:%Y-%m-%d %H}:00 UTC" for h in hours],
-            }
-        )
-        traffic.vbar_stack(
-            ["ok", "errors"],
-            x="x",
-            width=width,
-            color=["#9ecae1", "#d62728"],
-            source=bars,
-            legend_label=["requests", "5xx answers"],
-        )
-        traffic.add_tools(
-            HoverTool(tooltips=[("hour", "@hour"), ("requests", "@requests"), ("5xx", "@errors")]),
-            PanTool(dimensions="width"),
-            WheelZoomTool(dimensions="width"),
-        )
-        traffic.legend.location = "top_left"
-        traffic.legend.orientation = "horizontal"
-        traffic.legend.label_text_font_size = "9pt"
+        draw_bars(traffic, bars)
         figures.append(traffic)
     formatter = DatetimeTickFormatter(
         hours="%Y-%m-%d %H:%M", minutes="%H:%M", days="%Y-%m-%d", months="%Y-%m", years="%Y"
@@ -283,27 +269,37 @@ def timeline_item(result: ScanResult, target: str = "timeline-plot") -> dict[str
     for fig in figures:
         fig.xaxis.formatter = formatter
         fig.background_fill_color = "#fbfbfb"
-        for index, (at, text, colour, dash) in enumerate(_markers(result)):
+        for at, _text, colour, dash in markers:
             fig.add_layout(
                 Span(location=_ms(at), dimension="height", line_color=colour, line_width=2, line_dash=dash)
             )
-            if fig is lanes:
-                fig.add_layout(
-                    Label(
-                        x=_ms(at),
-                        y=4 + 16 * index,
-                        y_units="screen",
-                        text=_short(text, 60),
-                        text_color=colour,
-                        text_font_size="9pt",
-                        x_offset=-4,
-                        text_align="right",
-                        background_fill_color="white",
-                        background_fill_alpha=0.8,
-                    )
-                )
+    for index, (at, text, colour, _dash) in enumerate(markers):
+        lanes.add_layout(
+            HTMLLabel(
+                x=_ms(at),
+                y=_LABEL_ROWS[index % len(_LABEL_ROWS)],
+                text=_short(text, 60),
+                text_color=colour,
+                text_font_size="9pt",
+                text_baseline="middle",
+                x_offset=-5,
+                text_align="right",
+                background_fill_color="white",
+                background_fill_alpha=0.9,
+                name=f"timeline-marker-{index}",
+                **_PADDING,
+                css_classes=["pm-marker"],
+            )
+        )
     layout = column(*figures, sizing_mode="stretch_width", name="timeline-layout")
     return dict(json_item(layout, ID(target)))
+
+
+#: The label band's two blank factors (bottom of the lanes) and the rows in it, in data units: a factor is one
+#: unit (about 42 px), so rows 0.65 apart are ~27 px apart, more than a 9 pt label's box is high.
+_LABEL_BAND = ("\u2002", "\u2003")
+_LABEL_ROWS = (1.65, 1.0, 0.35)
+_PADDING: dict[str, Any] = {"padding": 2}  # Bokeh's stubs type ``padding`` too narrowly for an int
 
 
 def _markers(result: ScanResult) -> list[tuple[datetime, str, str, str]]:

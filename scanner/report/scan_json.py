@@ -1,10 +1,11 @@
 """The ``scan`` JSON report: the versioned contract other tools consume (``schemas/scan.schema.json``).
 
-Top-level keys, in this order: ``schema_version``, ``source``, ``system``, ``updates``, ``files``,
-``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the additions
-``pending_renames``, ``software``, ``uninstall_folders``, ``facts``, and (1.1) ``components``: each
-profile component's files placed against the SP baseline (``ComponentLevels.to_dict``), and (1.2) ``folders``:
-each component folder listed (the inventory's ``folders[]``).
+Top-level keys, in this order: ``schema_version``, (1.2) ``tool_version``, ``profiles_version``,
+``scanned_at`` (how and when the report was made: :mod:`scanner.report.meta`), ``source``, ``system``,
+``updates``, ``files``, ``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the
+additions ``pending_renames``, ``software``, ``uninstall_folders``, ``facts``, and (1.1) ``components``: each
+profile component's files placed against the SP baseline (``ComponentLevels.to_dict``), and (1.2)
+``folders``: each component folder listed (the inventory's ``folders[]``).
 ``source``/``system``/``updates``/``files`` and the additions are the inventory contract's sections
 (``inventory_parts``), ``timeline`` is a list of timeline-entry contracts, ``findings``/``diagnosis`` are
 ``Finding.to_dict``/``Diagnosis.to_dict``.
@@ -19,17 +20,22 @@ from typing import IO, Any
 
 from scanner.diagnose import ScanResult
 from scanner.report.inventory import inventory_parts
+from scanner.report.meta import RunMeta
 from scanner.report.templating import write_json
 
-SCHEMA_VERSION = "1.2"  # 1.2: folders[], components[].files[].listed/listed_path
+SCHEMA_VERSION = "1.2"  # 1.2: tool_version, profiles_version, scanned_at; folders[]; listed/listed_path
 
 
+def scan_to_dict(result: ScanResult, meta: RunMeta | None = None) -> dict[str, Any]:
+    """The scan as plain JSON-ready data, top-level keys in contract order (see the module docstring).
 
-def scan_to_dict(result: ScanResult) -> dict[str, Any]:
-    """The scan as plain JSON-ready data, top-level keys in contract order (see the module docstring)."""
+    ``meta`` is how and when the scan ran (the CLI takes it when the command starts); without one, the
+    clock and the default profiles are read now.
+    """
     parts = inventory_parts(result.inventory)
     return {
         "schema_version": SCHEMA_VERSION,
+        **(meta or RunMeta.start()).to_dict(),
         "source": parts["source"],
         "system": parts["system"],
         "updates": parts["updates"],
@@ -47,6 +53,6 @@ def scan_to_dict(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def write_scan_json(result: ScanResult, out: IO[str]) -> None:
+def write_scan_json(result: ScanResult, out: IO[str], meta: RunMeta | None = None) -> None:
     """Write the scan JSON (indented, UTF-8 text, newline-terminated) to ``out``."""
-    write_json(scan_to_dict(result), out)
+    write_json(scan_to_dict(result, meta), out)

@@ -24,7 +24,7 @@ from scanner.model import Diagnosis, Evidence, Finding, FindingFile
 from scanner.report.scan_window import FAILURE_KINDS as FAILURE_KINDS  # re-exported: kind families
 from scanner.report.scan_window import SERVICING_KINDS as SERVICING_KINDS
 from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry, window
-from scanner.report.sections import ordered_findings, remediation_steps, span, utc, where
+from scanner.report.sections import headline, ordered_findings, remediation_steps, span, utc, where
 from scanner.report.strip import print_strip
 from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, when_text
@@ -73,9 +73,8 @@ def _verdict(result: ScanResult, console: Console) -> None:
     d = result.diagnosis
     _heading(console, "Verdict")
     parts: list[str] = []
-    summary = d.summary.strip()
-    if d.latent_cause is None and d.trigger is None and not summary.lower().startswith("no root cause"):
-        parts.append("No root cause found.")
+    # The shared headline: never "no failure" above a strip that shows failures (issue 18).
+    summary = headline(result)
     if summary:
         parts.append(summary if summary.endswith(".") else summary + ".")
     parts += _verdict_facts(result, d, summary)

@@ -14,7 +14,9 @@ from typing import Any
 
 from scanner import __version__
 from scanner.diagnose import ScanResult
+from scanner.evidence.kinds import container_kind
 from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance, TimeZoneFacts
+from scanner.report.scan_window import FAILURE_KINDS
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,21 @@ class Fact:
     label: str
     value: str
     source: str = ""
+    ref: int = 0  # footnote number of ``source`` in a table's source list (0: shown inline, or none)
+
+
+@dataclass(frozen=True)
+class VerdictState:
+    """What the verdict box says at a glance, and the class its colour follows (issue 18).
+
+    ``failing``: the diagnosis dated a failure onset. ``at-risk``: no onset, but a warning or critical
+    finding. ``unknown`` (could not tell): no onset and no serious finding, yet the timeline holds failure
+    entries the diagnosis could not place, or no Windows system could be read. ``healthy``: none of these.
+    """
+
+    css: str
+    label: str
+    failures: int  # failure entries in the timeline (crashes, service and worker-process failures, ...)
 
 
 def utc(at: datetime | None) -> str:
@@ -62,13 +79,61 @@ def report_title(result: ScanResult) -> str:
     return f"{what or 'unknown system'} — host {system.hostname or '?'}"
 
 
+def verdict_state(result: ScanResult) -> VerdictState:
+    """Failing / at risk / healthy / could not tell, from typed fields only (see :class:`VerdictState`)."""
+    failures = sum(1 for e in result.timeline.entries if e.kind in FAILURE_KINDS)
+    if result.diagnosis.failure_onset is not None:
+        return VerdictState("failing", "Failing", failures)
+    if any(f.severity in ("critical", "warning") for f in result.findings):
+        return VerdictState("at-risk", "At risk", failures)
+    if failures or result.inventory.system is None:
+        return VerdictState("unknown", "Could not tell", failures)
+    return VerdictState("healthy", "Healthy", failures)
+
+
 def headline(result: ScanResult) -> str:
-    """The verdict in one sentence: the diagnosis summary, or an honest "no root cause"."""
+    """The verdict in one sentence: the diagnosis summary, or an honest "no root cause".
+
+    When the timeline holds failures but no onset was dated (they came before the last successful request,
+    or could not be ordered), the report says so instead of a summary that reads "no failure": a reader
+    must never see "no failure" above a timeline full of them.
+    """
     d = result.diagnosis
+    state = verdict_state(result)
+    if d.failure_onset is None and state.failures:
+        findings = ordered_findings(result.findings)
+        serious = [f.title for f in findings if f.severity in ("critical", "warning")]
+        noun = "entry" if state.failures == 1 else "entries"
+        latent = (
+            f" {len(serious)} latent condition(s) were found: {'; '.join(serious)}."
+            if serious
+            else " No warning-level finding explains them."
+        )
+        return (
+            f"Could not tell: the timeline holds {state.failures} failure {noun} (crashes, service or "
+            f"worker-process failures) that the diagnosis could not date as the onset of an outage (a "
+            f"successful request came later, or the logs that would order them are missing); see the "
+            f"timeline.{latent}"
+        )
     summary = d.summary.strip()
     if d.latent_cause is None and d.trigger is None and not summary.lower().startswith("no root cause"):
         summary = f"No root cause found. {summary}".strip()
     return summary or "No root cause found."
+
+
+def footnoted(facts: list[Fact]) -> tuple[list[Fact], list[str]]:
+    """Each distinct source once: facts keep a footnote number (``ref``) and the sources come back as a list
+    (issue 18: every system fact repeated the same registry sources)."""
+    sources: list[str] = []
+    out = []
+    for fact in facts:
+        if not fact.source:
+            out.append(fact)
+            continue
+        if fact.source not in sources:
+            sources.append(fact.source)
+        out.append(Fact(fact.label, fact.value, "", sources.index(fact.source) + 1))
+    return out, sources
 
 
 def verdict_facts(result: ScanResult) -> list[Fact]:
@@ -163,6 +228,7 @@ def system_facts(inv: Inventory) -> list[Fact]:
 
 def template_values(result: ScanResult) -> dict[str, Any]:
     """What the HTML and Markdown templates both render, by the names they use."""
+    system, system_sources = footnoted(system_facts(result.inventory))
     return {
         "version": __version__,
         "title": report_title(result),
@@ -173,7 +239,9 @@ def template_values(result: ScanResult) -> dict[str, Any]:
         "components": result.components,
         "findings": ordered_findings(result.findings),
         "gaps": result.gaps,
-        "system_facts": system_facts(result.inventory),
+        "system_facts": system,
+        "system_sources": system_sources,
+        "verdict_state": verdict_state(result),
         "source_facts": source_facts(result.inventory.source),
         "where": where,
     }
@@ -184,7 +252,8 @@ def source_facts(source: dict[str, Any]) -> list[Fact]:
     facts = [Fact("Path", str(source.get("path", "?")))]
     containers = source.get("containers") or []
     if containers:
-        facts.append(Fact("Format", " → ".join(str(c) for c in containers)))
+        chained = len(source.get("chain") or []) > 1
+        facts.append(Fact("Format", " → ".join(container_kind(str(c), chained) for c in containers)))
     if source.get("size") is not None:
         size = int(source["size"])
         facts.append(Fact("Size", f"{size:,} bytes ({size / 2**20:.1f} MiB)"))

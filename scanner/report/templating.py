@@ -29,8 +29,12 @@ TEMPLATES = files("scanner.report") / "templates"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Characters that make inline structure anywhere in a line (emphasis, code, links, tables, strike, math).
 _INLINE = frozenset("`*_[]|~$")
-#: Characters that start a block (heading, list, quote) only at the start of a line.
-_BLOCK_START = re.compile(r"^([#+\-=]|\d+[.)])")
+#: What starts a block at the start of a line, as CommonMark reads it: an ATX heading (1-6 ``#`` then a space
+#: or the end), a bullet (``-`` or ``+`` then a space or the end), an ordered-list item (1-9 digits, ``.`` or
+#: ``)``, then a space or the end). ``6.0.3790.3959`` starts none of these, so it is left alone (issue 18).
+_BLOCK_START = re.compile(r"^(#{1,6}|[+\-]|\d{1,9}[.)])(?=[ \t]|$)")
+#: A line of only ``-`` / ``=`` (and spaces) is a setext underline or a thematic break.
+_RULE_LINE = re.compile(r"^[ \t]*[-=][-= \t]*$")
 _ASCII_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 _BACKTICKS = re.compile(r"`+")
 
@@ -47,7 +51,8 @@ def escape_md(text: str) -> str:
     """Evidence text as inert Markdown: HTML entities for ``& < >``, backslashes before Markdown syntax.
 
     Only what can make structure is escaped, so a ticket's raw text stays readable: a backslash is literal
-    in Markdown unless ASCII punctuation follows it (``WINDOWS\\system32`` needs no escaping).
+    in Markdown unless ASCII punctuation follows it (``WINDOWS\\system32`` needs no escaping), and a
+    version such as ``6.0.3790.3959`` is not a list item (only ``1.`` followed by a space is).
     """
     text = _one_line(text)
     out = []
@@ -62,6 +67,9 @@ def escape_md(text: str) -> str:
     match = _BLOCK_START.match(escaped)
     if match:
         escaped = escaped[: match.end() - 1] + "\\" + escaped[match.end() - 1 :]
+    elif _RULE_LINE.match(escaped):
+        at = len(escaped) - len(escaped.lstrip(" \t"))
+        escaped = escaped[:at] + "\\" + escaped[at:]
     return escaped
 
 

@@ -1,7 +1,11 @@
 """Timeline exports: text for the terminal, CSV, JSON lines, and Timesketch-importable JSON lines.
 
-JSON lines carry each entry exactly as its JSON contract (``TimelineEntry.to_dict``): ``at``, ``precision``,
-``kind``, ``subject``, ``summary``, ``sources[]`` plus ``end``, ``conflicts``, ``details``. Timesketch's
+JSON lines carry each entry as its JSON contract (``TimelineEntry.to_dict``): ``at``, ``precision``,
+``kind``, ``subject``, ``summary``, ``sources[]`` plus ``end``, ``conflicts``, ``details``; and, for record
+tools (issue 18), ``source_count`` and ``details_typed``: ``details`` (a string→string contract) with each
+value that is a plain decimal integer as a number and ``true``/``false``/``yes``/``no`` as a boolean. Other
+values stay strings as written: ``0x643`` is a code, ``6.0`` may be a version, ``0216`` keeps its zero.
+Times stay ISO 8601 strings. Timesketch's
 importer wants ``message``, ``datetime`` (ISO 8601) and ``timestamp_desc`` on every line and keeps any other
 field as an attribute; it cannot place an undated entry, so those are left out and counted.
 """
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterable
 from typing import IO
 
@@ -52,9 +57,30 @@ def _sources_text(entry: TimelineEntry) -> str:
     )
 
 
+#: A decimal integer as written by a program (no leading zero, no sign but ``-``), small enough for a double.
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,14})")
+_BOOLEAN = {"true": True, "false": False, "yes": True, "no": False}
+
+
+def typed_value(text: str) -> int | bool | str:
+    """A ``details`` value as a JSON type a record tool can compare (see the module docstring)."""
+    if _INTEGER.fullmatch(text):
+        return int(text)
+    return _BOOLEAN.get(text.casefold(), text)
+
+
+def jsonl_record(entry: TimelineEntry) -> dict[str, object]:
+    """One JSON line: the entry's contract plus ``source_count`` and ``details_typed``."""
+    return {
+        **entry.to_dict(),
+        "source_count": len(entry.sources),
+        "details_typed": {name: typed_value(value) for name, value in entry.details},
+    }
+
+
 def write_jsonl(entries: Iterable[TimelineEntry], out: IO[str]) -> None:
     for entry in entries:
-        out.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
+        out.write(json.dumps(jsonl_record(entry), ensure_ascii=False) + "\n")
 
 
 def write_csv(entries: Iterable[TimelineEntry], out: IO[str]) -> None:

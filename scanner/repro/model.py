@@ -18,7 +18,7 @@ from typing import Any
 from scanner.model import Evidence, Precision, iso
 
 #: Version of the repro JSON contract.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: tool_version, profiles_version, scanned_at
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,22 @@ from __future__ import annotations
 from typing import IO, Any
 
 from scanner import __version__
+from scanner.report.meta import RunMeta
 from scanner.report.sections import span, where
 from scanner.report.templating import markdown_environment, write_json
 from scanner.repro.model import ReproPlan
 
-#: A lone UTF-16 surrogate cannot be written as UTF-8; as a ``\\uXXXX`` escape it reads back as itself.
+
+def plan_to_dict(plan: ReproPlan, meta: RunMeta | None = None) -> dict[str, Any]:
+    """The plan's contract: ``schema_version``, then how and when the scan ran (:mod:`scanner.report.meta`),
+    then the plan."""
+    data = plan.to_dict()
+    return {"schema_version": data.pop("schema_version"), **(meta or RunMeta.start()).to_dict(), **data}
 
 
-def plan_to_dict(plan: ReproPlan) -> dict[str, Any]:
-    return plan.to_dict()
-
-
-def write_repro_json(plan: ReproPlan, out: IO[str]) -> None:
+def write_repro_json(plan: ReproPlan, out: IO[str], meta: RunMeta | None = None) -> None:
     """The plan as indented UTF-8 JSON, newline-terminated."""
-    write_json(plan_to_dict(plan), out)
+    write_json(plan_to_dict(plan, meta), out)
 
 
 def render_repro_markdown(plan: ReproPlan) -> str:

@@ -56,6 +56,17 @@ _RESERVE_S = 15.0
 # A PDF page object is "/Type /Page" (the tree is "/Type /Pages"); Chromium's PDFs keep them uncompressed.
 _PDF_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 # Inline event-handler attributes and javascript: URLs: script that an escaped string could never create.
+# The timeline's x range from BokehJS (None when the plot never rendered).
+_X_RANGE_JS = """() => {
+  if (typeof Bokeh === 'undefined' || !Bokeh.documents.length) { return null; }
+  const range = Bokeh.documents[Bokeh.documents.length - 1].get_model_by_name('timeline-x');
+  return range ? [range.start, range.end] : null;
+}"""
+# Wait two animation frames: Bokeh repaints (and moves its HTML labels) on the next frame after a change.
+_TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+# A Bokeh HTML label's text: the text nodes of its shadow root (its <style> elements are not text).
+_LABEL_TEXT_JS = """el => Array.from((el.shadowRoot || el).childNodes)
+  .filter(n => n.nodeType === Node.TEXT_NODE).map(n => n.textContent).join('')"""
 _ACTIVE_ATTRIBUTES_JS = """() => {
   let n = 0;
   for (const el of document.querySelectorAll('*')) {
@@ -80,6 +91,15 @@ class Box:
     @property
     def empty(self) -> bool:
         return self.width <= 0 or self.height <= 0
+
+    def overlaps(self, other: Box) -> bool:
+        """True when the two boxes share some area (touching edges do not count)."""
+        return (
+            self.x < other.x + other.width
+            and other.x < self.x + self.width
+            and self.y < other.y + other.height
+            and other.y < self.y + self.height
+        )
 
     def in_viewport(self, width: float, height: float) -> bool:
         """True when some of the box lies in the first screen, i.e. a reader sees it without scrolling."""
@@ -121,6 +141,10 @@ class PageReport:
         screenshot: the full-page PNG written; pdf: the A4 print written (None when not asked for).
         pdf_pages: page objects in that PDF (0 without a PDF).
         seconds: wall time from opening the page to the last fact.
+        opening_zoom: the zoom button marked active when the page opened ("" without buttons).
+        x_range: the timeline's x range (ms since the epoch, UTC) when the page opened; None without a plot.
+        marker_labels: per zoom button, in button order, the trigger / last-good / onset labels visible after
+            clicking it, as (text, box); the first entry ("(opening)") is the state before any click.
     """
 
     url: str
@@ -141,6 +165,9 @@ class PageReport:
     pdf: Path | None
     pdf_pages: int
     seconds: float
+    opening_zoom: str = ""
+    x_range: tuple[float, float] | None = None
+    marker_labels: tuple[tuple[str, tuple[tuple[str, Box], ...]], ...] = ()
 
     @property
     def console_errors(self) -> tuple[ConsoleLine, ...]:
@@ -359,6 +386,11 @@ class _Visit:
             pdf.parent.mkdir(parents=True, exist_ok=True)
             page.pdf(path=pdf, format="A4", print_background=True)
             pdf_pages = len(_PDF_PAGE.findall(pdf.read_bytes()))
+        active_zoom = page.locator(".zoom button.active")
+        opening_zoom = active_zoom.first.inner_text(timeout=self._ms()) if active_zoom.count() else ""
+        raw_range = page.evaluate(_X_RANGE_JS) if rendered == "true" else None
+        x_range = (float(raw_range[0]), float(raw_range[1])) if raw_range else None
+        marker_labels = self._marker_labels() if rendered == "true" else ()
         return PageReport(
             url=self.url,
             console=tuple(self.console),
@@ -378,7 +410,36 @@ class _Visit:
             pdf=pdf,
             pdf_pages=pdf_pages,
             seconds=round(time.monotonic() - self.started, 2),
+            opening_zoom=opening_zoom,
+            x_range=x_range,
+            marker_labels=marker_labels,
         )
+
+    def _labels_now(self) -> tuple[tuple[str, Box], ...]:
+        """The visible marker labels (Bokeh HTML labels, class ``pm-marker``; Playwright pierces their shadow
+        roots) with their text and box."""
+        self.page.evaluate(_TWO_FRAMES_JS)
+        out = []
+        for label in self.page.locator(".pm-marker").all():
+            if not label.is_visible():
+                continue
+            raw = label.bounding_box(timeout=self._ms())
+            if raw is None:
+                continue
+            text = str(label.evaluate(_LABEL_TEXT_JS))
+            out.append((text.strip(), Box(raw["x"], raw["y"], raw["width"], raw["height"])))
+        return tuple(out)
+
+    def _marker_labels(self) -> tuple[tuple[str, tuple[tuple[str, Box], ...]], ...]:
+        """The marker labels as the page opened, then after each zoom button is clicked (in order)."""
+        states = [("(opening)", self._labels_now())]
+        buttons = self.page.locator(".zoom button")
+        for index in range(buttons.count()):
+            button = buttons.nth(index)
+            name = button.inner_text(timeout=self._ms())
+            button.click(timeout=self._ms())
+            states.append((name, self._labels_now()))
+        return tuple(states)
 
 
 def _first_lines(exc: BaseException) -> str:

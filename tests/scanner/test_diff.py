@@ -64,6 +64,7 @@ def _without_labels(data: dict[str, Any]) -> dict[str, Any]:
         data[side].pop("label")
         data[side].pop("source")
     data.pop("headline")
+    data.pop("scanned_at")  # when each comparison ran (issue 18): two runs, two times
     return data
 
 

@@ -18,6 +18,8 @@ skipped locally and fails under CI (which installs both).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -93,6 +95,35 @@ def test_report_renders_cleanly_in_chromium(scenario: str, browser: ReportBrowse
     assert page.screenshot.is_file() and page.screenshot.stat().st_size > MIN_PNG_BYTES
     assert page.screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert page.pdf is not None and page.pdf.read_bytes()[:5] == b"%PDF-" and page.pdf_pages >= 1
+
+
+#: The zooms the page may open on when the scenario has a failure onset (scanner.report.plot.OPENING).
+OPENING_ZOOMS = ("Trigger → onset", "Failure day")
+
+
+@pytest.mark.parametrize("scenario", sorted(IMAGES))
+def test_report_opens_on_the_failure_with_labels_apart(
+    scenario: str, browser: ReportBrowser, tmp_path: Path
+) -> None:
+    """Issue 18: the first screen shows the failure; the trigger / last-good / onset labels never overlap."""
+    page = _open(scenario, browser, tmp_path)
+    assert page.rendered == "true", page.problems()
+    declared = SCENARIOS[scenario].expected["diagnosis"]
+    if declared["failure_onset"]:
+        onset = datetime.fromisoformat(str(declared["failure_onset"]).replace("Z", "+00:00"))
+        assert page.opening_zoom in OPENING_ZOOMS, page.opening_zoom
+        assert page.x_range is not None
+        start, end = page.x_range
+        assert start <= onset.timestamp() * 1000 <= end, (page.x_range, onset)
+        opening = dict(page.marker_labels)["(opening)"]
+        texts = [text for text, _box in opening]
+        assert "failure onset" in texts, texts
+        assert page.plot_box is not None
+        for _text, box in opening:  # inside the plot, not spilling over the axis or the page
+            assert page.plot_box.x <= box.x and box.x + box.width <= page.plot_box.x + page.plot_box.width
+    for zoom, labels in page.marker_labels:
+        for (a, box_a), (b, box_b) in combinations(labels, 2):
+            assert not box_a.overlaps(box_b), f"at {zoom!r}: {a!r} {box_a} overlaps {b!r} {box_b}"
 
 
 def test_hostile_evidence_strings_render_as_text(browser: ReportBrowser, tmp_path: Path) -> None:

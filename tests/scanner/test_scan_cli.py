@@ -11,7 +11,7 @@ import hashlib
 import io
 import json
 import shutil
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import jsonschema
@@ -20,10 +20,12 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from fixtures.factory.scenario import IMAGES_DIR as IMAGES
+from scanner import __version__
 from scanner.cli import cli
 from scanner.diagnose import ScanResult
 from scanner.errors import ExitCode
 from scanner.knowledge.components import default_profiles_dir
+from scanner.knowledge.profiles import profiles_version
 from scanner.model import (
     Diagnosis,
     Evidence,
@@ -37,13 +39,15 @@ from scanner.model import (
 from scanner.pipeline import timeline
 from scanner.report.scan_json import scan_to_dict, write_scan_json
 from scanner.report.scan_text import print_scan
+from scanner.report.scan_window import FAILURE_KINDS
 from scanner.timeline import Timeline
 
 SCHEMAS = Path(__file__).parents[2] / "schemas"
 SCHEMA = json.loads((SCHEMAS / "scan.schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 KEYS = [
-    "schema_version", "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
+    "schema_version", "tool_version", "profiles_version", "scanned_at",
+    "source", "system", "updates", "files", "timeline", "findings", "diagnosis", "gaps",
     "pending_renames", "software", "uninstall_folders", "facts", "components", "folders",
 ]  # fmt: skip
 SECTIONS = [
@@ -91,6 +95,9 @@ def test_scan_json_to_output_file_follows_the_contract(tmp_path: Path) -> None:
     assert list(data) == KEYS
     assert _errors(data) == []
     assert data["schema_version"] == "1.2"
+    assert data["tool_version"] == __version__ and data["profiles_version"] == profiles_version()
+    scanned = datetime.fromisoformat(data["scanned_at"])
+    assert scanned.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - scanned) < timedelta(hours=1)
     assert data["system"]["hostname"] == "WEBSERVER01"
     assert {(e["kind"], e["subject"]) for e in data["timeline"]} >= {
         ("update", "KB973917"),
@@ -395,7 +402,13 @@ def test_report_without_onset_shows_the_last_entries(hand_built: ScanResult) -> 
     nothing = Diagnosis(None, None, None, "The evidence shows no failure")
     healthy = ScanResult(hand_built.inventory, hand_built.timeline, [], nothing, [])
     out = _render(healthy)
-    assert "Verdict\nNo root cause found. The evidence shows no failure.\n" in out
+    # Issue 18: failures the diagnosis did not date: the verdict never says "no failure" above them.
+    failures = sum(1 for e in hand_built.timeline.entries if e.kind in FAILURE_KINDS)
+    assert failures and f"Verdict\nCould not tell: the timeline holds {failures} failure entries" in out
+    assert "no failure" not in out[out.index("Verdict\n") : out.index("\n\nTimeline strip")].casefold()
+    calm = [e for e in hand_built.timeline.entries if e.kind not in FAILURE_KINDS]
+    quiet = ScanResult(hand_built.inventory, Timeline(calm, []), [], nothing, [])
+    assert "Verdict\nNo root cause found. The evidence shows no failure.\n" in _render(quiet)
     assert "Around the failure — no failure onset: the last 15 entries (15 of 22 entries)" in out
     assert "  Nothing to do: no root cause found and no finding calls for a fix." in out
     assert "Not checked / partly read (0)\n  Nothing: every artefact the scan looks for was read" in out
@@ -452,7 +465,8 @@ def test_scan_schema_copies_match_their_sources() -> None:
     assert defs["gap"] == inventory["properties"]["gaps"]["items"]
     assert defs["source"] == inventory["$defs"]["source"]
     assert defs["rule_id"]["enum"] == RULE_IDS
-    assert SCHEMA["required"] == KEYS[:9]
+    meta = ("tool_version", "profiles_version", "scanned_at")  # 1.2: optional, so 1.1 files still validate
+    assert SCHEMA["required"] == [k for k in KEYS[:12] if k not in meta]
     assert list(SCHEMA["properties"]) == KEYS
 
 
