@@ -43,7 +43,8 @@ from typing import BinaryIO
 
 from evtx import PyEvtxParser
 
-__all__ = ["CHUNK", "EvtxEvent", "EvtxScan", "scan_evtx"]
+__all__ = ["CHUNK", "ChunkWalk", "EvtxEvent", "EvtxScan", "identity", "parse_event", "scan_evtx",
+           "walk_chunk"]
 
 Keep = Callable[[str, int], bool]
 
@@ -162,7 +163,17 @@ class _Raw:
     written: int
 
 
-def walk_chunk(chunk: bytes) -> tuple[list[_Raw], list[tuple[int, int]]]:
+@dataclass(frozen=True)
+class ChunkWalk:
+    """One chunk's valid records in order, the damaged stretches ``(start, end)`` between them, and the
+    number of steps the walk took (at most one per 8 bytes: the bound a test checks)."""
+
+    records: list[_Raw]
+    damaged: list[tuple[int, int]]
+    steps: int
+
+
+def walk_chunk(chunk: bytes) -> ChunkWalk:
     """Valid records of one chunk in order, and the damaged stretches ``(start, end)`` between them.
 
     Records run from offset 512 to the chunk header's free-space offset; records past it are read while
@@ -174,7 +185,9 @@ def walk_chunk(chunk: bytes) -> tuple[list[_Raw], list[tuple[int, int]]]:
     records: list[_Raw] = []
     damaged: list[tuple[int, int]] = []
     off = CHUNK_DATA
+    steps = 0
     while off + _RECORD_MIN <= CHUNK:
+        steps += 1
         sig, rsize, rid, written = _RECORD.unpack_from(chunk, off)
         if sig == RECORD_SIG and _RECORD_MIN <= rsize <= CHUNK - off and rsize % 8 == 0 \
                 and struct.unpack_from("<I", chunk, off + rsize - 4)[0] == rsize:
@@ -186,7 +199,7 @@ def walk_chunk(chunk: bytes) -> tuple[list[_Raw], list[tuple[int, int]]]:
         nxt = max(_next_signature(chunk, off + 8, end), off + 8)
         damaged.append((off, nxt))
         off = nxt
-    return records, damaged
+    return ChunkWalk(records, damaged, steps)
 
 
 def _next_signature(chunk: bytes, start: int, end: int) -> int:
@@ -275,7 +288,8 @@ _RUST_ERRORS = (RuntimeError, ValueError, OSError, UnicodeError)
 
 
 def _read_chunk(chunk: bytes, base: int, index: int, scan: EvtxScan, keep: Keep | None) -> None:
-    records, damaged = walk_chunk(chunk)
+    walk = walk_chunk(chunk)
+    records, damaged = walk.records, walk.damaged
     for start, _stop in damaged:
         scan.damaged(f"record at chunk {index} offset 0x{start:x}")
     if not records:
