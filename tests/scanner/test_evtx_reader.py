@@ -232,3 +232,16 @@ def test_evt_stale_header_counts_newer_records_and_names_older_leftovers() -> No
         "follow, up to 30); 5 older records left over outside the live ring (numbered below its oldest "
         "record 6) were read too"
     ]
+
+
+def test_byte_parsers_know_nothing_of_the_model() -> None:
+    """scanner/formats/ (STYLE.md): byte parsers import no other scanner stage."""
+    import ast
+    from pathlib import Path
+
+    import scanner.formats
+
+    for path in Path(scanner.formats.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scanner"):
+                assert node.module.startswith("scanner.formats"), (path.name, node.module)
