@@ -43,6 +43,7 @@ apart.
 
 from __future__ import annotations
 
+import bisect
 import io
 import struct
 from collections.abc import Callable, Iterator
@@ -196,12 +197,17 @@ def _one_chunk_file(chunk: bytes, records: list[_Raw], damaged: list[tuple[int, 
     data = bytearray(chunk)
     for r in records:
         struct.pack_into("<Q", data, r.offset + 16, 0)  # written time is read here; 0 always parses
-    starts = {r.offset for r in records}
-    for start, stop in damaged:
-        while stop not in starts and stop < CHUNK and any(s > stop for s in starts):
-            stop = min(s for s in starts if s > stop)
+    starts = [r.offset for r in records]  # ascending
+    covered = 0
+    for start, _end in damaged:  # ascending; adjacent stretches get one placeholder up to the next record
+        if start < covered:
+            continue
+        i = bisect.bisect_right(starts, start)
+        if i == len(starts):
+            break  # nothing valid after it: the free-space offset below ends the walk first
+        stop = covered = starts[i]
         length = stop - start
-        if length >= _RECORD_MIN and stop in starts:
+        if length >= _RECORD_MIN:  # a shorter stretch cannot hold a placeholder: the chunk's rest is lost
             _RECORD.pack_into(data, start, RECORD_SIG, length, fake_id, 0)
             data[start + 24] = 0xFF  # not a BinXml token: the parser reports this record and goes on
             struct.pack_into("<I", data, stop - 4, length)
