@@ -211,6 +211,10 @@ def _one_chunk_file(chunk: bytes, records: list[_Raw], damaged: list[tuple[int, 
             _RECORD.pack_into(data, start, RECORD_SIG, length, fake_id, 0)
             data[start + 24] = 0xFF  # not a BinXml token: the parser reports this record and goes on
             struct.pack_into("<I", data, stop - 4, length)
+    # The common-string table: the parser caches names by following each bucket's chain of "next" links,
+    # and a chain that cycles through two or more names never ends (evtx 0.14, StringCache::populate; found
+    # by fuzzing a real log). Without the table it reads each name where a record points (its fallback).
+    data[128:384] = bytes(256)
     last = max((r.offset + r.size for r in records), default=CHUNK_DATA)
     struct.pack_into("<Q", data, 32, stop_id)  # last record id: none of ours, so none stops the walk
     struct.pack_into("<I", data, 48, last)  # free-space offset: just past the last valid record

@@ -11,8 +11,11 @@ from __future__ import annotations
 import io
 import random
 import struct
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -237,7 +240,6 @@ def test_evt_stale_header_counts_newer_records_and_names_older_leftovers() -> No
 def test_byte_parsers_know_nothing_of_the_model() -> None:
     """scanner/formats/ (STYLE.md): byte parsers import no other scanner stage."""
     import ast
-    from pathlib import Path
 
     import scanner.formats
 
@@ -245,3 +247,25 @@ def test_byte_parsers_know_nothing_of_the_model() -> None:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("scanner"):
                 assert node.module.startswith("scanner.formats"), (path.name, node.module)
+
+
+def test_cycle_in_the_common_string_table_does_not_hang(tmp_path: Path) -> None:
+    """Two names linked to each other: evtx 0.14's string cache follows the chain forever (found by fuzzing
+    a real log). The reader hands the parser a chunk without that table. Run in a child process: a loop in
+    Rust cannot be interrupted from Python, and the timeout only stops a hang (nothing measures time)."""
+    data = bytearray(_many(20))
+    base = _chunk_at(data, 0)
+    heads = [o for o in struct.unpack_from("<64I", data, base + 128) if o]
+    assert len(heads) >= 2
+    first, second = heads[:2]
+    struct.pack_into("<I", data, base + first, second)  # first -> second -> first
+    struct.pack_into("<I", data, base + second, first)
+    log = tmp_path / "System.evtx"
+    log.write_bytes(bytes(data))
+    code = ("import io, sys; from scanner.collectors.events import read_event_log; "
+            "r = read_event_log(io.BytesIO(open(sys.argv[1], 'rb').read()), 'System.evtx', 'System'); "
+            "print(r.total, r.corrupt, [x.strings[0] for x in r.records][:2])")
+    done = subprocess.run([sys.executable, "-c", code, str(log)], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[2], check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "20 0 ['Service 0', 'Service 1']"
