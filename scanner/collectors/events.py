@@ -22,7 +22,7 @@ import io
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
 from scanner.collectors.evt_records import RawEvtRecord, scan_evt
@@ -39,7 +39,6 @@ _EVT_LEVELS = {0: "information", 1: "error", 2: "warning", 4: "information", 8: 
                16: "audit-failure"}
 _EVTX_LEVELS = {0: "information", 1: "critical", 2: "error", 3: "warning", 4: "information", 5: "verbose"}
 _AUDIT_SUCCESS, _AUDIT_FAILURE = 0x0020000000000000, 0x0010000000000000
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -192,9 +191,6 @@ def _read_evtx(fh: BinaryIO, size: int, artifact: str, log: str, keep: Keep | No
 
 def _evtx_record(e: EvtxEvent, artifact: str, log: str) -> EventRecord:
     """Positional values: %n is the n-th EventData/UserData value, named or not, as in a .evt record."""
-    at = e.time_created
-    if at is None:
-        at = _FILETIME_EPOCH + timedelta(microseconds=e.written // 10)
     level = _EVTX_LEVELS.get(e.level or 0, "unknown")
     keywords = e.keywords or 0
     if not e.level and keywords & _AUDIT_FAILURE:
@@ -207,7 +203,7 @@ def _evtx_record(e: EvtxEvent, artifact: str, log: str) -> EventRecord:
         provider=e.provider,
         event_id=e.event_id & 0xFFFF,
         level=level,
-        at=at,
+        at=e.time_created,
         record_number=e.record_id,
         strings=tuple(value for _, value in e.data),
         data=named + ((("Binary", e.binary),) if e.binary is not None else ()),

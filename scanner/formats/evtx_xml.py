@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["EvtxEvent", "identity", "parse_event"]
 
@@ -22,6 +22,8 @@ _ATTR = re.compile(r'([^\s=]+)="([^"]*)"')
 _NAME = re.compile(r'\bName="([^"]*)"')
 _LEAF = re.compile(r"<([^\s<>/]+)([^<>]*)>([^<]*)</\1>")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
+_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+_FILETIME_MAX = (datetime(9999, 12, 31, tzinfo=UTC) - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10
 _SYSTEM_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 
 
@@ -31,7 +33,8 @@ class EvtxEvent:
 
     Attributes:
         record_id: ``<EventRecordID>`` (the record header's id when the XML has none).
-        written: the record header's written time (FILETIME), the fallback for a missing TimeCreated.
+        written: the record header's written time (FILETIME).
+        time_created: ``<TimeCreated SystemTime>``, else the written time (a record with neither is none).
         provider: ``<Provider Name>`` (or ``EventSourceName``).
         event_id: ``<EventID>`` as stored; ``qualifiers`` its ``Qualifiers`` attribute (classic sources).
         data: ``<EventData>`` values in order, ``(Name or None, text)``, then ``<UserData>`` leaf elements
@@ -48,7 +51,7 @@ class EvtxEvent:
     level: int | None
     task: int | None
     keywords: int | None
-    time_created: datetime | None
+    time_created: datetime
     computer: str
     user_sid: str | None
     data: tuple[tuple[str | None, str], ...]
@@ -128,6 +131,10 @@ def parse_event(xml: str, header_id: int, written: int, chunk: int, offset: int)
                 data.append((_unescape(named.group(1)), value))
             else:
                 data.append((None if name == "Data" else name, value))
+    time_created = _system_time(_attrs(system.get("TimeCreated", ("", ""))[1]).get("SystemTime"))
+    time_created = time_created or _filetime(written)
+    if time_created is None:
+        return None  # no time at all: not a usable record
     provider = _attrs(system.get("Provider", ("", ""))[1])
     return EvtxEvent(
         record_id=_int(system.get("EventRecordID", ("", ""))[0]) or header_id,
@@ -138,7 +145,7 @@ def parse_event(xml: str, header_id: int, written: int, chunk: int, offset: int)
         level=_int(system.get("Level", ("", ""))[0]),
         task=_int(system.get("Task", ("", ""))[0]),
         keywords=_int(system.get("Keywords", ("", ""))[0]),
-        time_created=_system_time(_attrs(system.get("TimeCreated", ("", ""))[1]).get("SystemTime")),
+        time_created=time_created,
         computer=_unescape(system.get("Computer", ("", ""))[0]),
         user_sid=_attrs(system.get("Security", ("", ""))[1]).get("UserID") or None,
         data=tuple(data),
@@ -163,3 +170,10 @@ def _system_time(text: str | None) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
     except ValueError:
         return None
+
+
+def _filetime(value: int) -> datetime | None:
+    """A FILETIME (100 ns since 1601, UTC) as a datetime; None for 0 or beyond year 9999."""
+    if not 0 < value < _FILETIME_MAX:
+        return None
+    return _FILETIME_EPOCH + timedelta(microseconds=value // 10)

@@ -269,3 +269,18 @@ def test_cycle_in_the_common_string_table_does_not_hang(tmp_path: Path) -> None:
                           cwd=Path(__file__).resolve().parents[2], check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "20 0 ['Service 0', 'Service 1']"
+
+
+def test_record_time_falls_back_to_the_written_time_or_the_record_is_unusable() -> None:
+    """Rendered XML as the parser writes it (escaped, explicit end tags), without a TimeCreated."""
+    from scanner.formats.evtx_xml import parse_event
+
+    xml = ('<?xml version="1.0" encoding="utf-8"?>\n<Event xmlns="x"><System><Provider Name="A&amp;B">'
+           "</Provider><EventID Qualifiers=\"16384\">7036</EventID><EventRecordID>9</EventRecordID>"
+           "</System><EventData><Data>a&lt;b</Data><Binary>0A0B</Binary></EventData></Event>")
+    written = 130_795_128_719_843_750  # 2015-06-23 06:01:11.984375 UTC, exact
+    event = parse_event(xml, 1, written, 0, 0)
+    assert event is not None and event.time_created == datetime(2015, 6, 23, 6, 1, 11, 984375, tzinfo=UTC)
+    assert (event.provider, event.event_id, event.qualifiers, event.record_id) == ("A&B", 7036, 16384, 9)
+    assert event.data == ((None, "a<b"),) and event.binary == "0a0b"
+    assert parse_event(xml, 1, 0xFFFF_FFFF_FFFF_FFFF, 0, 0) is None
