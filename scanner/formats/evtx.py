@@ -24,12 +24,14 @@ range. So this module walks every 64 KiB chunk the file holds itself (the header
 on a dirty log), validates each record (signature, size, trailing size copy) and gives the Rust parser a
 one-chunk file in memory in which the chunk header points past the last valid record, every damaged stretch
 is covered by a placeholder record whose BinXml fails to parse (so the parser steps over it, and template
-definitions inside it stay where later records find them), and written times are zeroed (they are read
-here). A record the parser cannot render is counted and skipped; the rest of the chunk is read. Every loop
-over the file's bytes advances by at least 8 bytes, a chunk or a record; the parser is called a bounded
-number of times per chunk. Falling back to dissect for damaged chunks was considered and rejected: it
-costs ~0.4 s a chunk here (100.7 s / 256) against ~1.5 ms, and it is not more resilient (on System2.evtx
-it stops at record 216 and loses the chunk's 67 later records, which the placeholder approach keeps).
+definitions inside it stay where later records find them), written times are zeroed (they are read here),
+and the common-string table is cleared (a cycle in its name chains hangs the parser; without it the parser
+reads each name in place). A record the parser cannot render is counted and skipped; the rest of the chunk
+is read. Every loop over the file's bytes advances by at least 8 bytes, a chunk or a record; the parser is
+called a bounded number of times per chunk. Falling back to dissect for damaged chunks was considered and
+rejected: it costs ~0.4 s a chunk here (100.7 s / 256) against ~1.5 ms, and it is not more resilient (it
+drops System2.evtx's cut chunk; padded, it stops at record 216 and loses the chunk's 67 later records,
+which this reader keeps).
 
 Filtering before parsing: the Rust parser offers no hook before rendering (and rendering is ~8 us a
 record); ``keep(provider, event_id)`` sees the two values cut from the rendered XML by two regular-expression
