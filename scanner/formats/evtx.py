@@ -4,12 +4,13 @@ Format: [MS-EVEN6] 3.1.4.7 and libyal "Windows XML Event Log (EVTX) format": a 4
 64 KiB chunks (``ElfChnk\\0``, 512-byte header with string and template tables) holding records
 (``0x00002a2a``, size, record id, written FILETIME, BinXml, a copy of the size).
 
-Which reader, and why (``tests/bench/bench_evtx.py``; a 16 MiB log cycled from the chunks of plaso's
-real ``System.evtx``/``System2.evtx``, 46,203 records, on a busy 2-core machine): dissect.eventlog's
-pure-Python BinXml parser needs 100.7 s just to iterate it; the ``evtx`` package (omerbenamram/evtx,
-MIT/Apache-2.0, Rust) renders every record to XML in 0.38 s; this reader, keeping what the event catalog
-wants, takes 1.83 s (0.018x dissect), and ``timeline`` on a triage folder holding the log 7.1 s in all
-(0.07x; 0.6 s more than without the log). On the real corpus its records equal dissect's (record numbers,
+Which reader, and why (``tests/bench/bench_evtx.py`` on a quiet 2-core machine; a 16 MiB log cycled from
+the chunks of plaso's real ``System.evtx``/``System2.evtx``, 46,203 records): dissect.eventlog's
+pure-Python BinXml parser needs 36.0 s just to iterate it; the ``evtx`` package (omerbenamram/evtx,
+MIT/Apache-2.0, Rust) renders every record to XML in 0.13 s; this reader, keeping what the event catalog
+wants, takes 0.56 s (0.016x dissect), and ``timeline`` on a triage folder holding the log 3.1 s in all
+(0.087x, start-up and inventory included; the log's share 0.9 s, 0.025x). On the real 2 MB System.evtx
+alone: dissect 2.53 s, this reader 0.05 s. On the real corpus its records equal dissect's (record numbers,
 providers, event IDs, times, values; tests/real/test_real_evtx.py) except where dissect is wrong: it glues
 a string array into one value, reverses GUID byte order, writes booleans as ``0``/``1``, rounds FILETIMEs
 through a float (1-2 microseconds off), and silently stops a chunk at a record it cannot decode.
@@ -29,14 +30,14 @@ and the common-string table is cleared (a cycle in its name chains hangs the par
 reads each name in place). A record the parser cannot render is counted and skipped; the rest of the chunk
 is read. Every loop over the file's bytes advances by at least 8 bytes, a chunk or a record; the parser is
 called a bounded number of times per chunk. Falling back to dissect for damaged chunks was considered and
-rejected: it costs ~0.4 s a chunk here (100.7 s / 256) against ~1.5 ms, and it is not more resilient (it
+rejected: it costs ~0.14 s a chunk (36.0 s / 256) against ~2 ms, and it is not more resilient (it
 drops System2.evtx's cut chunk; padded, it stops at record 216 and loses the chunk's 67 later records,
 which this reader keeps).
 
 Filtering before parsing: the Rust parser offers no hook before rendering (and rendering is ~8 us a
 record); ``keep(provider, event_id)`` sees the two values cut from the rendered XML by two regular-expression
 searches, and only kept records are parsed further (the full parse costs ~15x more: reading all 46,203
-records takes 14 s, 0.14x dissect).
+records takes 4.9 s, 0.14x dissect).
 
 Values are read positionally: EventData ``<Data>`` elements in order, named or not (classic providers
 write unnamed ones, the ``%1..%n`` insertion strings), UserData's leaf elements in order, and ``<Binary>``
