@@ -89,7 +89,8 @@ class EvtScan:
     total: int = 0
     corrupt: int = 0
     first_corrupt: int | None = None
-    past_header: int = 0
+    past_header: int = 0  # records newer than a dirty header's bookkeeping (number >= its next record)
+    leftover: int = 0  # older records outside the live ring (numbers below its oldest record)
     duplicates: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -370,16 +371,13 @@ class _Scanner:
             return
         scan.total += 1
         h = scan.header
-        past = False
-        if h is not None and h.dirty:
-            if h.start == h.end:
-                inside = False
-            elif h.start < h.end:
-                inside = h.start <= at < h.end
-            else:
-                inside = at >= h.start or HEADER_SIZE <= at < h.end
-            past = number >= h.current or not inside
+        # Record numbers only grow: a record numbered at or above the header's next record number was
+        # written after the header was last flushed. A record below the ring's oldest number is an older
+        # one the ring has not overwritten yet (it lies outside the live ring, but it is not new).
+        past = h is not None and h.dirty and number >= h.current
         scan.past_header += past
+        bookkeeping = scan.eof or h
+        scan.leftover += bookkeeping is not None and number < bookkeeping.oldest
         if self.keep is not None and not self.keep(source, _u32(rec, 20) & 0xFFFF):
             return
         scan.records.append(_decode(rec, at, past, split))

@@ -21,6 +21,7 @@ LAYERS: dict[str, int] = {
     "scanner.errors": 0,
     "scanner.model": 0,
     "scanner.evidence": 1,
+    "scanner.formats": 1,
     "scanner.collectors": 2,
     "scanner.timeline": 3,
     "scanner.knowledge": 3,
