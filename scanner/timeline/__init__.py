@@ -77,7 +77,18 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
         *from_traffic(inputs.traffic),
     ]
     entries = fuse(observations, hostname)
-    return Timeline(entries, list(inputs.gaps) + unnumbered_service_pack_gaps(entries))
+    gaps = list(inputs.gaps) + unnumbered_service_pack_gaps(entries)
+    local = [o for o in observations if o.local_clock and o.source.type == "event"]
+    if tz is None and local:
+        # 6008 writes the unexpected shutdown's local wall-clock time: without the zone it is a reading,
+        # not an instant, and the report must say the UTC shown is an assumption.
+        gaps.append(Gap(
+            "event local times",
+            f"no TimeZoneInformation: {len(local)} local time(s) written inside event records (6008's "
+            "shutdown time) were taken as UTC",
+            tuple(o.source.provenance for o in local[:5]),
+        ))
+    return Timeline(entries, gaps)
 
 
 def _with_sp_levels(

@@ -172,6 +172,15 @@ def test_6008_nt6_positional_strings_with_marks_give_the_shutdown_time() -> None
     assert obs.summary == "The previous system shutdown at 1:34:44 PM on 8/25/2015 was unexpected"
 
 
+def test_without_a_zone_the_6008_local_time_taken_as_utc_is_a_gap() -> None:
+    """An evtx-only triage folder has no SYSTEM hive: the UTC shown for 6008 is an assumption, said so."""
+    strings = ("1:34:44 PM", "\u200e8/\u200e25/\u200e2015", "", "", "934", "", "")
+    event = record("EventLog", 6008, *strings, at=datetime(2015, 8, 25, 20, 0, tzinfo=UTC))
+    timeline = build_timeline(TimelineInputs(Inventory({}, None), events=[event]), CATALOG)
+    [gap] = [g for g in timeline.gaps if g.what == "event local times"]
+    assert "taken as UTC" in gap.reason and gap.sources == (Provenance("x.evt", "r1"),)
+
+
 # --- failures -----------------------------------------------------------------------------------------------
 
 
