@@ -82,8 +82,16 @@ def patch_night() -> list[EvtRecord]:
 
 
 def read_dissect(data: bytes, timeout: int = 10) -> list[devt.Record]:
+    """dissect's records, bounded in time and in count: a reader that loops forever yielding records would
+    otherwise fill memory before the alarm fires on a busy machine (seen: 6.4 GB)."""
+    cap = len(data) // 0x38 + 1  # no more records than the smallest record size allows
+    got: list[devt.Record] = []
     with time_limit(timeout):
-        return list(devt.Evt(io.BytesIO(data)))
+        for record in devt.Evt(io.BytesIO(data)):
+            got.append(record)
+            if len(got) > cap:
+                raise ValueError(f"reader yielded more than {cap} records from {len(data)} bytes")
+    return got
 
 
 def header_fields(data: bytes) -> tuple[int, ...]:
