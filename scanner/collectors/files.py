@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
 from scanner.collectors.volume import lookup
+from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance, iso
 
 __all__ = ["MAX_HASH_SIZE", "UninstallFolder", "collect_files", "collect_uninstall_folders"]
@@ -47,7 +47,7 @@ _SI, _FN = 0x10, 0x30  # attribute type codes
 _DOS_NAME = 2  # $FILE_NAME namespace flag of an 8.3-only name
 # What dissect raises on damaged structures (cstruct reads past the data: EOFError; a key-less index entry:
 # AttributeError on its missing attribute). Read as "this artefact is unreadable", never as a crash.
-_READ_ERRORS = (NtfsError, OSError, EOFError, ValueError, LookupError, struct.error, AttributeError)
+_READ_ERRORS = READ_ERRORS  # the one list (scanner/evidence/errors.py)
 _NT_UNINSTALL = re.compile(r"^\$NtUninstall(.+)\$$", re.IGNORECASE)
 _SP_UNINSTALL = "$ntservicepackuninstall$"
 _HF_MIG = "$hf_mig$"

@@ -27,12 +27,10 @@ from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
-from dissect.ntfs.exceptions import Error as NtfsError
-from dissect.target.exceptions import Error as DissectError
-from dissect.util.exceptions import Error as DissectUtilError
 from Registry import Registry, RegistryLog, RegistryParse
 
 from scanner.collectors.regsafe import HiveReader, Node
+from scanner.evidence.errors import READ_ERRORS
 
 __all__ = ["MAX_HIVE_SIZE", "HiveRecovery", "HiveUnreadable", "OpenHive", "open_hive", "read_hive_files"]
 
@@ -45,7 +43,7 @@ _NEW_LOG_TYPE = 6
 _LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
 _MAX_DIR_ENTRIES = 100_000
 _PARSE_ERRORS = (RegistryParse.RegistryException, struct.error, ValueError, IndexError, OverflowError)
-_READ_ERRORS = (OSError, EOFError, ValueError, DissectError, NtfsError, DissectUtilError)
+_READ_ERRORS = READ_ERRORS  # the one list (scanner/evidence/errors.py)
 
 
 class HiveUnreadable(ValueError):

@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.evidence.errors import READ_ERRORS
+
+__all__ = ["MAX_DIR_ENTRIES", "READ_ERRORS", "glob", "listdir", "lookup", "size_of", "windows_path"]
+
 MAX_DIR_ENTRIES = 200_000
-READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, NotImplementedError, AttributeError)
 
 
 def _root(fs: Any) -> Any:
