@@ -4,6 +4,8 @@ Each path that did ``+ timedelta`` on an attacker-controlled time or bias is fed
 range (year 9999 / year 1) or a bias of ±2³¹ minutes and must end with the value skipped and reported.
 """
 
+# ruff: noqa: DTZ001, DTZ901 - naive local wall-clock times at the edges of datetime are the point
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -22,9 +24,13 @@ from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.observe import shift
 
 UTC = timezone.utc
-EASTERN = TimeZoneFacts("Eastern Standard Time", "Eastern Standard Time", "Eastern Daylight Time", 300, 0, -60,
-                        (0, 10, 0, 5, 2, 0, 0, 0), (0, 4, 0, 1, 2, 0, 0, 0))
-HOSTILE_TZ = TimeZoneFacts("x", "x", "y", 1440, 1440, -1440, (0, 13, 9, 99, 99, 99, 0, 0), (2100, 2, 0, 31, 25, 61))
+EASTERN = TimeZoneFacts(
+    "Eastern Standard Time", "Eastern Standard Time", "Eastern Daylight Time", 300, 0, -60,
+    (0, 10, 0, 5, 2, 0, 0, 0), (0, 4, 0, 1, 2, 0, 0, 0),
+)
+HOSTILE_TZ = TimeZoneFacts(
+    "x", "x", "y", 1440, 1440, -1440, (0, 13, 9, 99, 99, 99, 0, 0), (2100, 2, 0, 31, 25, 61)
+)
 EDGES = (datetime(9999, 12, 31, 23, 59, 59), datetime(1, 1, 1), datetime.max, datetime.min)
 
 
@@ -68,8 +74,11 @@ def test_registry_local_dates_out_of_range_are_not_claims() -> None:
 
 
 def test_a_dr_watson_when_of_9999_is_a_malformed_entry() -> None:
-    good = drwatson_entry(app="C:\\WINDOWS\\system32\\inetsrv\\inetinfo.exe", pid=1, when=datetime(2009, 12, 9, 10, 0, tzinfo=UTC),
-                          exception="c0000005", module="w3svc.dll", computer="WEB")
+    good = drwatson_entry(
+        app="C:\\WINDOWS\\system32\\inetsrv\\inetinfo.exe", pid=1,
+        when=datetime(2009, 12, 9, 10, 0, tzinfo=UTC),
+        exception="c0000005", module="w3svc.dll", computer="WEB",
+    )
     text = good.decode("cp1252")
     hostile = text.replace("12/9/2009", "12/31/9999").replace("12/09/2009", "12/31/9999")
     assert hostile != text
@@ -80,7 +89,9 @@ def test_a_dr_watson_when_of_9999_is_a_malformed_entry() -> None:
 
 def test_fused_times_at_the_edge_are_left_out_with_a_gap() -> None:
     def log(at: datetime) -> LogEvent:
-        return LogEvent("update.exe", "install-end", at, "second", "KB973917", "x", (), Provenance("KB973917.log"))
+        return LogEvent(
+            "update.exe", "install-end", at, "second", "KB973917", "x", (), Provenance("KB973917.log")
+        )
 
     inputs = TimelineInputs(
         inventory=Inventory({}, None),
