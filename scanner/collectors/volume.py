@@ -109,7 +109,10 @@ def created_at(fs: Any, path: str) -> tuple[datetime, str] | None:
     birth = getattr(stat, "st_birthtime", None)
     if not birth:
         return None
-    return datetime.fromtimestamp(float(birth), tz=timezone.utc), f"MFT entry {stat.st_ino}"
+    try:
+        return datetime.fromtimestamp(float(birth), tz=timezone.utc), f"MFT entry {stat.st_ino}"
+    except (OverflowError, OSError, ValueError):  # a hostile $STANDARD_INFORMATION time: unknown
+        return None
 
 
 def size_of(entry: Any) -> int | None:
