@@ -12,7 +12,7 @@ Structures are found the cheap way: by their signatures in the raw image bytes (
 QCOW2/VMDK/EWF headers); containers that compress their data (E01) are damaged at random offsets too.
 
 The seed is fixed, so CI runs the same ``PATCHMORTEM_MUTATIONS`` cases (default 16, about 30-60 s on two
-busy cores); a long run: ``PATCHMORTEM_MUTATIONS=300 PYTHONPATH=$PWD python -m pytest -q
+busy cores, two scans at a time); a long run: ``PATCHMORTEM_MUTATIONS=300 PYTHONPATH=$PWD python -m pytest -q
 tests/scanner/test_mutated_images.py`` (``PATCHMORTEM_MUTATION_SEED`` picks another sequence).
 """
 
@@ -51,7 +51,7 @@ DOCUMENTED = {ExitCode.OK, ExitCode.UNSUPPORTED_SOURCE, ExitCode.NO_WINDOWS, Exi
 TIMEOUT = 120  # seconds per scan: a bound on hangs, not a performance assertion
 COUNT = int(os.environ.get("PATCHMORTEM_MUTATIONS", "16"))
 SEED = int(os.environ.get("PATCHMORTEM_MUTATION_SEED", "15"))
-KINDS = ("flip", "zero-run", "huge-length", "truncate", "random-bytes")
+KINDS = ("flip", "zero-run", "huge-length", "truncate", "random-bytes", "mft-records")
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,34 @@ def plan(count: int, seed: int) -> list[Mutation]:
         else:
             offset = rng.randrange(0, size)
         length = {"flip": rng.randrange(1, 64), "zero-run": rng.choice((16, 512, 4096, 65536)),
-                  "huge-length": 4, "truncate": 0, "random-bytes": rng.randrange(1, 256)}[kind]
+                  "huge-length": 4, "truncate": 0, "random-bytes": rng.randrange(1, 256),
+                  "mft-records": 40}[kind]
         out.append(Mutation(image, kind, offset, length, rng.randrange(1 << 30)))
     return out
 
 
+def damage_mft_records(data: bytearray, count: int, rng: random.Random) -> None:
+    """Break ``count`` MFT records (``FILE0``) at once: a fixup mismatch (dissect's ``BrokenMftError``), a
+    first-attribute offset past the record, or a first attribute with a huge length."""
+    offsets = _signature_offsets(bytes(data), limit=100_000)
+    records = [o for o in offsets if data[o : o + 5] == b"FILE0"]
+    for at in rng.sample(records, min(count, len(records))):
+        how = rng.choice(("usa", "attribute-offset", "attribute-length"))
+        if how == "usa":
+            data[at + 0x30] ^= 0xFF
+        elif how == "attribute-offset":
+            data[at + 0x14] = 0xFF
+        else:
+            data[at + 0x3C : at + 0x40] = b"\xff\xff\xff\x7f"
+
+
 def apply(mutation: Mutation, path: Path) -> None:
     rng = random.Random(mutation.seed)
+    if mutation.kind == "mft-records":
+        data = bytearray(path.read_bytes())
+        damage_mft_records(data, mutation.length, rng)
+        path.write_bytes(bytes(data))
+        return
     with path.open("r+b") as fh:
         if mutation.kind == "truncate":
             fh.truncate(mutation.offset)
@@ -181,6 +202,25 @@ def test_a_corrupt_e01_chunk_is_a_gap_not_the_end_of_the_scan(tmp_path: Path) ->
     assert run.returncode == 0, run.stderr
     assert "file data unreadable" in run.stderr and "decompressing" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_broken_mft_records_are_gaps_not_the_end_of_the_scan(tmp_path: Path) -> None:
+    """40 damaged MFT records of the IIS 6 image: dissect's ``AttributeError: Attribute not found`` on a
+    record without its attribute escaped the collectors (exit 70); now each unreadable file is a gap."""
+    data = bytearray((IMAGES / "kb973917-iis6.vhd").read_bytes())
+    rng = random.Random(5)
+    records = [o for o in _signature_offsets(bytes(data), limit=100_000) if data[o : o + 5] == b"FILE0"]
+    for _ in range(3):  # the fourth draw of this sequence is the one that ended in exit 70
+        rng.sample(records, 40), [rng.choice("abc") for _ in range(40)]
+    damage_mft_records(data, 40, rng)
+    copy = tmp_path / "damaged.vhd"
+    copy.write_bytes(bytes(data))
+    run = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "scanner", "scan", str(copy), "--format", "json"],
+        capture_output=True, text=True, timeout=TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT, check=False,
+    )
+    assert run.returncode in DOCUMENTED and "Traceback" not in run.stderr, run.stderr
 
 
 def test_the_plan_covers_every_kind_and_structure() -> None:
