@@ -331,9 +331,12 @@ def _utc_bound(value: str | None, *, end: bool) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
-    if end and len(value.strip()) == 10:  # a date: until the end of that day
-        parsed += timedelta(days=1) - timedelta(microseconds=1)
-    return parsed.astimezone(timezone.utc)
+    try:
+        if end and len(value.strip()) == 10:  # a date: until the end of that day
+            parsed += timedelta(days=1) - timedelta(microseconds=1)
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31 as a whole day, 0001-01-01 east of UTC
+        raise click.BadParameter(f"{value!r} is outside the dates a timeline can hold") from None
 
 
 @cli.command()

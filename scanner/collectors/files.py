@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
 from scanner.collectors.volume import lookup
+from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance, iso
 
 __all__ = ["MAX_HASH_SIZE", "UninstallFolder", "collect_files", "collect_uninstall_folders"]
@@ -45,9 +45,6 @@ _MAX_PARTS = 64
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _SI, _FN = 0x10, 0x30  # attribute type codes
 _DOS_NAME = 2  # $FILE_NAME namespace flag of an 8.3-only name
-# What dissect raises on damaged structures (cstruct reads past the data: EOFError; a key-less index entry:
-# AttributeError on its missing attribute). Read as "this artefact is unreadable", never as a crash.
-_READ_ERRORS = (NtfsError, OSError, EOFError, ValueError, LookupError, struct.error, AttributeError)
 _NT_UNINSTALL = re.compile(r"^\$NtUninstall(.+)\$$", re.IGNORECASE)
 _SP_UNINSTALL = "$ntservicepackuninstall$"
 _HF_MIG = "$hf_mig$"
@@ -164,7 +161,7 @@ def _listing(directory: Any, path: str, gaps: list[Gap]) -> list[tuple[str, Any,
                 continue
             seen.add(record.segment)
             out.append((entry.attribute.file_name, record, bool(record.is_dir())))
-        except _READ_ERRORS:
+        except READ_ERRORS:
             bad += 1
     if bad:
         gaps.append(Gap(path, f"{bad} directory entries unreadable"))
@@ -226,7 +223,7 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
     pe: PeVersion | None = None
     try:
         si_c, si_m, fn_c, fn_m = _times(record, path.rsplit("\\", 1)[-1])
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         gaps.append(Gap(path, f"$STANDARD_INFORMATION/$FILE_NAME unreadable: {exc}", (source,)))
     try:
         size = int(record.size())
@@ -245,7 +242,7 @@ def _file_state(record: Any, path: str, note: str, gaps: list[Gap], hash_files: 
             digest = _sha256(fh, size)
             if digest is None:
                 gaps.append(Gap(path, "not hashed: the file data ends before its size", (source,)))
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
     return FileState(
         path=path,
@@ -285,7 +282,7 @@ def _plain_file_state(fs: Any, path: str, note: str, gaps: list[Gap], hash_files
                 pe = None
                 gaps.append(Gap(path, f"PE version unreadable: {exc}", (source,)))
             digest = _sha256(fh, size) if hash_files and size <= MAX_HASH_SIZE else None
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
         return None
     return FileState(
@@ -338,7 +335,7 @@ def collect_files(
         except _Missing:
             gaps.append(Gap(path, "not present on the volume"))
             continue
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             gaps.append(Gap(path, f"lookup failed: {type(exc).__name__}: {exc}"))
             continue
         if record.is_dir():
@@ -370,7 +367,7 @@ def _folder(
             for leaf_name, leaf, leaf_is_dir in _listing(child, child_path, gaps):
                 if not leaf_is_dir:
                     files.append(_file_state(leaf, f"{child_path}\\{leaf_name}", "", gaps, hash_files))
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         gaps.append(Gap(path, f"folder listing unreadable: {type(exc).__name__}: {exc}", (source,)))
     return UninstallFolder(path, update_id, si_c, fn_c, tuple(files), (source,), kind)
 
@@ -400,7 +397,7 @@ def collect_uninstall_folders(
         entries = [(f"{root_path}\\{name}", name, rec) for name, rec, is_dir in listing if is_dir]
     except _Missing:
         return [], [Gap(system_root, "not present on the volume")]
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         return [], [Gap(system_root, f"listing unreadable: {type(exc).__name__}: {exc}")]
     for path, name, record in entries:
         match = _NT_UNINSTALL.match(name)
@@ -411,7 +408,7 @@ def collect_uninstall_folders(
         elif name.lower() == _HF_MIG:
             try:
                 subs = [(sub, rec) for sub, rec, is_dir in _listing(record, path, gaps) if is_dir]
-            except _READ_ERRORS as exc:
+            except READ_ERRORS as exc:
                 gaps.append(Gap(path, f"listing unreadable: {type(exc).__name__}: {exc}"))
                 continue
             for sub, rec in subs:

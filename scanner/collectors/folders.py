@@ -25,7 +25,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scanner.collectors.files import _READ_ERRORS, _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
+from scanner.collectors.files import _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
 from scanner.collectors.folder_facts import (
     MAX_DEPTH,
     MAX_PE_FILES,
@@ -38,6 +38,7 @@ from scanner.collectors.folder_facts import (
     is_pe_stream,
 )
 from scanner.collectors.folders_plain import plain_folder
+from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
 __all__ = [
@@ -108,7 +109,7 @@ def _folder(
     except _Missing:
         scan.gaps.append(Gap(req.path, "component folder not present on the volume"))
         return _absent(req, "not present on the volume")
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         reason = f"component folder lookup failed: {type(exc).__name__}: {exc}"
         scan.gaps.append(Gap(req.path, reason))
         return _absent(req, reason)
@@ -116,7 +117,7 @@ def _folder(
     gaps: list[Gap] = []
     try:
         listed, entries, subfolders, cut = _walk(record, real, req.depth, cost, gaps)
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         listed, entries, subfolders, cut = [], 0, 0, f"listing unreadable: {type(exc).__name__}: {exc}"
     pe_files = unlisted = not_pe = 0
     for path, child in listed:
@@ -134,7 +135,7 @@ def _folder(
             if listed_as is None and not _is_pe(child, cost):
                 not_pe += 1
                 continue
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
             continue
         pe_files += 1
@@ -188,7 +189,7 @@ def _look_up_names(
     found = 0
     try:
         record, real = _lookup(ntfs, req.path)
-    except (_Missing, *_READ_ERRORS):
+    except (_Missing, *READ_ERRORS):
         return _absent(req, "not present on the volume")
     for name in list(wanted):
         try:
@@ -198,7 +199,7 @@ def _look_up_names(
             if child.is_dir():
                 continue
             path = f"{real}\\{entry.attribute.file_name}"
-        except (_Missing, *_READ_ERRORS):
+        except (_Missing, *READ_ERRORS):
             continue
         listed_as = wanted.pop(name)
         why = (f"{note}; " if note else "") + f"listed by the profile as {listed_as}"

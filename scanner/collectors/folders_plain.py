@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
-from scanner.collectors.files import _READ_ERRORS, _pe_fields, _sha256
+from scanner.collectors.files import _pe_fields, _sha256
 from scanner.collectors.folder_facts import (
     MAX_PE_FILES,
     MAX_SUBFOLDERS,
@@ -24,6 +24,7 @@ from scanner.collectors.folder_facts import (
 )
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
 from scanner.collectors.volume import listdir_entries, lookup, windows_path
+from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
 __all__ = ["plain_folder"]
@@ -46,7 +47,7 @@ def _walk(
             child = f"{where}\\{entry.name}"
             try:
                 is_dir = bool(entry.is_dir())
-            except _READ_ERRORS:
+            except READ_ERRORS:
                 continue
             if not is_dir:
                 files.append((child, entry))
@@ -128,7 +129,7 @@ def plain_folder(
         )
         try:
             state = _state(entry, path, why, req.component, cost, gaps, listed_as is not None)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}"))
             continue
         if state is None:
@@ -166,5 +167,5 @@ def plain_folder(
 def _is_dir(entry: Any) -> bool:
     try:
         return bool(entry.is_dir())
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return False

@@ -27,12 +27,10 @@ from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
-from dissect.ntfs.exceptions import Error as NtfsError
-from dissect.target.exceptions import Error as DissectError
-from dissect.util.exceptions import Error as DissectUtilError
 from Registry import Registry, RegistryLog, RegistryParse
 
 from scanner.collectors.regsafe import HiveReader, Node
+from scanner.evidence.errors import READ_ERRORS
 
 __all__ = ["MAX_HIVE_SIZE", "HiveRecovery", "HiveUnreadable", "OpenHive", "open_hive", "read_hive_files"]
 
@@ -45,7 +43,6 @@ _NEW_LOG_TYPE = 6
 _LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
 _MAX_DIR_ENTRIES = 100_000
 _PARSE_ERRORS = (RegistryParse.RegistryException, struct.error, ValueError, IndexError, OverflowError)
-_READ_ERRORS = (OSError, EOFError, ValueError, DissectError, NtfsError, DissectUtilError)
 
 
 class HiveUnreadable(ValueError):
@@ -399,7 +396,7 @@ def read_hive_files(fs: Any, path: str) -> tuple[bytes, dict[str, bytes]]:
                 break
             if entry.name.upper() in wanted and entry.name.upper() not in found:
                 found[entry.name.upper()] = entry
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise HiveUnreadable(f"{path} cannot be located: {exc}.") from exc
     if base not in found:
         raise HiveUnreadable(f"{path} does not exist.")
@@ -431,7 +428,7 @@ def _read_bounded(entry: Any, label: str) -> bytes:
     try:
         with entry.open("rb") as fh:
             data = bytes(fh.read(MAX_HIVE_SIZE + 1))
-    except _READ_ERRORS as exc:
+    except READ_ERRORS as exc:
         raise HiveUnreadable(f"{label} cannot be read: {exc}.") from exc
     if len(data) > MAX_HIVE_SIZE:
         raise HiveUnreadable(f"{label} is larger than {MAX_HIVE_SIZE >> 20} MiB, which no real hive is.")

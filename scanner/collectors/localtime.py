@@ -77,7 +77,10 @@ def local_to_utc(local: datetime, tz: TimeZoneFacts | None) -> datetime:
     which is what Windows did while writing the first pass through that hour.
     """
     naive = local.replace(tzinfo=None)
-    return (naive + timedelta(minutes=offset_minutes(naive, tz))).replace(tzinfo=UTC)
+    try:
+        return (naive + timedelta(minutes=offset_minutes(naive, tz))).replace(tzinfo=UTC)
+    except OverflowError:  # a hostile year 9999 (or 1) plus the bias: the caller checks in_range()
+        return naive.replace(tzinfo=UTC)
 
 
 def utc_to_local(when: datetime, tz: TimeZoneFacts | None) -> datetime:
@@ -85,8 +88,11 @@ def utc_to_local(when: datetime, tz: TimeZoneFacts | None) -> datetime:
     naive = when.astimezone(UTC).replace(tzinfo=None)
     if tz is None:
         return naive
-    standard = naive - timedelta(minutes=tz.bias_minutes + tz.standard_bias)
-    daylight = naive - timedelta(minutes=tz.bias_minutes + tz.daylight_bias)
+    try:
+        standard = naive - timedelta(minutes=tz.bias_minutes + tz.standard_bias)
+        daylight = naive - timedelta(minutes=tz.bias_minutes + tz.daylight_bias)
+    except OverflowError:  # a time at the edge of datetime's range: out of the accepted range anyway
+        return naive
     skip = tz.standard_bias - tz.daylight_bias
     return daylight if skip and _in_daylight(daylight, tz, skip=skip) else standard
 

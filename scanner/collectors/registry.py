@@ -27,6 +27,7 @@ from typing import Any
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import software_installs, update_records
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded
+from scanner.collectors.timerange import accepted
 from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, UpdateRecord
 
 __all__ = [
@@ -147,8 +148,8 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
     install = v.get("InstallDate")
     install_date = None
     if isinstance(install, int) and 0 < install < 1 << 32:
-        install_date = datetime.fromtimestamp(install, tz=UTC)
-    else:
+        install_date = accepted(datetime.fromtimestamp(install, tz=UTC))
+    if install_date is None:  # absent, or outside the accepted range (timerange.py): a malformed value
         out.unattested("install date", cv, "InstallDate")
     system_root = None
     if isinstance(v.get("SystemRoot"), str):

@@ -15,6 +15,7 @@ import struct
 from typing import Any
 
 from scanner.collectors.regsafe import Hive, HiveReader, guarded
+from scanner.collectors.timerange import bias_ok
 from scanner.model import Gap, TimeZoneFacts
 
 CV = "Microsoft\\Windows NT\\CurrentVersion"
@@ -32,7 +33,10 @@ def _text(value: Any) -> str | None:
 
 
 def _signed(value: Any) -> int:
-    return value - (1 << 32) if isinstance(value, int) and value >= 1 << 31 else int(value or 0)
+    """A REG_DWORD read as signed; another type (a hostile REG_SZ bias) counts as 0."""
+    if not isinstance(value, int):
+        return 0
+    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _systemtime(raw: Any) -> tuple[int, ...]:
@@ -64,13 +68,23 @@ def time_zone(v: dict[str, Any], software: Hive | None, gaps: list[Gap]) -> Time
         daylight = zone[1] if dlt_ref else daylight
         if std_ref and not standard:
             standard = key_name
+    bias, std_bias, dlt_bias = (_signed(v.get(k, 0)) for k in ("Bias", "StandardBias", "DaylightBias"))
+    if not bias_ok(bias, std_bias, dlt_bias):
+        gaps.append(
+            Gap(
+                "time zone",
+                f"TimeZoneInformation biases out of range (Bias {bias}, StandardBias {std_bias}, "
+                f"DaylightBias {dlt_bias} minutes; a real zone is within a day): local times taken as UTC",
+            )
+        )
+        return None
     return TimeZoneFacts(
         key_name=key_name or standard,
         standard_name=standard,
         daylight_name=daylight,
-        bias_minutes=_signed(v.get("Bias", 0)),
-        standard_bias=_signed(v.get("StandardBias", 0)),
-        daylight_bias=_signed(v.get("DaylightBias", 0)),
+        bias_minutes=bias,
+        standard_bias=std_bias,
+        daylight_bias=dlt_bias,
         standard_start=_systemtime(v.get("StandardStart")),
         daylight_start=_systemtime(v.get("DaylightStart")),
         active_bias=_signed(v["ActiveTimeBias"]) if isinstance(v.get("ActiveTimeBias"), int) else None,

@@ -26,6 +26,7 @@ from typing import Any
 
 from scanner.collectors.localtime import local_date_to_utc
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded
+from scanner.collectors.timerange import accepted, shifted
 from scanner.collectors.update_ids import normalise_update_id
 from scanner.model import (
     Gap,
@@ -141,7 +142,7 @@ def _local_date(text: str, tz: TimeZoneFacts | None) -> datetime | None:
         month, day, year = (int(g) for g in match.groups())
     else:
         return None
-    return local_date_to_utc(year, month, day, tz)
+    return accepted(local_date_to_utc(year, month, day, tz))  # out of range: malformed, not a claim
 
 
 def _day_claim(
@@ -282,8 +283,9 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
         high, low = v.get("InstallTimeHigh"), v.get("InstallTimeLow")
         if isinstance(high, int) and isinstance(low, int) and (high or low):
             filetime = (high << 32) | low
-            at = datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=filetime // 10)
-            d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"))
+            at = accepted(shifted(datetime(1601, 1, 1, tzinfo=UTC), timedelta(microseconds=filetime // 10)))
+            if at is not None:  # out of range: a malformed value, the package stays undated by CBS
+                d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"))
         for value in ("InstallClient", "InstallUser", "InstallName", "SelfUpdate", "Visibility"):
             if value in v:
                 d.details[f"cbs_{value.lower()}"] = _text(v[value]) or ""

@@ -14,8 +14,11 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.evidence.errors import READ_ERRORS
+
+__all__ = ["MAX_DIR_ENTRIES", "READ_ERRORS", "glob", "listdir", "lookup", "size_of", "windows_path"]
+
 MAX_DIR_ENTRIES = 200_000
-READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, NotImplementedError, AttributeError)
 
 
 def _root(fs: Any) -> Any:
@@ -106,7 +109,10 @@ def created_at(fs: Any, path: str) -> tuple[datetime, str] | None:
     birth = getattr(stat, "st_birthtime", None)
     if not birth:
         return None
-    return datetime.fromtimestamp(float(birth), tz=timezone.utc), f"MFT entry {stat.st_ino}"
+    try:
+        return datetime.fromtimestamp(float(birth), tz=timezone.utc), f"MFT entry {stat.st_ino}"
+    except (OverflowError, OSError, ValueError):  # a hostile $STANDARD_INFORMATION time: unknown
+        return None
 
 
 def size_of(entry: Any) -> int | None:

@@ -145,7 +145,8 @@ def _source_size(path: Path) -> int:
 
 def _open_target(path: Path, parent: Path | None) -> tuple[Any, list[str]]:
     from dissect.target import Target
-    from dissect.target.exceptions import TargetError
+
+    from scanner.evidence.errors import READ_ERRORS
 
     try:
         from scanner.evidence import vhdchain
@@ -158,7 +159,7 @@ def _open_target(path: Path, parent: Path | None) -> tuple[Any, list[str]]:
         raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
     try:
         return Target.open(path), [str(path)]
-    except (TargetError, OSError, ValueError, EOFError) as exc:
+    except READ_ERRORS as exc:
         if path.is_dir():
             # dissect's directory loader recognises a tree only by well-known OS folder names; a collection
             # whose %SystemRoot% has another name is still a plain directory we can read.

@@ -48,6 +48,7 @@ from dissect.target.filesystems.dir import DirectoryFilesystem
 from dissect.target.filesystems.zip import ZipFilesystemEntry
 
 from scanner.errors import UnsupportedSourceError
+from scanner.evidence.errors import READ_ERRORS
 from scanner.evidence.sysroot import MAX_LISTING, find_windows_dir, has_hive_folder
 
 #: Bound on the files and folders mapped from one collection (a full triage holds a few tens of thousands).
@@ -116,14 +117,14 @@ class _ZipTree(VirtualFilesystem):
 def _children(directory: Any) -> list[Any]:
     try:
         return list(itertools.islice(directory.iterdir(), MAX_LISTING))
-    except (OSError, ValueError, KeyError):
+    except READ_ERRORS:
         return []
 
 
 def _is_dir(entry: Any) -> bool:
     try:
         return bool(entry.is_dir())
-    except (OSError, ValueError, KeyError):
+    except READ_ERRORS:
         return False
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from scanner.collectors.timerange import RANGE_TEXT, in_range
 from scanner.knowledge.events import EventCatalog
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.versions import FileVersion, service_pack_of
@@ -76,8 +77,19 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
         *from_logs(inputs.log_events),
         *from_traffic(inputs.traffic),
     ]
+    # Attacker-controlled times outside the accepted range (scanner/collectors/timerange.py) are malformed
+    # values: fusing them would overflow datetime arithmetic near year 9999; they are counted in a gap.
+    odd = [o for o in observations if o.at is not None and not in_range(o.at)]
+    if odd:
+        observations = [o for o in observations if o.at is None or in_range(o.at)]
     entries = fuse(observations, hostname)
     gaps = list(inputs.gaps) + unnumbered_service_pack_gaps(entries)
+    if odd:
+        gaps.append(Gap(
+            "out-of-range times",
+            f"{len(odd)} time(s) outside {RANGE_TEXT} (malformed values) were left out of the timeline",
+            tuple(o.source.provenance for o in odd[:5]),
+        ))
     local = [o for o in observations if o.local_clock and o.source.type == "event"]
     if tz is None and local:
         # 6008 writes the unexpected shutdown's local wall-clock time: without the zone it is a reading,

@@ -461,4 +461,8 @@ def _iso(value: datetime | None) -> str:
 
 
 def shift(value: datetime | None, seconds: float) -> datetime | None:
-    return value + timedelta(seconds=seconds) if value is not None else None
+    """``value`` moved by ``seconds``; None when the sum leaves datetime's range (a hostile year 9999)."""
+    try:
+        return value + timedelta(seconds=seconds) if value is not None else None
+    except OverflowError:
+        return None

@@ -36,6 +36,7 @@ from typing import Any
 
 from scanner.collectors.localtime import local_to_utc, zone_note
 from scanner.collectors.logs.w3c import stream_lines
+from scanner.collectors.timerange import in_range
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
 from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
 
@@ -102,9 +103,10 @@ def _parse_when(match: re.Match[str]) -> datetime | None:
     if year < 100:
         year += 2000 if year < 70 else 1900
     try:
-        return datetime(year, month, day, int(match["H"]), int(match["M"]), int(match["S"]))  # noqa: DTZ001
+        when = datetime(year, month, day, int(match["H"]), int(match["M"]), int(match["S"]))  # noqa: DTZ001
     except ValueError:
         return None
+    return when if in_range(when) else None  # ``When: 9999/12/31``: malformed, not a time (timerange.py)
 
 
 def _image(app: str) -> str:

@@ -35,6 +35,7 @@ from typing import BinaryIO
 from scanner.collectors.localtime import local_to_utc, utc_to_local, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
 from scanner.collectors.logs.leftbehind import left_behind, parse_code
+from scanner.collectors.timerange import shifted
 from scanner.collectors.update_ids import sp_number
 from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
 
@@ -212,8 +213,10 @@ class _Parser:
         at, local = None, ""
         if s.anchor_utc is not None:
             delta = timedelta(milliseconds=offset - s.anchor_offset)
-            at = s.anchor_utc + delta  # elapsed time, so a DST change mid-run is crossed correctly
-            local = _fmt_local(utc_to_local(at, self.tz))
+            # elapsed time, so a DST change mid-run is crossed correctly; a hostile offset past datetime's
+            # range leaves the line undated (timerange.py)
+            at = shifted(s.anchor_utc, delta)
+            local = _fmt_local(utc_to_local(at, self.tz)) if at is not None else ""
         s.last_at, s.last_local = at, local
         base = {"local_time": local, "offset": line.text.split(":", 1)[0].strip()}
         self.classify(line, text, at, base)

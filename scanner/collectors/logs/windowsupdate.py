@@ -30,6 +30,7 @@ from typing import BinaryIO
 
 from scanner.collectors.localtime import local_to_utc, offset_minutes, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
+from scanner.collectors.timerange import shifted
 from scanner.model import Gap, Provenance, TimeZoneFacts
 
 _LINE = re.compile(
@@ -132,7 +133,10 @@ class _Parser:
         if local is None:
             return
         east = (-1 if m.group(8) == "-" else 1) * (int(m.group(9)) * 60 + int(m.group(10)))
-        at = (local - timedelta(minutes=east)).replace(tzinfo=timezone.utc)
+        shifted_at = shifted(local, -timedelta(minutes=east))  # None past datetime's range (timerange.py)
+        if shifted_at is None:
+            return
+        at = shifted_at.replace(tzinfo=timezone.utc)
         number = re.match(r"\d+", cols[3].strip())
         event_id = number.group(0) if number else ""
         guid = cols[5].strip().strip("{}").upper()
