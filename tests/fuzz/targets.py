@@ -69,10 +69,11 @@ def _hive_log_nt5(data: bytes) -> None:
 def _hive_log_nt6(data: bytes) -> None:
     from scanner.collectors.hive import open_hive
 
-    # The fuzzed bytes are cut in two: .LOG1 and .LOG2 (the replay orders and chains both).
-    cut = data[0] if data else 0
-    cut = len(data) * cut // 255
-    logs = {"SYSTEM.LOG1": data[1:cut], "SYSTEM.LOG2": data[cut:]}
+    # A second "regf" base block in the bytes starts .LOG2 (the replay orders and chains both logs); a
+    # seed (one real .LOG1) so replays unchanged, and mutation can grow the pair.
+    cut = data.find(b"regf", 1)
+    logs = {"SYSTEM.LOG1": data, "SYSTEM.LOG2": b""} if cut < 0 else {
+        "SYSTEM.LOG1": data[:cut], "SYSTEM.LOG2": data[cut:]}
     open_hive(_primary("hive_log_nt6"), logs, artifact="Windows/System32/config/SYSTEM")
 
 
