@@ -7,6 +7,7 @@ files to replay, and flags such as ``-runs=N -seed=S -timeout=SEC -rss_limit_mb=
 
 from __future__ import annotations
 
+import os
 import sys
 
 import atheris
@@ -22,8 +23,10 @@ def main(argv: list[str]) -> None:
         except Exception:  # noqa: BLE001,S110 - the empty input only warms the imports; fuzzing judges it
             pass
 
+    skip_known = os.environ.get("PATCHMORTEM_FUZZ_SKIP_KNOWN") == "1"
+
     def one_input(data: bytes) -> None:
-        check(target, data)
+        check(target, data, skip_known=skip_known)
 
     atheris.Setup([argv[0], *argv[2:]], one_input)
     atheris.Fuzz()

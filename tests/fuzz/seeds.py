@@ -23,6 +23,7 @@ SEED_IMAGES = ("kb973917-iis6.vhd", "cbs-2008-iis7.qcow2", "cbs-2012r2-dirty-hiv
                "healthy-2003-sp2.vhd")
 MAX_SEED = 1 << 20  # a seed larger than this is cut: the parsers' front matter is what mutation reaches
 MAX_PER_KIND = 12
+VERSION = 2  # part of the cache folder's name: bump when the seed set changes
 
 # artefact path (lower case, volume-relative) -> seed kind
 _KINDS: list[tuple[str, str]] = [
@@ -61,8 +62,8 @@ def _manifest_key() -> str:
 def cache_dir() -> Path:
     """Where the extracted seeds live (``$PATCHMORTEM_FUZZ_SEEDS`` or a temp folder keyed by the images)."""
     given = os.environ.get("PATCHMORTEM_FUZZ_SEEDS")
-    base = Path(given) if given else Path(tempfile.gettempdir()) / f"patchmortem-fuzz-seeds-{_manifest_key()}"
-    return base
+    name = f"patchmortem-fuzz-seeds-{VERSION}-{_manifest_key()}"
+    return Path(given) if given else Path(tempfile.gettempdir()) / name
 
 
 def _kind(path: str, table: list[tuple[str, str]]) -> str | None:
@@ -111,6 +112,34 @@ def _from_image(image: Path, out: Path) -> None:
                     _store(out, f"{kind}_primary", f"{image.stem}-{name}", fh.read())
 
 
+def _factory_seeds(out: Path) -> None:
+    """Seeds the fixture images lack (no image carries an iis6.log or setupapi.log): built by the factory."""
+    from datetime import datetime, timedelta, timezone
+
+    from fixtures.factory.textlogs.setuplogs import (
+        SetupApiLog,
+        SetupApiSection,
+        command_line_processed,
+        executing,
+        iis_setup_log,
+        iis_setup_session,
+        setupapi_log,
+    )
+
+    local = datetime(2009, 12, 8, 15, 40, tzinfo=timezone(timedelta(hours=-8)))
+    for fail in (None, "w3core.dll"):
+        session = iis_setup_session(local, source_path="C:\\WINDOWS\\ServicePackFiles\\i386",
+                                    register=("asp.dll", "w3core.dll"), fail_dll=fail)
+        _store(out, "iis_setup", f"iis6-{fail}", iis_setup_log(session))
+    lines = (command_line_processed("C:\\WINDOWS\\system32\\svchost.exe"),
+             executing("update.exe", "update.exe /quiet"))
+    section = SetupApiSection(local, 264, 1531, lines, "Driver Install")
+    _store(out, "setupapi", "setupapi", setupapi_log(SetupApiLog((section,))))
+    # localtime reads its input with FuzzedDataProvider: a few byte patterns to start from
+    for name, data in (("zeros", bytes(64)), ("ones", b"\xff" * 64), ("ramp", bytes(range(64)))):
+        _store(out, "localtime", name, data)
+
+
 def build(out: Path | None = None, *, real: bool = True,
           log: Callable[[str], None] = lambda _m: None) -> Path:
     """Extract the seeds once (idempotent); returns the seed directory (one folder per kind)."""
@@ -121,6 +150,7 @@ def build(out: Path | None = None, *, real: bool = True,
         for name in SEED_IMAGES:
             log(f"seeds: reading {name}")
             _from_image(IMAGES / name, out)
+        _factory_seeds(out)
         for avhd in ("snapshot-iis-rtm-child.avhd", "snapshot-iis-rtm-parent.vhd"):
             _store(out, "vhd", avhd, _vhd_seed(IMAGES / avhd))
         done.write_text("ok\n")
