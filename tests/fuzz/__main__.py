@@ -58,7 +58,8 @@ def run_target(name: str, flags: list[str], *, work: Path | None = None, real: b
     new.mkdir(parents=True, exist_ok=True)
     crashes.mkdir(parents=True, exist_ok=True)
     given = {f.split("=", 1)[0] for f in flags}
-    flags = [f"{k}={v}" for k, v in DEFAULTS.items() if k not in given] + flags
+    defaults = {**DEFAULTS, "-max_len": str(TARGETS[name].max_len)}
+    flags = [f"{k}={v}" for k, v in defaults.items() if k not in given] + flags
     flags.append(f"-artifact_prefix={crashes}/")
     dirs = [str(d) for d in corpus_dirs(name, real=real)]
     cmd = [sys.executable, "-m", "tests.fuzz.one", name, str(new), *dirs, *flags]

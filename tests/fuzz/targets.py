@@ -31,6 +31,9 @@ class Target:
     # A crash class already filed (a committed regression input, fix owned elsewhere): tolerated only when
     # PATCHMORTEM_FUZZ_SKIP_KNOWN=1, so a long run can look past it for other crashes.
     known: Callable[[], tuple[type[BaseException], ...]] = field(default=lambda: ())
+    # Longest input (libFuzzer -max_len) unless the command line says otherwise: a 1 MiB .evt seed
+    # would make every execution read 1 MiB; the record and chunk parsers' paths are all reached within it.
+    max_len: int = 1 << 20
 
 
 _REG_MODULES = ("scanner", "Registry")
@@ -301,9 +304,10 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            doc="registry.pending_renames"),
     Target("reg_servicing_markers", _reg_servicing_markers, ("hive",), _REG_MODULES,
            doc="registry.servicing_markers and iis_setup_time"),
-    Target("evt", _evt, ("evt",), ("scanner",), doc="events.read_event_log and evt_records.scan_evt on .evt"),
+    Target("evt", _evt, ("evt",), ("scanner",), doc="events.read_event_log and evt_records.scan_evt on .evt",
+           max_len=64 * 1024),
     Target("evtx", _evtx, ("evtx",), ("scanner",), _evtx_scan_errors,
-           doc="events.read_event_log on .evtx (formats/evtx.py)"),
+           doc="events.read_event_log on .evtx (formats/evtx.py)", max_len=4096 + 2 * 65536),
     Target("pe_version", _pe, ("pe",), ("scanner", "pefile"), _pe_unreadable, "pe_version.read_pe_version"),
     Target("vhd_chain", _vhd, ("vhd",), ("scanner",), _scanner_errors,
            "vhdchain: is_vhd_differencing + resolve_chain on a temp file"),
