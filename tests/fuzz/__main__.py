@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from tests.fuzz import seeds
-from tests.fuzz.targets import TARGETS
+from tests.fuzz.targets import ALL, TARGETS
 
 HERE = Path(__file__).resolve().parent
 DEFAULTS = {"-timeout": "10", "-rss_limit_mb": "1024"}
@@ -41,27 +41,30 @@ def work_dir() -> Path:
 def corpus_dirs(name: str, *, real: bool = True) -> list[Path]:
     """The read-only seed folders of a target (fixtures, committed corpus and regressions, real corpus)."""
     base = seeds.build(real=real)
-    found = [base / kind for kind in TARGETS[name].seeds]
+    found = [base / kind for kind in ALL[name].seeds]
     real_base = seeds.real_dir() if real else None
     if real_base is not None:
-        found += [real_base / kind for kind in TARGETS[name].seeds]
+        found += [real_base / kind for kind in ALL[name].seeds]
     found += [HERE / "corpus" / name, HERE / "regressions" / name]
     return [d for d in found if d.is_dir() and any(d.iterdir())]
 
 
 def run_target(name: str, flags: list[str], *, work: Path | None = None, real: bool = True,
-               capture: bool = False) -> tuple[int, int, str]:
-    """Fuzz one target in a subprocess; returns (exit code, executions done, its output)."""
+               capture: bool = False, extra: list[Path] | None = None) -> tuple[int, int, str]:
+    """Fuzz one target in a subprocess; returns (exit code, executions done, its output).
+
+    ``extra`` adds seed folders (read-only) after the target's own.
+    """
     work = work or work_dir()
     new = work / name
     crashes = work / "crashes" / name
     new.mkdir(parents=True, exist_ok=True)
     crashes.mkdir(parents=True, exist_ok=True)
     given = {f.split("=", 1)[0] for f in flags}
-    defaults = {**DEFAULTS, "-max_len": str(TARGETS[name].max_len)}
+    defaults = {**DEFAULTS, "-max_len": str(ALL[name].max_len)}
     flags = [f"{k}={v}" for k, v in defaults.items() if k not in given] + flags
     flags.append(f"-artifact_prefix={crashes}/")
-    dirs = [str(d) for d in corpus_dirs(name, real=real)]
+    dirs = [str(d) for d in [*corpus_dirs(name, real=real), *(extra or [])]]
     cmd = [sys.executable, "-m", "tests.fuzz.one", name, str(new), *dirs, *flags]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE.parents[1]),
                                                                      os.environ.get("PYTHONPATH")]))}

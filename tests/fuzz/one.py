@@ -14,9 +14,9 @@ import atheris
 
 
 def main(argv: list[str]) -> None:
-    from tests.fuzz.targets import TARGETS, check
+    from tests.fuzz.targets import ALL, check
 
-    target = TARGETS[argv[1]]
+    target = ALL[argv[1]]
     with atheris.instrument_imports(include=list(target.modules)):
         try:  # import (and so instrument) everything the target touches before fuzzing starts
             target.run(b"")

@@ -10,6 +10,7 @@ is ``python -m tests.fuzz all -max_total_time=SECONDS`` (README, "Fuzzing").
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -47,3 +48,15 @@ def test_target_survives_smoke_pass(name: str, smoke_results: dict[str, tuple[in
         pytest.xfail(KNOWN[name])
     assert code == 0, f"fuzz target {name} failed (exit {code}):\n{output[-6000:]}"
     assert execs >= RUNS, f"{name}: only {execs} executions\n{output[-2000:]}"
+
+
+def test_a_crash_fails_the_run(tmp_path: Path) -> None:
+    """The machinery itself: an undocumented exception ends the run non-zero, with its traceback and input."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "crash").write_bytes(b"CRASH")
+    code, _execs, output = run_target("selftest_crash", ["-runs=10", "-seed=1"], work=tmp_path / "work",
+                                      real=False, capture=True, extra=[seeds])
+    assert code != 0
+    assert "RuntimeError: selftest" in output
+    assert list((tmp_path / "work" / "crashes" / "selftest_crash").glob("crash-*"))
