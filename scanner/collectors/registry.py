@@ -26,7 +26,7 @@ from typing import Any
 
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import software_installs, update_records
-from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded
+from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, value_text
 from scanner.collectors.timerange import accepted
 from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, UpdateRecord
 
@@ -46,16 +46,6 @@ UTC = timezone.utc
 CV = "Microsoft\\Windows NT\\CurrentVersion"
 CBS = "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing"
 _ARCH = {"X86": "x86", "AMD64": "x64", "IA64": "ia64", "ARM64": "arm64"}
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value if v)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value).rstrip("\x00")
 
 
 def current_control_set(system: Hive, gaps: list[Gap] | None = None) -> tuple[str, Provenance] | None:
@@ -132,7 +122,7 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
     if cv.node is not None and software is not None:
         out.sources.append(Provenance(software.artifact, CV, software.note))
 
-    product = _text(v.get("ProductName")) or None
+    product = value_text(v.get("ProductName")) or None
     if product is None:
         out.unattested("product", cv, "ProductName")
     current = str(v.get("CurrentVersion", "") or "").strip("\x00 ") or None
@@ -174,13 +164,13 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
     win = key("Control\\Windows", "system facts")
     service_pack, csd_version = _service_pack(win, cv, out, software, system)
     names = key("Control\\ComputerName\\ComputerName", "system facts")
-    hostname = _text(names.values.get("ComputerName")) or None
+    hostname = value_text(names.values.get("ComputerName")) or None
     if hostname:
         out.attested(names, "ComputerName", hive=system)
     else:
         out.unattested("hostname", names, "ComputerName")
     env = key("Control\\Session Manager\\Environment", "system facts")
-    raw_arch = _text(env.values.get("PROCESSOR_ARCHITECTURE"))
+    raw_arch = value_text(env.values.get("PROCESSOR_ARCHITECTURE"))
     architecture = _ARCH.get((raw_arch or "").upper())
     if architecture:
         out.attested(env, "PROCESSOR_ARCHITECTURE", hive=system)
@@ -216,8 +206,8 @@ def system_facts(software: Hive | None, system: Hive | None) -> tuple[SystemFact
         install_date=install_date,
         system_root=system_root,
         timezone=timezone_facts,
-        edition=_text(v.get("EditionID")) or None,
-        build_lab=_text(v.get("BuildLabEx") or v.get("BuildLab")) or None,
+        edition=value_text(v.get("EditionID")) or None,
+        build_lab=value_text(v.get("BuildLabEx") or v.get("BuildLab")) or None,
         sources=tuple(out.sources),
     )
     return facts, out.gaps
@@ -237,7 +227,7 @@ def _service_pack(
     their SYSTEM DWORD is 0, as in regipy's real Windows 10 SYSTEM hives). A CurrentVersion key without
     ``CurrentBuildNumber`` (emptied, or not a Windows SOFTWARE hive) attests nothing.
     """
-    csd_text = _text(cv.values.get("CSDVersion")) or None
+    csd_text = value_text(cv.values.get("CSDVersion")) or None
     dword = win.values.get("CSDVersion")
     if isinstance(dword, int) and dword >> 8:
         out.attested(win, "CSDVersion", hive=system)
@@ -334,13 +324,13 @@ def servicing_markers(
             names = ",".join(reader.values(key)) or "present"
             out.append(("cbs_reboot_pending", names, reader.provenance(key)))
         if (key := reader.open("Microsoft\\Updates\\UpdateExeVolatile")) is not None:
-            flags = _text(reader.values(key).get("Flags")) or "present"
+            flags = value_text(reader.values(key).get("Flags")) or "present"
             out.append(("update_exe_volatile", flags, reader.provenance(key)))
         if (key := reader.open("Microsoft\\Windows\\CurrentVersion\\Setup")) is not None:
             v = reader.values(key)
             for name in ("ServicePackSourcePath", "SourcePath"):
                 if name in v:
-                    out.append((name, _text(v[name]) or "", reader.provenance(key, name)))
+                    out.append((name, value_text(v[name]) or "", reader.provenance(key, name)))
         return out
 
     empty: list[tuple[str, str, Provenance]] = []

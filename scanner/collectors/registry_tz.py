@@ -14,29 +14,12 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from scanner.collectors.regsafe import Hive, HiveReader, guarded
+from scanner.collectors.regsafe import Hive, HiveReader, guarded, signed_dword, value_text
 from scanner.collectors.timerange import bias_ok
 from scanner.model import Gap, TimeZoneFacts
 
 CV = "Microsoft\\Windows NT\\CurrentVersion"
 _MAX_ZONES = 1_000  # a real Time Zones key has ~140 subkeys
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value if v)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value).rstrip("\x00")
-
-
-def _signed(value: Any) -> int:
-    """A REG_DWORD read as signed; another type (a hostile REG_SZ bias) counts as 0."""
-    if not isinstance(value, int):
-        return 0
-    return value - (1 << 32) if value >= 1 << 31 else value
 
 
 def _systemtime(raw: Any) -> tuple[int, ...]:
@@ -57,9 +40,9 @@ def time_zone(v: dict[str, Any], software: Hive | None, gaps: list[Gap]) -> Time
     """
     if not isinstance(v.get("Bias"), int):
         return None
-    key_name = (_text(v.get("TimeZoneKeyName")) or "").split("\x00", 1)[0]
-    standard = _text(v.get("StandardName")) or ""
-    daylight = _text(v.get("DaylightName")) or ""
+    key_name = (value_text(v.get("TimeZoneKeyName")) or "").split("\x00", 1)[0]
+    standard = value_text(v.get("StandardName")) or ""
+    daylight = value_text(v.get("DaylightName")) or ""
     std_ref = standard if standard.startswith("@") else None
     dlt_ref = daylight if daylight.startswith("@") else None
     if std_ref or dlt_ref:
@@ -68,7 +51,7 @@ def time_zone(v: dict[str, Any], software: Hive | None, gaps: list[Gap]) -> Time
         daylight = zone[1] if dlt_ref else daylight
         if std_ref and not standard:
             standard = key_name
-    bias, std_bias, dlt_bias = (_signed(v.get(k, 0)) for k in ("Bias", "StandardBias", "DaylightBias"))
+    bias, std_bias, dlt_bias = (signed_dword(v.get(k, 0)) for k in ("Bias", "StandardBias", "DaylightBias"))
     if not bias_ok(bias, std_bias, dlt_bias):
         gaps.append(
             Gap(
@@ -87,7 +70,7 @@ def time_zone(v: dict[str, Any], software: Hive | None, gaps: list[Gap]) -> Time
         daylight_bias=dlt_bias,
         standard_start=_systemtime(v.get("StandardStart")),
         daylight_start=_systemtime(v.get("DaylightStart")),
-        active_bias=_signed(v["ActiveTimeBias"]) if isinstance(v.get("ActiveTimeBias"), int) else None,
+        active_bias=signed_dword(v["ActiveTimeBias"]) if isinstance(v.get("ActiveTimeBias"), int) else None,
         standard_name_ref=std_ref,
         daylight_name_ref=dlt_ref,
     )
@@ -107,12 +90,12 @@ def _zone_names(
         found = reader.subkey(zones, key_name) if key_name else None
         if found is None and std_ref:
             for zone in reader.subkeys(zones, _MAX_ZONES):
-                if (_text(reader.values(zone).get("MUI_Std")) or "").lower() == std_ref.lower():
+                if (value_text(reader.values(zone).get("MUI_Std")) or "").lower() == std_ref.lower():
                     found = zone
                     break
         if found is None:
             return "", ""
         values = reader.values(found)
-        return _text(values.get("Std")) or "", _text(values.get("Dlt")) or ""
+        return value_text(values.get("Std")) or "", value_text(values.get("Dlt")) or ""
 
     return guarded("time zone names", software, gaps, read, ("", ""))

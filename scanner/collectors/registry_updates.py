@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from scanner.collectors.localtime import local_date_to_utc
-from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded
+from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, signed_dword, value_text
 from scanner.collectors.timerange import accepted, shifted
 from scanner.collectors.update_ids import normalise_update_id
 from scanner.model import (
@@ -61,20 +61,6 @@ CBS_STATES = {
     0x70: "installed",
     0x80: "permanent",
 }
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return ";".join(str(v) for v in value if v)
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value).rstrip("\x00")
-
-
-def _signed(value: Any) -> int:
-    return value - (1 << 32) if isinstance(value, int) and value >= 1 << 31 else int(value or 0)
 
 
 @dataclass
@@ -187,12 +173,12 @@ def _hotfix_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFact
             d.when(written, "second", 2, "Hotfix key last written", reader.provenance(key))
         if claim := _day_claim(reader, key, v, "Installed On", tz):
             d.when(claim.at, "day", 5, claim.says, claim.source)
-        d.description = d.description or _text(v.get("Fix Description") or v.get("Comments"))
+        d.description = d.description or value_text(v.get("Fix Description") or v.get("Comments"))
         if isinstance(v.get("Service Pack"), int):
             d.details["hotfix_service_pack"] = str(v["Service Pack"])
         for name in ("Installed", "Installed By", "Installed On", "Backup Dir", "Valid"):
             if name in v:
-                d.details[f"hotfix_{name.lower().replace(' ', '_')}"] = _text(v[name]) or ""
+                d.details[f"hotfix_{name.lower().replace(' ', '_')}"] = value_text(v[name]) or ""
         if v.get("Installed") not in (None, 1, "1"):
             d.state = "unknown"
 
@@ -202,9 +188,9 @@ def _filelist(reader: HiveReader, key: Node) -> list[RecordedFile]:
     files = []
     for entry in reader.subkeys(fl, _MAX_FILES) if fl is not None else []:
         v = reader.values(entry)
-        name = _text(v.get("FileName"))
+        name = value_text(v.get("FileName"))
         if name:
-            files.append(RecordedFile(name, _text(v.get("Version")), _text(v.get("Location"))))
+            files.append(RecordedFile(name, value_text(v.get("Version")), value_text(v.get("Location"))))
     return files
 
 
@@ -226,11 +212,11 @@ def _updates_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFac
                 if claim := _day_claim(reader, key, v, "InstalledDate", tz):
                     d.when(claim.at, "day", 5, claim.says, claim.source)
                 d.sp_folder = int(match.group(1)) if match else d.sp_folder
-                d.description = _text(v.get("Description")) or d.description
+                d.description = value_text(v.get("Description")) or d.description
                 d.details["updates_product"] = product.name
                 for name in ("InstalledBy", "InstalledDate", "Type", "PackageName", "PackageVersion"):
                     if name in v:
-                        d.details[f"updates_{name.lower()}"] = _text(v[name]) or ""
+                        d.details[f"updates_{name.lower()}"] = value_text(v[name]) or ""
                 if str(v.get("Type", "")).lower() == "update":
                     d.kind = "update"
                 d.files = _filelist(reader, key) or d.files
@@ -254,10 +240,10 @@ def _uninstall_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneF
             if release.lower() == "update" and d.kind == "hotfix":
                 d.kind = "update"
         d.sources.append(reader.provenance(key))
-        d.description = d.description or _text(v.get("DisplayName"))
+        d.description = d.description or value_text(v.get("DisplayName"))
         for value in ("ReleaseType", "ParentKeyName", "InstallDate", "UninstallString", "RegistryLocation"):
             if value in v:
-                d.details[f"uninstall_{value.lower()}"] = _text(v[value]) or ""
+                d.details[f"uninstall_{value.lower()}"] = value_text(v[value]) or ""
         day, written = _uninstall_times(reader, key, v, tz)
         if day is not None:
             d.claim(day, 3)
@@ -276,7 +262,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
         d.sources.append(reader.provenance(key))
         state = v.get("CurrentState")
         if isinstance(state, int):
-            signed = _signed(state)
+            signed = signed_dword(state)
             name = CBS_STATES.get(abs(signed), f"0x{abs(signed):x}")
             d.state = f"broken-{name}" if signed < 0 else name
             d.details["cbs_current_state"] = f"0x{state:x}"
@@ -288,7 +274,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
                 d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"))
         for value in ("InstallClient", "InstallUser", "InstallName", "SelfUpdate", "Visibility"):
             if value in v:
-                d.details[f"cbs_{value.lower()}"] = _text(v[value]) or ""
+                d.details[f"cbs_{value.lower()}"] = value_text(v[value]) or ""
         d.details["cbs_identity"] = identity
 
 
@@ -341,10 +327,10 @@ def software_installs(
             placed = next((t for t in times if t.bound == "at"), None)
             found.append(
                 SoftwareInstall(
-                    name=str(_text(v.get("DisplayName"))),
-                    publisher=_text(v.get("Publisher")),
-                    version=_text(v.get("DisplayVersion")),
-                    install_location=_text(v.get("InstallLocation")),
+                    name=str(value_text(v.get("DisplayName"))),
+                    publisher=value_text(v.get("Publisher")),
+                    version=value_text(v.get("DisplayVersion")),
+                    install_location=value_text(v.get("InstallLocation")),
                     installed_at=placed.at if placed else None,
                     precision=placed.precision if placed else None,
                     times=tuple(times),

@@ -261,3 +261,21 @@ def guarded(family: str, hive: Hive, gaps: list[Gap], read: Callable[[HiveReader
     except READ_ERRORS as exc:
         reader.fail("", "the family as a whole", exc)
         return empty
+
+
+def value_text(value: Any) -> str | None:
+    """A registry value as text for a fact: REG_MULTI_SZ joined by ``;``, binary as hex, NULs trimmed."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value if v)
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value).rstrip("\x00")
+
+
+def signed_dword(value: Any) -> int:
+    """A REG_DWORD read as signed; another type (a hostile REG_SZ where a DWORD belongs) counts as 0."""
+    if not isinstance(value, int):
+        return 0
+    return value - (1 << 32) if value >= 1 << 31 else value
