@@ -30,10 +30,8 @@ def sp_level_of(text: str | None) -> int | None:
 
 
 def entry_sp_level(entry: TimelineEntry) -> int | None:
-    """The SP level an entry carries (typed); for a boot whose source does not set it yet, its 6009 text."""
-    if entry.sp_level is not None:
-        return entry.sp_level
-    return sp_level_of(dict(entry.details).get("os")) if entry.kind == "reboot" else None
+    """The SP level an entry carries: typed, set by fusion (an SP install's number, a boot's 6009)."""
+    return entry.sp_level
 
 
 def sp_name(level: int | None, profile: OsProfile | None) -> str | None:
@@ -93,14 +91,14 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
         for e in entries
         if e.kind == "reboot"
         and e.at is not None
-        and dict(e.details).get("os")
+        and e.sp_level is not None
         and (since is None or e.at >= since)
         and (first_sp is None or e.at < first_sp.at)  # type: ignore[operator]
     ]
     if boots:
         boot = boots[0]
-        os_text = dict(boot.details)["os"]
-        level = entry_sp_level(boot) or 0
+        os_text = dict(boot.details).get("os") or f"service pack level {boot.sp_level}"  # for people
+        level = boot.sp_level or 0
         how = f'the first boot after the install reports "{os_text}"'
         if first_sp is not None:
             how += f"; the first service-pack install ({first_sp.subject}) came later"

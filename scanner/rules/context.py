@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from scanner.collectors.update_ids import sp_number
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
 from scanner.knowledge.versions import FileVersion
@@ -128,14 +127,13 @@ class RuleContext:
             if entry.at <= when and (best is None or entry.at >= best[0]):
                 best = (entry.at, level, entry_evidence(entry, f"{entry.subject} installed"))
         for entry in self.entries_of("reboot"):
-            os_text = dict(entry.details).get("os")
-            if entry.at is None or entry.at > when or os_text is None:
+            # The typed level the boot's 6009 record carries (profile `sp`): a boot that names none says
+            # nothing about the level, however its text reads.
+            if entry.at is None or entry.at > when or entry.sp_level is None:
                 continue
             if best is None or entry.at >= best[0]:
-                # The typed level the boot record carries; until every boot source sets it (issue 13's
-                # event-reading part), the 6009 rendering read with the one SP-number definition.
-                level = entry.sp_level if entry.sp_level is not None else (sp_number(os_text) or 0)
-                best = (entry.at, level, entry_evidence(entry, f"boot record: {os_text}"))
+                os_text = dict(entry.details).get("os") or f"service pack level {entry.sp_level}"
+                best = (entry.at, entry.sp_level, entry_evidence(entry, f"boot record: {os_text}"))
         if best is not None:
             return SpLevel(best[1], True, best[2])
         later = [(lvl, e) for lvl, e in self.service_pack_installs() if e.at and e.at > when]

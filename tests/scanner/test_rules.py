@@ -212,7 +212,8 @@ def win2000(
 
 
 def boot(at: str, sp: int) -> TimelineEntry:
-    return entry("reboot", "HOST", at, {"os": f"5.00. 2195 Service Pack {sp}"})
+    """A fused 6009 boot: the typed level fusion sets, and the text kept for people."""
+    return replace(entry("reboot", "HOST", at, {"os": f"5.00. 2195 Service Pack {sp}"}), sp_level=sp)
 
 
 def test_hotfix_built_for_a_later_service_pack(knowledge: Knowledge) -> None:
@@ -299,6 +300,7 @@ def test_reboot_pending_without_a_boot_after_the_install(knowledge: Knowledge) -
     assert finding.updates == ("KB2463332",)
     assert finding.files[0].path.endswith("iiscore.dll")
     after = entry("reboot", "HOST", "2011-03-09T03:00:00", {"os": "6.0. 6002 Service Pack 2"})
+    after = replace(after, sp_level=2)
     assert "reboot-pending" not in run(knowledge, cbs_inventory(), [install, after])
 
 
