@@ -160,7 +160,12 @@ def describe(source: Path, fmt: str, parent: Path | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(description.to_dict(), indent=2))
     else:
-        click.echo(description.to_text())
+        from scanner.report.text import line
+
+        out = _text_console(sys.stdout)
+        for text in description.to_text().splitlines():
+            line(out, text, hang=12)  # under the value column ("source:     ...")
+        out.file.flush()
 
 
 @cli.command()
@@ -247,7 +252,7 @@ def _report_out(output: Path | None) -> Iterator[IO[str]]:
 
 def _text_console(out: IO[str]) -> Any:
     """A rich Console for a text report: a terminal gets its own width and colours; a pipe or a file gets
-    every column in full (240) and no colour codes."""
+    80 columns (long lines wrap on word boundaries, nothing is cut) and no colour codes."""
     from rich.console import Console
 
     class ReportConsole(Console):
@@ -257,13 +262,22 @@ def _text_console(out: IO[str]) -> Any:
 
     if out is sys.stdout and sys.stdout.isatty():
         return ReportConsole()
-    return ReportConsole(file=cast(IO[str], _RstripLines(out)), width=PIPE_WIDTH, no_color=True)
+    return ReportConsole(file=cast(IO[str], _RstripLines(out)), width=pipe_width(), no_color=True)
 
 
-#: Text written to a pipe or a file gets every column in full up to this width (a terminal uses its own).
-#: (Issue 15 asks for word-boundary wrapping at 80 columns: the report tables must first learn to fold
-#: their cells instead of cutting them with an ellipsis, or a pipe would lose update ids.)
-PIPE_WIDTH = 240
+#: Text written to a pipe or a file wraps at this width (a terminal uses its own): long lines break on word
+#: boundaries with a hanging indent (scanner/report/text.py ``line``), nothing is cut with an ellipsis.
+PIPE_WIDTH = 80
+
+
+def pipe_width() -> int:
+    """The width of text written to a pipe or a file: ``COLUMNS`` when it is set to a sane number (the POSIX
+    way to ask for wider or narrower output: ``COLUMNS=200 patchmortem scan X > report.txt``), else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return PIPE_WIDTH
+    return columns if 40 <= columns <= 1000 else PIPE_WIDTH
 
 
 class _RstripLines(io.TextIOBase):

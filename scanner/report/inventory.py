@@ -7,13 +7,14 @@ never without a migration note in the README.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from scanner.model import Inventory
 from scanner.report.meta import RunMeta
+from scanner.report.text import line
 
 SCHEMA_VERSION = "1.1"  # 1.1: folders[]; tool_version, profiles_version, scanned_at
 
@@ -59,55 +60,69 @@ def _sp_text(level: int | None) -> str:
     return f"Service Pack {level}" if level else "(no service pack)"
 
 
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S}Z" if value else "-"
+
+
 def print_inventory(inv: Inventory, console: Console) -> None:
-    """A readable summary: system, updates, component files, pending operations, gaps."""
+    """A readable summary: system, updates, component files, pending operations, gaps.
+
+    One record per line, key first (the update id, the file's path and version), so a pipe can be grepped;
+    a record wider than the console wraps with a hanging indent (:func:`scanner.report.text.line`). Every
+    string is evidence, printed literally, never read as markup.
+    """
     s = inv.system
     if s is not None:
-        console.print(
-            f"[bold]{s.product or 'unknown product'}[/bold] {s.version or '?'} "
-            f"{s.csd_version or _sp_text(s.service_pack)} {s.architecture or ''} — host {s.hostname or '?'}"
+        line(
+            console,
+            (s.product or "unknown product", "bold"),
+            f" {s.version or '?'} {s.csd_version or _sp_text(s.service_pack)} {s.architecture or ''}"
+            f" — host {s.hostname or '?'}",
         )
         tz = (s.timezone.standard_name or s.timezone.key_name) if s.timezone else "unknown time zone"
-        installed = s.install_date.isoformat() if s.install_date else "?"
-        console.print(f"installed {installed}, %SystemRoot% = {s.system_root}, {tz}")
-    updates = Table(title="Updates recorded in the registry", show_lines=False)
-    for column in ("id", "kind", "state", "installed (UTC)", "precision", "SP folder", "sources"):
-        updates.add_column(column)
+        line(console, f"installed {_when(s.install_date)}, %SystemRoot% = {s.system_root}, {tz}")
+    console.print()
+    line(console, ("Updates recorded in the registry", "bold"), f" ({len(inv.updates)})")
     for u in inv.updates:
-        updates.add_row(
-            u.id,
-            u.kind,
-            u.state,
-            u.installed_at.isoformat() if u.installed_at else "-",
-            u.precision or "-",
-            str(u.sp_folder or "-"),
-            str(len(u.sources)),
+        precision = f" ({u.precision})" if u.precision else ""
+        folder = f"  SP folder {u.sp_folder}" if u.sp_folder else ""
+        line(
+            console,
+            "  ",
+            (u.id, "bold"),
+            f"  {u.kind}  {u.state}  {_when(u.installed_at)}{precision}{folder}  {len(u.sources)} source(s)",
+            hang=6,
         )
-    console.print(updates)
-    files = Table(title="Component files on disk")
-    for column in ("path", "version", "lab tag", "modified (build)", "created (install)"):
-        files.add_column(column)
+    console.print()
+    line(console, ("Component files on disk", "bold"), f" ({len(inv.files)})")
     for f in inv.files:
-        files.add_row(
-            f.path,
-            f.version or "?",
-            f.lab_tag or "-",
-            f.modified_at.isoformat() if f.modified_at else "-",
-            f.created_at.isoformat() if f.created_at else "-",
+        lab = f" ({f.lab_tag})" if f.lab_tag else ""
+        times = f"built {_when(f.modified_at)}  created {_when(f.created_at)}"
+        line(
+            console,
+            "  ",
+            (f.path, "bold"),
+            f"  {f.version or 'no version'}{lab}  {times}",
+            hang=6,
         )
-    console.print(files)
+    if inv.folders:
+        console.print()
     for folder in inv.folders:
-        console.print(_folder_line(folder))
+        line(console, _folder_line(folder))
     if inv.pending_renames:
-        console.print("[bold]Pending file renames (next boot):[/bold]")
+        console.print()
+        line(console, ("Pending file renames (next boot)", "bold"), f" ({len(inv.pending_renames)})")
         for p in inv.pending_renames:
-            console.print(f"  {p.source} -> {p.destination or '(delete)'}")
+            line(console, f"  {p.source} -> {p.destination or '(delete)'}", hang=6)
+    if inv.facts:
+        console.print()
     for name, value, where in inv.facts:
-        console.print(f"{name}: {value}  [dim]({where.artifact} {where.locator})[/dim]")
+        line(console, f"{name}: {value}  ", (f"({where.artifact} {where.locator})", "dim"))
     if inv.gaps:
-        console.print(f"[bold yellow]Not checked ({len(inv.gaps)}):[/bold yellow]")
+        console.print()
+        line(console, ("Not checked", "bold yellow"), f" ({len(inv.gaps)})")
         for g in inv.gaps:
-            console.print(f"  {g.what}: {g.reason}")
+            line(console, "  ", ("•", "yellow"), f" {g.what}: {g.reason}", hang=4)
 
 
 def _folder_line(folder: Any) -> str:

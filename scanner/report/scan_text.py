@@ -27,7 +27,7 @@ from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry
 from scanner.report.sections import headline, ordered_findings, remediation_steps, span, utc, where
 from scanner.report.strip import print_strip
 from scanner.report.text import Part, line
-from scanner.report.timeline import KIND_STYLE, when_text
+from scanner.report.timeline import KIND_STYLE, TIME_HANG, when_text
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -45,7 +45,7 @@ def print_scan(result: ScanResult, console: Console, verbose: int = 0) -> None:
 
     Args:
         result: what ``pipeline.scan`` returned.
-        console: where to print (the CLI gives a 240-column, colourless console for files and pipes).
+        console: where to print (the CLI gives an 80-column, colourless console for files and pipes).
         verbose: 1 adds every timeline entry's sources and the findings' details; 2 also shows the whole
             timeline instead of the window around the failure.
     """
@@ -159,13 +159,15 @@ def _around_the_failure(result: ScanResult, console: Console, verbose: int) -> N
             what = [(f"{len(run)} × {first.kind}", style), " ", (first.subject, "bold"), f" {span}"]
             what.append(f"  first: {first.summary}")
         tail = (f"  ({len(sources)} source(s): {types})", "dim")
-        line(console, when_text(first), "  ", *what, tail, (markers(run, d, trigger, onset), "bold"))
+        marks = (markers(run, d, trigger, onset), "bold")
+        line(console, when_text(first), "  ", *what, tail, marks, hang=TIME_HANG)
         for entry in run:
             for conflict in entry.conflicts:
                 line(console, "    ", ("conflict:", "red"), f" {conflict}")
         if verbose:
             for source in sources:
-                line(console, (f"    {source.type}: {where(source.provenance)} — {source.says}", "dim"))
+                said = f"    {source.type}: {where(source.provenance)} — {source.says}"
+                line(console, (said, "dim"), hang=6)
 
 
 # -- findings, remediation, gaps ----------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def _remediation(result: ScanResult, console: Console) -> None:
     if not steps:
         line(console, "  Nothing to do: no root cause found and no finding calls for a fix.")
     for number, step in enumerate(steps, 1):
-        line(console, f"  {number}. {step}", wrap=True)
+        line(console, f"  {number}. {step}", hang=len(f"  {number}. "))
 
 
 def _gaps(result: ScanResult, console: Console) -> None:
@@ -240,4 +242,4 @@ def _gaps(result: ScanResult, console: Console) -> None:
     if not result.gaps:
         line(console, "  Nothing: every artefact the scan looks for was read in full.")
     for gap in result.gaps:
-        line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")
+        line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}", hang=4)

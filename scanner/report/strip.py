@@ -117,7 +117,7 @@ def print_strip(result: ScanResult, console: Console) -> None:
     console.print()
     line(console, ("Timeline strip", "bold"), f" {'-' if ascii_only else '—'} {strip.caption}", wrap=True)
     for row in strip.rows:
-        line(console, *row)
+        line(console, *row, wrap=False)  # a drawing: its columns are times
 
 
 def build_strip(result: ScanResult, *, ascii_only: bool = False, width: int = MAX_WIDTH) -> Strip | None:

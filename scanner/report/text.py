@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
@@ -30,7 +31,62 @@ def clean(text: str) -> str:
     return _UNSAFE.sub(visible, text)
 
 
-def line(console: Console, *parts: Part, wrap: bool = False) -> None:
-    """Print one report line; every part is cleaned and taken literally (no markup)."""
+_WORD = re.compile(r"\S+\s*")
+
+
+def breaks(plain: str, width: int, hang: int) -> list[int]:
+    """Where a line of ``plain`` text breaks so no printed line is wider than ``width`` cells: offsets
+    before a word (word boundaries), the continuation lines being ``hang`` cells narrower. A word wider than
+    a whole line is folded inside (a path or an id is never dropped or cut with an ellipsis)."""
+    offsets: list[int] = []
+    room = width
+    used = 0  # cells on the current line up to the end of its last word
+    previous_end = 0
+    for match in _WORD.finditer(plain):
+        start = match.start()
+        end = start + len(match.group().rstrip())
+        gap = cell_len(plain[previous_end:start])
+        need = cell_len(plain[start:end])
+        if used and used + gap + need > room:
+            offsets.append(start)
+            room, used, gap = max(width - hang, 8), 0, 0
+        if used + gap + need > room:  # wider than a whole line: fold it
+            position = start
+            used += gap
+            while used + cell_len(plain[position:end]) > room:
+                cut = position
+                while used + cell_len(plain[position : cut + 1]) <= room:
+                    cut += 1
+                cut = max(cut, position + 1)
+                offsets.append(cut)
+                position = cut
+                room, used = max(width - hang, 8), 0
+            need, gap = cell_len(plain[position:end]), 0
+        used += gap + need
+        previous_end = end
+    return offsets
+
+
+def line(console: Console, *parts: Part, wrap: bool = True, hang: int | None = None) -> None:
+    """Print one report line; every part is cleaned and taken literally (no markup).
+
+    A line wider than the console (80 columns on a pipe or file, a terminal's own width) wraps on word
+    boundaries; continuation lines are indented ``hang`` cells (default: the line's own indent plus two), so
+    the first line keeps what a reader greps for — the time, the kind, the id — and the rest hangs under it.
+    ``wrap=False`` is for drawings whose columns mean something (the timeline strip).
+    """
     text = Text.assemble(*(clean(p) if isinstance(p, str) else (clean(p[0]), p[1]) for p in parts))
-    console.print(text, highlight=False, soft_wrap=not wrap)
+    width = console.width
+    if not wrap or text.cell_len <= width:
+        console.print(text, highlight=False, soft_wrap=True)
+        return
+    plain = text.plain
+    if hang is None:
+        hang = len(plain) - len(plain.lstrip(" ")) + 2
+    hang = min(hang, width // 2)
+    pieces = text.divide(breaks(plain, width, hang))
+    for index, piece in enumerate(pieces):
+        piece.rstrip()
+        if index:
+            piece = Text(" " * hang) + piece
+        console.print(piece, highlight=False, soft_wrap=True)

@@ -146,6 +146,10 @@ KIND_STYLE = {
 }
 
 
+#: Where a timeline entry's continuation lines start: under its kind, past the 20-column time stamp.
+TIME_HANG = 22
+
+
 def when_text(entry: TimelineEntry) -> str:
     if entry.at is None:
         return "(undated)".ljust(20)
@@ -173,6 +177,7 @@ def print_timeline(
             (entry.subject, "bold"),
             f"  {entry.summary}  ",
             (f"({len(entry.sources)} source(s): {types})", "dim"),
+            hang=TIME_HANG,
         )
         for conflict in entry.conflicts:
             line(console, "    ", ("conflict:", "red"), f" {conflict}")
@@ -182,9 +187,9 @@ def print_timeline(
                     f" [{source.provenance.locator}]" if source.provenance.locator else ""
                 )
                 note = f" ({source.provenance.note})" if source.provenance.note else ""
-                line(console, (f"    {source.type}: {where} — {source.says}{note}", "dim"))
+                line(console, (f"    {source.type}: {where} — {source.says}{note}", "dim"), hang=6)
     if gaps:
         console.print()
         line(console, ("Not read or partly read", "bold"), f" ({len(gaps)})")
         for gap in gaps:
-            line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}")
+            line(console, "  ", ("•", "yellow"), f" {gap.what}: {gap.reason}", hang=4)

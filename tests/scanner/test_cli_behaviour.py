@@ -95,8 +95,22 @@ def test_a_closed_pipe_ends_quietly(command: str) -> None:
     assert done.stderr == b""
 
 
-def test_piped_text_has_no_trailing_spaces() -> None:
-    for command in ("scan", "timeline", "inventory"):
-        result = CliRunner().invoke(cli, [command, str(KB973917)])
-        assert result.exit_code == 0
-        assert [n for n, line in enumerate(result.stdout.splitlines(), 1) if line != line.rstrip()] == []
+def test_piped_text_has_no_trailing_spaces_and_wraps_at_80_columns() -> None:
+    """Every text command on a pipe: no trailing spaces, no line over 80 characters, and each timeline entry's
+    first line still carries its time, kind and subject (what a reader greps for)."""
+    child = IMAGES / "snapshot-iis-rtm-child.avhd"
+    for args in (["scan", KB973917], ["timeline", KB973917], ["inventory", KB973917], ["describe", child],
+                 ["diff", child], ["scan", KB973917, "-dd"]):  # fmt: skip
+        result = CliRunner().invoke(cli, [str(a) for a in args], env={"COLUMNS": None})
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert [n for n, line in enumerate(lines, 1) if line != line.rstrip()] == [], args
+        assert [line for line in lines if len(line) > 80] == [], args
+    timeline = CliRunner().invoke(cli, ["timeline", str(KB973917)], env={"COLUMNS": None}).stdout
+    assert "\n2009-12-09 15:40:00Z  update                 KB973917  Update for Windows Server\n" in timeline
+
+
+def test_columns_widens_piped_text() -> None:
+    wide = CliRunner().invoke(cli, ["timeline", str(KB973917)], env={"COLUMNS": "200"}).stdout
+    assert max(len(line) for line in wide.splitlines()) > 80
+    assert "KB973917  Update for Windows Server 2003 (KB973917) installed  (15 source(s)" in wide

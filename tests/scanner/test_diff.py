@@ -182,11 +182,16 @@ def test_cli_child_alone_equals_two_saved_scans_and_leaves_the_images_alone(tmp_
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (child, parent)} == digests
 
 
-def test_cli_image_against_itself_is_one_line() -> None:
+def test_cli_image_against_itself_is_one_sentence() -> None:
+    """Identical states give one "No differences" sentence: wrapped at 80 columns (a pipe), its continuation
+    lines hang under it, and nothing else is printed."""
     image = str(IMAGES_DIR / "kb973917-iis6.vhd")
     result = _run("diff", image, image)
     assert result.exit_code == 0, result.output
-    assert result.stdout.count("\n") == 1 and result.stdout.startswith("No differences: ")
+    first, *rest = result.stdout.splitlines()
+    assert first.startswith("No differences: ")
+    assert all(line.startswith("  ") and len(line) <= 80 for line in rest)
+    assert " ".join(part.strip() for part in [first, *rest]).endswith("findings, verdict and timeline.")
 
 
 @pytest.mark.parametrize(

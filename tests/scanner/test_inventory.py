@@ -150,5 +150,5 @@ def test_an_unlisted_inetsrv_dll_is_inventoried_and_reported() -> None:
     assert data["folders"][0]["unlisted"] == 1 and 0 < data["folders"][0]["cost"]["bytes_read"] < 16 * 1024
     result = CliRunner().invoke(cli, ["--quiet", "inventory", str(IMAGES["cbs-2008-iis7-pending"])])
     assert "folder Windows\\System32\\inetsrv (iis7): 10 entries, 10 PE files (1 not in the profile)" in (
-        result.stdout.replace("\n", " ")
+        " ".join(result.stdout.split())
     )

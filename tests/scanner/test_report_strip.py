@@ -68,7 +68,8 @@ def _rows(section: list[str]) -> dict[str, str]:
 
 
 def test_kb973917_strip_in_the_scan_report() -> None:
-    result = CliRunner().invoke(cli, ["scan", str(KB973917)])
+    # COLUMNS widens a pipe's 80 columns (README "Output"): the geometry below is that of a 120-column page.
+    result = CliRunner().invoke(cli, ["scan", str(KB973917)], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     out = result.stdout
     # Right after the verdict, before the detailed window.

@@ -127,20 +127,23 @@ def test_scan_text_kb973917_sections_in_order_verbose() -> None:
     result = CliRunner().invoke(cli, ["scan", str(KB973917), "--detail"])
     assert result.exit_code == 0, result.output
     out = result.stdout
+    assert all(len(line) <= 80 for line in out.splitlines())  # a pipe: wrapped at 80 columns
     assert out.startswith(
-        "patchmortem post-mortem — Microsoft Windows Server 2003 Service Pack 2 x86, host WEBSERVER01"
+        "patchmortem post-mortem — Microsoft Windows Server 2003 Service Pack 2 x86, host\n"
     )
     assert [line.split(" ")[0] for line in _section_lines(out)] == [
         "Verdict", "Timeline", "Around", "Findings", "Remediation", "Not",
     ]  # fmt: skip
-    # The five W3SVC 1009 deaths are one line; -v lists each one's event record under it.
+    # The five W3SVC 1009 deaths are one entry (first line greppable); -v lists each one's record under it.
+    assert "\n2009-12-09 15:55:01Z  5 × worker-process-failure DefaultAppPool\n" in out
+    flat = " ".join(out.split())  # the report's words, whatever the wrapping
     assert (
-        "2009-12-09 15:55:01Z  5 × worker-process-failure DefaultAppPool 15:55:01–15:57:45  first: A process "
+        "2009-12-09 15:55:01Z 5 × worker-process-failure DefaultAppPool 15:55:01–15:57:45 first: A process "
         "serving application pool 'DefaultAppPool' terminated unexpectedly (PID 3120, exit code 0xffffffff)"
-    ) in out
-    assert out.count("event: WINDOWS\\system32\\config\\SysEvent.Evt [record") >= 5
-    gaps = out[out.index("Not checked / partly read") :]
-    assert "  • WINDOWS\\system32\\config\\SysEvent.Evt: 1 corrupt record(s) skipped (first at offset" in gaps
+    ) in flat
+    assert flat.count("event: WINDOWS\\system32\\config\\SysEvent.Evt [record") >= 5
+    gaps = flat[flat.index("Not checked / partly read") :]
+    assert "• WINDOWS\\system32\\config\\SysEvent.Evt: 1 corrupt record(s) skipped (first at offset" in gaps
     assert result.stderr == ""  # text: the gaps are in the report, not repeated on stderr
 
 
@@ -339,7 +342,8 @@ def test_verdict_does_not_repeat_what_the_summary_says(hand_built: ScanResult) -
 def test_report_window_around_the_failure(hand_built: ScanResult) -> None:
     lines = _render(hand_built).splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Around the failure"))
-    window = lines[start + 1 : lines.index("Findings (2)") - 1]
+    # one entry per record: a line that starts with its time (continuation lines hang under the kind)
+    window = [line for line in lines[start + 1 : lines.index("Findings (2)") - 1] if not line.startswith(" ")]
     assert lines[start] == (
         "Around the failure — from the last servicing before KB973917 to the end (15 of 22 entries)"
     )
