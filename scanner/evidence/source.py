@@ -3,7 +3,7 @@ Windows system volume(s).
 
 This is the first stage of the pipeline. It answers "what did the user hand us?" — container format, disks,
 volumes, file systems, and which volumes hold a Windows directory — before any collector runs. An image is
-opened by :mod:`scanner.evidence.layers` (dissect's own APIs, without a ``Target`` and its OS plugins);
+opened by :mod:`scanner.evidence.image` (dissect's own APIs, without a ``Target`` and its OS plugins);
 dissect opens every container with ``rb`` file handles; nothing here opens evidence for writing. Folders (and
 zips of them) — mounted volumes, partial triage folders, KAPE and Velociraptor collections — are laid out by
 :mod:`scanner.evidence.triage`; what "the Windows directory" is, is defined once in
@@ -28,7 +28,7 @@ from scanner.evidence.sysroot import find_windows_dir
 from scanner.model import Gap, Provenance
 
 if TYPE_CHECKING:
-    from scanner.evidence.layers import Layers
+    from scanner.evidence.image import ImageLayers
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,16 @@ class SourceDescription:
 
 @dataclass
 class Evidence:
-    """An opened source: its layers (None for a folder), its description, and its volumes' file systems."""
+    """An opened source: its image layers (None for a folder), its description, its volumes' file systems."""
 
-    layers: Layers | None
+    image: ImageLayers | None
     description: SourceDescription
     filesystems: dict[int, Any]  # volume index -> dissect filesystem
 
     def close(self) -> None:
         """Close the image's file handles; the file systems cannot be read afterwards."""
-        if self.layers is not None:
-            self.layers.close()
+        if self.image is not None:
+            self.image.close()
 
     def __enter__(self) -> Evidence:
         return self
@@ -159,16 +159,16 @@ def _source_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def _open_layers(path: Path, parent: Path | None) -> Layers:
-    """The image's container, volume and file-system layers (:mod:`scanner.evidence.layers`)."""
+def _open_image(path: Path, parent: Path | None) -> ImageLayers:
+    """The image's container, volume and file-system layers (:mod:`scanner.evidence.image`)."""
     from scanner.evidence.errors import READ_ERRORS
-    from scanner.evidence.layers import open_layers
+    from scanner.evidence.image import open_image
     from scanner.evidence.vhdchain import is_vhd_differencing
 
     if parent is not None and not is_vhd_differencing(path):
         raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
     try:
-        return open_layers(path, parent)
+        return open_image(path, parent)
     except READ_ERRORS as exc:
         raise UnsupportedSourceError(f"{path}: cannot open as a disk image ({exc})") from exc
 
@@ -215,28 +215,28 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
         if parent is not None:
             raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
         return _directory_evidence(path)
-    layers = _open_layers(path, parent)
+    image = _open_image(path, parent)
     try:
         volumes = [
             VolumeDescription(
                 index,
                 int(volume.offset or 0),
                 int(volume.size or 0),
-                getattr(layers.filesystems.get(index), "__type__", None),
-                find_windows_dir(layers.filesystems[index]) if index in layers.filesystems else None,
+                getattr(image.filesystems.get(index), "__type__", None),
+                find_windows_dir(image.filesystems[index]) if index in image.filesystems else None,
             )
-            for index, volume in enumerate(layers.volumes)
+            for index, volume in enumerate(image.volumes)
         ]
-        containers = [type(disk).__name__ for disk in layers.containers]
+        containers = [type(disk).__name__ for disk in image.containers]
         description = SourceDescription(
-            str(path), _source_size(path), containers, volumes, _os_of(volumes), layers.chain
+            str(path), _source_size(path), containers, volumes, _os_of(volumes), image.chain
         )
         if not description.windows_volumes:
-            _explain_no_windows(path, layers.volumes, volumes)
+            _explain_no_windows(path, image.volumes, volumes)
     except BaseException:
-        layers.close()
+        image.close()
         raise
-    return Evidence(layers, description, dict(layers.filesystems))
+    return Evidence(image, description, dict(image.filesystems))
 
 
 def _os_of(volumes: list[VolumeDescription]) -> str:

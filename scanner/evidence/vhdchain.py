@@ -512,7 +512,7 @@ def open_chain_container(child: Path, parent: Path | None = None) -> tuple[Any, 
 
     dissect's own ``container.open`` would pick ``VhdContainer`` and read the child alone; this container
     presents :class:`VhdChainStream`, the chain's real content, to dissect's volume and file-system layers
-    (:mod:`scanner.evidence.layers`).
+    (:mod:`scanner.evidence.image`).
 
     Raises:
         The errors of :func:`open_vhd_chain`.

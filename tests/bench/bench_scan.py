@@ -12,8 +12,9 @@ shell loop pays it. For each source, each round runs, interleaved so that a busy
 alike: ``python -m scanner scan --format json --output /dev/null SOURCE`` in this checkout (and in the
 ``--also`` checkout, e.g. the commit before a change), then ``target-query -f version SOURCE`` (dissect's
 cheapest full open: Target.open with its OS plugins, start-up included). Printed per source: the median wall
-time of each, the ratio scan / target-query (issue 17's target: at most 0.6) and each process's peak
-resident memory (``ru_maxrss`` from ``os.wait4``, per process; target: under 300 MB).
+and CPU time (user + system, ``os.wait4``'s rusage of that process: far less sensitive to a busy machine
+than wall time) of each, the ratios scan / target-query of both (issue 17's target: at most 0.6) and each
+process's peak resident memory (``ru_maxrss``; target: under 300 MB).
 """
 
 from __future__ import annotations
@@ -32,15 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ROOT / "fixtures" / "images"
 
 
-def _run(argv: list[str], cwd: Path) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in MB and exit code of one process (``os.wait4`` gives that child's rusage)."""
+def _run(argv: list[str], cwd: Path) -> tuple[float, float, int, int]:
+    """Wall and CPU seconds, peak RSS (MB) and exit code of one process (``os.wait4``: its rusage)."""
     env = {**os.environ, "PYTHONPATH": str(cwd)}
     started = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, usage.ru_maxrss // 1024, proc.returncode
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024, proc.returncode
 
 
 def _scan_argv(source: Path) -> list[str]:
@@ -49,7 +50,7 @@ def _scan_argv(source: Path) -> list[str]:
 
 def bench(source: Path, rounds: int, also: Path | None, tq: str | None) -> dict[str, object]:
     """Medians over ``rounds`` interleaved runs of each command on ``source``."""
-    runs: dict[str, list[tuple[float, int, int]]] = {"scan": [], "also": [], "tq": []}
+    runs: dict[str, list[tuple[float, float, int, int]]] = {"scan": [], "also": [], "tq": []}
     for _ in range(rounds):
         runs["scan"].append(_run(_scan_argv(source), ROOT))
         if also is not None:
@@ -60,12 +61,15 @@ def bench(source: Path, rounds: int, also: Path | None, tq: str | None) -> dict[
     for name, results in runs.items():
         if results:
             out[f"{name}_s"] = round(statistics.median(r[0] for r in results), 3)
-            out[f"{name}_mb"] = max(r[1] for r in results)
-            out[f"{name}_exit"] = sorted({r[2] for r in results})
-    if "tq_s" in out:
-        out["ratio"] = round(float(out["scan_s"]) / float(out["tq_s"]), 2)  # type: ignore[arg-type]
-        if "also_s" in out:
-            out["also_ratio"] = round(float(out["also_s"]) / float(out["tq_s"]), 2)  # type: ignore[arg-type]
+            out[f"{name}_cpu"] = round(statistics.median(r[1] for r in results), 3)
+            out[f"{name}_mb"] = max(r[2] for r in results)
+            out[f"{name}_exit"] = sorted({r[3] for r in results})
+    for name in ("scan", "also"):
+        if "tq_s" in out and f"{name}_s" in out:
+            out[f"{name}_ratio"] = round(float(out[f"{name}_s"]) / float(out["tq_s"]), 2)  # type: ignore[arg-type]
+            out[f"{name}_cpu_ratio"] = round(
+                float(out[f"{name}_cpu"]) / float(out["tq_cpu"]), 2  # type: ignore[arg-type]
+            )
     return out
 
 
@@ -84,17 +88,17 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     tq = shutil.which("target-query")
     also = args.also.resolve() if args.also else None
-    print(f"{'source':32} {'scan s':>7} {'MB':>4} " + (f"{'also s':>7} {'MB':>4} " if also else "")
-          + f"{'tq -f version s':>15} {'MB':>4} {'ratio':>6}" + (f" {'also ratio':>10}" if also else ""))
+    names = ["scan", *(["also"] if also else []), *(["tq"] if tq else [])]
+    print(f"{'source':32}" + "".join(f" {n + ' s':>8} {'cpu s':>6} {'MB':>4}" for n in names)
+          + "".join(f" {n + ' ratio':>11} {'cpu':>5}" for n in names if n != "tq" and tq))
     for source in _sources(args.sources):
         r = bench(source, args.rounds, also, tq)
-        line = f"{r['source']:32} {r['scan_s']:7.2f} {r['scan_mb']:4} "
-        if also:
-            line += f"{r['also_s']:7.2f} {r['also_mb']:4} "
-        nan = float("nan")
-        line += f"{r.get('tq_s', nan):15.2f} {r.get('tq_mb', 0):4} {r.get('ratio', nan):6.2f}"
-        if also:
-            line += f" {r.get('also_ratio', float('nan')):10.2f}"
+        line = f"{r['source']:32}"
+        for n in names:
+            line += f" {r[n + '_s']:8.2f} {r[n + '_cpu']:6.2f} {r[n + '_mb']:4}"
+        for n in names:
+            if n != "tq" and tq:
+                line += f" {r[n + '_ratio']:11.2f} {r[n + '_cpu_ratio']:5.2f}"
         failed = [k for k in ("scan_exit", "also_exit") if any(c not in (0, 10) for c in r.get(k, []))]
         print(line + (f"  exit codes {[r[k] for k in failed]}" if failed else ""), flush=True)
     return 0

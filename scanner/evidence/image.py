@@ -8,7 +8,7 @@ uses neither the guess nor the root: it decides "Windows" by its own rule on eac
 ``Target.apply()`` does *before* the OS step — ``DiskCollection.apply`` and ``VolumeCollection.apply`` in
 dissect.target's ``target.py`` — with the same functions (``container.open``, ``volume.open``,
 ``filesystem.open``), so partitions come out in the same order, at the same offsets, with the same
-file-system classes (tests/scanner/test_evidence_layers.py compares them with dissect's collections).
+file-system classes (tests/scanner/test_evidence_image.py compares them with dissect's collections).
 
 What is left out, on purpose:
 - Linux LVM2 and MD, SNIA DDF RAID sets and VMFS datastores are not assembled, and LUKS/BitLocker volumes are
@@ -40,7 +40,7 @@ MAX_VOLUMES = 256
 
 
 @dataclass
-class Layers:
+class ImageLayers:
     """One opened image: its disk container, its volumes in dissect's order, and their file systems.
 
     Attributes:
@@ -64,7 +64,7 @@ class Layers:
                 log.debug("closing %r failed", disk, exc_info=True)
 
 
-def open_layers(path: Path, parent: Path | None = None) -> Layers:
+def open_image(path: Path, parent: Path | None = None) -> ImageLayers:
     """Open the image file ``path`` (or the legacy VHD chain it heads) down to its file systems.
 
     Raises:
@@ -81,7 +81,7 @@ def open_layers(path: Path, parent: Path | None = None) -> Layers:
         from dissect.target import container
 
         disk, chain = container.open(path), [str(path)]
-    layers = Layers([disk], chain=chain)
+    layers = ImageLayers([disk], chain=chain)
     try:
         layers.volumes = _volumes(disk)
         for index, vol in enumerate(layers.volumes):

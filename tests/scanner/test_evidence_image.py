@@ -21,7 +21,7 @@ from dissect.target import Target
 
 from fixtures.factory.scenario import IMAGES_DIR
 from scanner.errors import NoWindowsError, UnsupportedSourceError
-from scanner.evidence.layers import MAX_DEPTH, MAX_VOLUMES, open_layers
+from scanner.evidence.image import MAX_DEPTH, MAX_VOLUMES, open_image
 from scanner.evidence.source import describe_source, open_evidence
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,8 +87,8 @@ def test_two_sources_in_one_process_share_nothing() -> None:
     first = open_evidence(BY_FORMAT["vhd-fixed"])
     again = open_evidence(BY_FORMAT["vhd-fixed"])
     other = open_evidence(BY_FORMAT["qcow2"])
-    assert first.layers is not None and again.layers is not None and other.layers is not None
-    assert first.layers.containers[0] is not again.layers.containers[0]
+    assert first.image is not None and again.image is not None and other.image is not None
+    assert first.image.containers[0] is not again.image.containers[0]
     assert first.filesystems[0] is not again.filesystems[0]
     first.close()
     hive = "/WINDOWS/system32/config/SOFTWARE"
@@ -114,7 +114,7 @@ def test_a_table_nested_in_itself_is_bounded(tmp_path: Path) -> None:
     """dissect's loop follows nested volume systems until none is new; ours stops at MAX_DEPTH levels."""
     disk = tmp_path / "nested.raw"
     _nested_mbrs(disk, 40)
-    layers = open_layers(disk)
+    layers = open_image(disk)
     try:
         assert len(layers.volumes) <= min(MAX_VOLUMES, MAX_DEPTH + 1)
     finally:
