@@ -38,7 +38,8 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 #: Nested volume-system levels followed (partition table -> partition holding a table -> ...). dissect's own
-#: loop is unbounded; real disks nest one level (an MBR extended partition is resolved inside dissect.volume).
+#: loop is unbounded; a Windows disk's partitions usually hold no table at all (dissect.volume resolves MBR
+#: extended partitions itself), so four levels leave room for odd layouts and bound hostile ones.
 MAX_DEPTH = 4
 #: Volumes opened at most on one source (a GPT holds 128 entries; a hostile table cannot make it grow more).
 MAX_VOLUMES = 256
@@ -50,7 +51,7 @@ class ImageLayers:
 
     Attributes:
         containers: the disk container (one: patchmortem opens one image or one chain per source).
-        volumes: dissect ``Volume`` objects, partitions first, then nested, logical and decrypted ones.
+        volumes: dissect ``Volume`` objects: the partitions (or the whole disk), then any nested in them.
         filesystems: volume index -> dissect ``Filesystem`` for the volumes holding a recognised one.
         chain: the files read, child first (the image itself, or a legacy VHD chain).
     """
