@@ -21,10 +21,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from dissect.database.ese import ESE
-from dissect.database.exception import Error as EseError
-from dissect.target.plugins.os.windows.wua_history import WuaHistoryPlugin
-
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
 from scanner.model import Gap, LogEvent, Provenance
 
@@ -34,7 +30,6 @@ DATASTORE = "{windir}\\SoftwareDistribution\\DataStore\\DataStore.edb"
 MAX_RECORDS = 100_000
 _DIRTY_SHUTDOWN = 2  # DBFILEHDR.dbstate: JET_dbstateDirtyShutdown (ESE source, jethdr.h)
 _KB = re.compile(r"\bKB\s*(\d{5,8})\b", re.IGNORECASE)
-_ERRORS = (EseError, *READ_ERRORS, TypeError)
 
 
 def history_event(record: dict[str, Any], artifact: str, number: int) -> LogEvent | None:
@@ -74,6 +69,8 @@ def history_event(record: dict[str, Any], artifact: str, number: int) -> LogEven
 
 def _records(table: Any) -> Iterator[dict[str, Any]]:
     """The plugin's own mapping of tbHistory rows (column names, GUIDs, OLE dates, result-code names)."""
+    from dissect.target.plugins.os.windows.wua_history import WuaHistoryPlugin
+
     plugin = object.__new__(WuaHistoryPlugin)  # no Target: the table comes from our file handle
     plugin._update_table = table
     yield from plugin.get_table_records()
@@ -86,6 +83,12 @@ def read_wua_history(fs: Any, windows_dir: str) -> tuple[list[LogEvent], list[Ga
     if entry is None:
         reason = "not found: no Windows Update Agent history (WUA never ran, or its store was reset)"
         return [], [Gap(path, reason, (Provenance(path),))]
+    # Imported only when a DataStore exists: dissect.database's package imports every database format it
+    # reads (ESE, SQLite, Berkeley DB ...), a cost a server without WUA history need not pay.
+    from dissect.database.ese import ESE
+    from dissect.database.exception import Error as EseError
+
+    errors = (EseError, *READ_ERRORS, TypeError)
     artifact = windows_path(entry) or path
     events: list[LogEvent] = []
     gaps: list[Gap] = []
@@ -110,7 +113,7 @@ def read_wua_history(fs: Any, windows_dir: str) -> tuple[list[LogEvent], list[Ga
             if skipped:
                 gaps.append(Gap(artifact, f"{skipped} history record(s) without a valid date skipped",
                                 (Provenance(artifact, "tbHistory"),)))
-    except _ERRORS as exc:
+    except errors as exc:
         where = f"after record {number}" if number else "opening the database"
         gaps.append(Gap(artifact, f"unreadable ({where}): {exc or type(exc).__name__}",
                         (Provenance(artifact, f"tbHistory record {number + 1}" if number else ""),)))

@@ -1,17 +1,19 @@
-"""Open an evidence source read-only through dissect.target and find its Windows system volume(s).
+"""Open an evidence source read-only through dissect's container, volume and file-system layers and find its
+Windows system volume(s).
 
 This is the first stage of the pipeline. It answers "what did the user hand us?" — container format, disks,
-volumes, file systems, and which volumes hold a Windows directory — before any collector runs. dissect opens
-every container with ``rb`` file handles; nothing here opens evidence for writing. Folders (and zips of them)
-— mounted volumes, partial triage folders, KAPE and Velociraptor collections — are laid out by
+volumes, file systems, and which volumes hold a Windows directory — before any collector runs. An image is
+opened by :mod:`scanner.evidence.image` (dissect's own APIs, without a ``Target`` and its OS plugins);
+dissect opens every container with ``rb`` file handles; nothing here opens evidence for writing. Folders (and
+zips of them) — mounted volumes, partial triage folders, KAPE and Velociraptor collections — are laid out by
 :mod:`scanner.evidence.triage`; what "the Windows directory" is, is defined once in
 :mod:`scanner.evidence.sysroot`.
 
-dissect opens an empty file, an all-zero disk or a truncated VHD *without* an exception, as a target whose OS
-is ``default`` (tooling notes, measured on dissect.target 3.25), so "no Windows" is decided here, by looking
-for a Windows directory on each file system, not by trusting dissect's OS guess. Legacy VHD differencing
-disks (.avhd) are opened through :mod:`scanner.evidence.vhdchain`, because dissect would read the child alone
-and return zeros for everything the snapshot did not change.
+dissect opens an empty file, an all-zero disk or a truncated VHD *without* an exception (tooling notes,
+measured on dissect.target 3.25), so "no Windows" is decided here, by looking for a Windows directory on each
+file system; the source's ``os`` says ``windows`` exactly when one was found. Legacy VHD differencing disks
+(.avhd) are opened through :mod:`scanner.evidence.vhdchain`, because dissect would read the child alone and
+return zeros for everything the snapshot did not change.
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner.errors import NoWindowsError, SourceNotFoundError, UnsupportedSourceError
 from scanner.evidence.sysroot import find_windows_dir
 from scanner.model import Gap, Provenance
+
+if TYPE_CHECKING:
+    from scanner.evidence.image import ImageLayers
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +64,7 @@ class SourceDescription:
     size: int
     containers: list[str]
     volumes: list[VolumeDescription] = field(default_factory=list)
-    os: str = "unknown"
+    os: str = "unknown"  # "windows" when a volume holds a Windows directory (sysroot's rule), else unknown
     chain: list[str] = field(default_factory=list)
     layout: str = "image"  # image | directory | triage | kape | velociraptor (scanner.evidence.triage)
     notes: list[str] = field(default_factory=list)  # parts of a collection seen and not read
@@ -86,7 +91,7 @@ class SourceDescription:
             lines.append(f"layout:     {self.layout}")
         else:
             kinds = ", ".join(_kinds(self.containers, self.chain)) or "none"
-            lines += [f"containers: {kinds}", f"os (dissect guess): {self.os}"]
+            lines += [f"containers: {kinds}", f"os:         {self.os}"]
         if len(self.chain) > 1:
             lines.append(f"chain:      {' -> '.join(self.chain)}")
         for v in self.volumes:
@@ -105,11 +110,22 @@ class SourceDescription:
 
 @dataclass
 class Evidence:
-    """An opened source: the dissect target, its description, and the file systems of its volumes."""
+    """An opened source: its image layers (None for a folder), its description, its volumes' file systems."""
 
-    target: Any
+    image: ImageLayers | None
     description: SourceDescription
     filesystems: dict[int, Any]  # volume index -> dissect filesystem
+
+    def close(self) -> None:
+        """Close the image's file handles; the file systems cannot be read afterwards."""
+        if self.image is not None:
+            self.image.close()
+
+    def __enter__(self) -> Evidence:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def system_volume(self, choice: int | None = None) -> tuple[VolumeDescription, Any]:
         """The Windows volume to scan: ``choice`` (``--system N``) or the first one found."""
@@ -143,39 +159,34 @@ def _source_size(path: Path) -> int:
     return path.stat().st_size
 
 
-def _open_target(path: Path, parent: Path | None) -> tuple[Any, list[str]]:
-    from dissect.target import Target
-
+def _open_image(path: Path, parent: Path | None) -> ImageLayers:
+    """The image's container, volume and file-system layers (:mod:`scanner.evidence.image`)."""
     from scanner.evidence.errors import READ_ERRORS
+    from scanner.evidence.image import open_image
+    from scanner.evidence.vhdchain import is_vhd_differencing
 
-    try:
-        from scanner.evidence import vhdchain
-    except ImportError:  # pragma: no cover - module arrives with the chain reader
-        vhdchain = None  # type: ignore[assignment]
-    if vhdchain is not None and path.is_file() and vhdchain.is_vhd_differencing(path):
-        stream_chain = vhdchain.resolve_chain(path, parent)
-        return vhdchain.open_target_for_chain(path, parent), [str(p) for p in stream_chain]
-    if parent is not None:
+    if parent is not None and not is_vhd_differencing(path):
         raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
     try:
-        return Target.open(path), [str(path)]
+        return open_image(path, parent)
     except READ_ERRORS as exc:
-        if path.is_dir():
-            # dissect's directory loader recognises a tree only by well-known OS folder names; a collection
-            # whose %SystemRoot% has another name is still a plain directory we can read.
-            return _directory_target(path), [str(path)]
-        raise UnsupportedSourceError(f"{path}: cannot open as a disk image or directory ({exc})") from exc
+        raise UnsupportedSourceError(f"{path}: cannot open as a disk image ({exc})") from exc
 
 
-def _directory_target(path: Path) -> Any:
-    """A dissect target over a plain directory (read-only), without OS detection."""
-    from dissect.target import Target
+def _directory_evidence(path: Path) -> Evidence:
+    """A folder that is no collection (:mod:`scanner.evidence.triage`): read as one volume, the folder itself.
+
+    Reached only when the folder holds no Windows artefact the triage layouts know, so it ends in
+    :class:`NoWindowsError` unless :func:`find_windows_dir` sees more than the layouts did.
+    """
     from dissect.target.filesystems.dir import DirectoryFilesystem
 
-    target = Target(path)
-    target.filesystems.add(DirectoryFilesystem(path))
-    target.apply()
-    return target
+    fs = DirectoryFilesystem(path)
+    volumes = [VolumeDescription(0, 0, 0, "dir", find_windows_dir(fs))]
+    description = SourceDescription(str(path), 0, [], volumes, _os_of(volumes), [str(path)])
+    if not description.windows_volumes:
+        raise NoWindowsError(f"{path}: no Windows system volume found (file systems: dir)")
+    return Evidence(None, description, {0: fs})
 
 
 def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
@@ -183,7 +194,7 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
 
     Raises:
         SourceNotFoundError: the path does not exist or is not readable.
-        UnsupportedSourceError: dissect cannot open it as any target.
+        UnsupportedSourceError: dissect cannot open it as a disk image.
         IncompleteChainError: a differencing disk's parent is missing or does not match.
         NoWindowsError: it opened, but no volume holds a Windows directory.
     """
@@ -200,28 +211,37 @@ def open_evidence(path: Path, *, parent: Path | None = None) -> Evidence:
         collection = open_collection(path)
         if collection is not None:
             return _collection_evidence(path, collection)
-    target, chain = _open_target(path, parent)
-    containers = [type(disk).__name__ for disk in target.disks]
-    volumes: list[VolumeDescription] = []
-    filesystems: dict[int, Any] = {}
-    for index, volume in enumerate(target.volumes):
-        fs = getattr(volume, "fs", None)
-        fs_name = getattr(fs, "__type__", None) if fs is not None else None
-        windows_dir = find_windows_dir(fs) if fs is not None else None
-        volumes.append(
-            VolumeDescription(index, int(volume.offset or 0), int(volume.size or 0), fs_name, windows_dir)
+    if path.is_dir():
+        if parent is not None:
+            raise UnsupportedSourceError(f"{path}: --parent applies only to a VHD differencing disk (.avhd)")
+        return _directory_evidence(path)
+    image = _open_image(path, parent)
+    try:
+        volumes = [
+            VolumeDescription(
+                index,
+                int(volume.offset or 0),
+                int(volume.size or 0),
+                getattr(image.filesystems.get(index), "__type__", None),
+                find_windows_dir(image.filesystems[index]) if index in image.filesystems else None,
+            )
+            for index, volume in enumerate(image.volumes)
+        ]
+        containers = [type(disk).__name__ for disk in image.containers]
+        description = SourceDescription(
+            str(path), _source_size(path), containers, volumes, _os_of(volumes), image.chain
         )
-        if fs is not None:
-            filesystems[index] = fs
-    if not volumes and path.is_dir() and target.filesystems:
-        fs = target.filesystems[0]
-        volumes.append(VolumeDescription(0, 0, 0, "dir", find_windows_dir(fs)))
-        filesystems[0] = fs
+        if not description.windows_volumes:
+            _explain_no_windows(path, image.volumes, volumes)
+    except BaseException:
+        image.close()
+        raise
+    return Evidence(image, description, dict(image.filesystems))
 
-    description = SourceDescription(str(path), _source_size(path), containers, volumes, str(target.os), chain)
-    if not description.windows_volumes:
-        _explain_no_windows(path, target, volumes)
-    return Evidence(target, description, filesystems)
+
+def _os_of(volumes: list[VolumeDescription]) -> str:
+    """``windows`` when a volume holds a Windows directory (:mod:`scanner.evidence.sysroot`), else unknown."""
+    return "windows" if any(v.windows_dir for v in volumes) else "unknown"
 
 
 def _collection_evidence(path: Path, collection: Any) -> Evidence:
@@ -250,12 +270,12 @@ _FOREIGN_SIGNATURES = (
 )
 
 
-def _explain_no_windows(path: Path, target: Any, volumes: list[VolumeDescription]) -> None:
-    """Raise the most precise error for a source without a Windows volume."""
+def _explain_no_windows(path: Path, opened: list[Any], volumes: list[VolumeDescription]) -> None:
+    """Raise the most precise error for a source without a Windows volume (``opened``: dissect's volumes)."""
     if path.is_file() and path.suffix.lower() in (".vhd", ".avhd") and _vhd_truncated(path):
         raise UnsupportedSourceError(f"{path}: truncated VHD: its footer is missing from the end of the file")
     foreign: set[str] = set()
-    for index, volume in enumerate(target.volumes):
+    for index, volume in enumerate(opened):
         try:
             volume.seek(0)
             head = volume.read(2048)

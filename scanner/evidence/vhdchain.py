@@ -34,7 +34,7 @@ from scanner.errors import IncompleteChainError, SourceNotFoundError, Unsupporte
 __all__ = [
     "VhdChainStream",
     "is_vhd_differencing",
-    "open_target_for_chain",
+    "open_chain_container",
     "open_vhd_chain",
     "resolve_chain",
     "resolve_parent",
@@ -507,30 +507,20 @@ def open_vhd_chain(child: Path, parent: Path | None = None, *,
     return VhdChainStream(layer, files, chain, notes), chain
 
 
-def open_target_for_chain(child: Path, parent: Path | None = None) -> Any:
-    """A dissect ``Target`` over the chain: our stream as its one disk, then dissect's usual ``apply``.
+def open_chain_container(child: Path, parent: Path | None = None) -> tuple[Any, list[Path]]:
+    """A dissect container over the chain: our stream, named ``VhdChainContainer`` (scanner.evidence.kinds).
 
-    dissect's own loaders would pick ``VhdContainer`` and read the child alone; adding a container over
-    :class:`VhdChainStream` to ``target.disks`` and calling ``apply()`` gives volumes, file systems and the
-    Windows OS plugin on the real chain content.
+    dissect's own ``container.open`` would pick ``VhdContainer`` and read the child alone; this container
+    presents :class:`VhdChainStream`, the chain's real content, to dissect's volume and file-system layers
+    (:mod:`scanner.evidence.image`).
 
     Raises:
-        The errors of :func:`open_vhd_chain`; UnsupportedSourceError if dissect cannot use the content.
+        The errors of :func:`open_vhd_chain`.
     """
-    from dissect.target import Target
     from dissect.target.containers.raw import RawContainer
 
     class VhdChainContainer(RawContainer):
         __type__ = "vhd-chain"
 
     stream, chain = open_vhd_chain(child, parent)
-    target = Target(Path(child))
-    target.disks.add(VhdChainContainer(stream))
-    target.props["vhd_chain"] = [str(p) for p in chain]
-    target.props["vhd_chain_notes"] = list(stream.notes)
-    try:
-        target.apply()
-    except Exception as exc:  # noqa: BLE001 - any dissect failure on hostile content is "cannot use"
-        stream.close()
-        raise UnsupportedSourceError(f"{child}: dissect cannot read the VHD chain's content ({exc})") from exc
-    return target
+    return VhdChainContainer(stream), chain

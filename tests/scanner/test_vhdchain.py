@@ -26,10 +26,11 @@ from Registry import Registry
 from fixtures.factory.containers import convert
 from fixtures.factory.vhd import bitmap_partial_bytes, vhd_checksum, write_vhd_differencing
 from scanner.errors import ExitCode, IncompleteChainError, SourceNotFoundError, UnsupportedSourceError
+from scanner.evidence.source import open_evidence
 from scanner.evidence.vhdchain import (
     VhdChainStream,
     is_vhd_differencing,
-    open_target_for_chain,
+    open_chain_container,
     open_vhd_chain,
     resolve_chain,
     resolve_parent,
@@ -41,7 +42,8 @@ CHILD = IMAGES / "snapshot-iis-rtm-child.avhd"
 PARENT = IMAGES / "snapshot-iis-rtm-parent.vhd"
 OTHER = IMAGES / "kb973917-iis6.vhd"
 KB_KEY = "Microsoft\\Updates\\Windows Server 2003\\SP3\\KB973917"
-SOFTWARE = "sysvol/windows/system32/config/software"
+SOFTWARE = "sysvol/windows/system32/config/software"  # on dissect's Target root
+ON_VOLUME = "/windows/system32/config/software"  # on the system volume's own file system
 CLOCK = datetime(2009, 12, 10, 2, 0, tzinfo=UTC)
 LATER = datetime(2009, 12, 10, 18, 30, tzinfo=UTC)
 KIB, MIB = 1024, 1024 * 1024
@@ -65,8 +67,8 @@ def _counting_opener(counter: Counter[str]) -> Any:
     return lambda path: CountingFile(path, counter)
 
 
-def _hive_has_kb(target: Any) -> bool:
-    hive = Registry.Registry(io.BytesIO(target.fs.path(SOFTWARE).read_bytes()))
+def _hive_has_kb(fs: Any, path: str = ON_VOLUME) -> bool:
+    hive = Registry.Registry(io.BytesIO(fs.path(path).read_bytes()))
     try:
         hive.open(KB_KEY)
     except Registry.RegistryKeyNotFoundException:
@@ -127,17 +129,14 @@ def _patch_header(path: Path, offset: int, value: bytes) -> None:
 # ------------------------------------------------------------------------------------------ committed pair
 
 
-@pytest.fixture(scope="module")
-def chain_target() -> Any:
-    return open_target_for_chain(CHILD)
-
-
-def test_fixture_chain_software_hive_has_kb973917(chain_target: Any) -> None:
-    assert chain_target.os == "windows"
-    assert [type(d).__name__ for d in chain_target.disks] == ["VhdChainContainer"]
-    assert _hive_has_kb(chain_target)
-    assert not _hive_has_kb(Target.open(PARENT))
-    assert chain_target.props["vhd_chain"] == [str(CHILD), str(PARENT)]
+def test_fixture_chain_software_hive_has_kb973917() -> None:
+    with open_evidence(CHILD) as chain, open_evidence(PARENT) as parent:
+        assert chain.description.containers == ["VhdChainContainer"]
+        assert chain.description.chain == [str(CHILD), str(PARENT)]
+        assert chain.description.os == "windows"
+        assert _hive_has_kb(chain.system_volume()[1])
+        assert not _hive_has_kb(parent.system_volume()[1])
+    assert not _hive_has_kb(Target.open(PARENT).fs, SOFTWARE)  # dissect's own open of the parent agrees
 
 
 def test_fixture_chain_equals_the_qcow2_chain_dissect_follows() -> None:
@@ -181,7 +180,7 @@ def test_missing_parent_is_an_incomplete_chain(tmp_path: Path) -> None:
     assert err.value.exit_code == ExitCode.INCOMPLETE_CHAIN
     assert sum(counter.values()) < 8 * KIB  # only footer, header and locators were read: no data
     with pytest.raises(IncompleteChainError):
-        open_target_for_chain(Path(lonely))
+        open_chain_container(Path(lonely))
 
 
 def test_wrong_parent_override_is_a_uuid_mismatch() -> None:
@@ -377,7 +376,8 @@ def test_evidence_files_unchanged_after_reading() -> None:
     stream, chain = open_vhd_chain(CHILD)
     with stream:
         stream.read()
-    open_target_for_chain(CHILD).fs.path(SOFTWARE).read_bytes()
+    with open_evidence(CHILD) as evidence:
+        evidence.system_volume()[1].path(ON_VOLUME).read_bytes()
     with pytest.raises(IncompleteChainError):
         open_vhd_chain(CHILD, OTHER)
     for path in (*chain, OTHER):
