@@ -212,3 +212,24 @@ def test_a_probe_long_after_the_last_request_lands_in_the_log_of_its_day() -> No
     assert fields[:2] == ["2014-11-19", "07:42:10"] and fields[4] == "/cgi-bin/x.php" and fields[-4] == "500"
     assert state.truth.traffic[0].probes_written == (t("2014-11-19T07:42:10"),)
     assert state.truth.traffic[0].first_injected_error is None and state.truth.onset is None
+
+
+# -- ground truth ------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["kb973917-iis6", "q281402-dll-put-back", "q281402-hotfix-before-sp",
+                                  "cbs-2008-iis7-pending", "healthy-2003-sp2", "cbs-2012r2-dirty-hive"])
+def test_the_onset_written_is_the_one_the_scenario_declares(name: str) -> None:
+    sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
+    declared = str(sc.expected["diagnosis"]["failure_onset"])
+    onset = simulate(sc).truth.onset
+    assert (onset.isoformat() if onset else "") == declared
+
+
+def test_files_below_the_service_pack_and_pending_files_are_ground_truth() -> None:
+    truth = simulate(load_scenario(SCENARIO_DIR / "kb973917-iis6.toml")).truth
+    assert sorted(p.rsplit("\\", 1)[-1] for p in truth.below_service_pack) == [
+        "iisutil.dll", "iisw3adm.dll", "w3dt.dll", "w3tp.dll"]
+    put_back = simulate(load_scenario(SCENARIO_DIR / "q281402-dll-put-back.toml")).truth.below_service_pack
+    assert all(origin.startswith("third-party:") for origin in put_back.values()) and len(put_back) == 2
+    pending = simulate(load_scenario(SCENARIO_DIR / "cbs-2008-iis7-pending.toml")).truth.pending_files
+    assert pending == ["System32\\inetsrv\\iiscore.dll"]
