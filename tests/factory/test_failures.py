@@ -84,9 +84,9 @@ def test_iis5_crash_loop_restarts_the_service_and_the_site_answers_between() -> 
     for crash in (t("2008-02-13T12:00:00") + timedelta(minutes=20 * i) for i in range(3)):
         assert not [x for x in times if crash <= x < crash + timedelta(seconds=60)]
     assert max(times) > t("2008-02-13T17:00:00")  # the site kept answering after the loop
-    assert state.truth.traffic[0].restarts == tuple(
+    assert state.written.traffic[0].restarts == tuple(
         t("2008-02-13T12:01:00") + timedelta(minutes=20 * i) for i in range(3))
-    assert state.truth.onset == t("2008-02-13T12:00:00")
+    assert state.written.onset == t("2008-02-13T12:00:00")
 
 
 def test_iis5_crash_loop_without_restart_ends_in_7034_and_the_site_stops() -> None:
@@ -95,14 +95,14 @@ def test_iis5_crash_loop_without_restart_ends_in_7034_and_the_site_stops() -> No
     system = evt_records(state, "System")
     scm = [r.EventID & 0xFFFF for r in system if r.SourceName == "Service Control Manager"]
     assert scm == [7031, 7034]
-    assert state.truth.traffic[0].last_success is not None
-    assert state.truth.traffic[0].last_success < t("2008-02-13T12:10:00")
+    assert state.written.traffic[0].last_success is not None
+    assert state.written.traffic[0].last_success < t("2008-02-13T12:10:00")
 
 
 def test_iis5_drwatson_without_outage_is_a_pause_not_the_end() -> None:
     crash = Step("drwatson", t("2008-02-13T09:00:00"), {})
     state = simulate(case("q281402-hotfix-before-sp", IIS5_TRAFFIC, crash))
-    truth = state.truth.traffic[0]
+    truth = state.written.traffic[0]
     assert truth.restarts == (t("2008-02-13T09:01:00"),)
     assert truth.last_success is not None and truth.last_success > t("2008-02-13T17:00:00")
 
@@ -159,12 +159,12 @@ def test_iis85_crash_loop_and_noise_in_evtx(tmp_path: Any) -> None:
     wer = re.findall(r"<Data>([^<]*)</Data>", next(x for x in app if "Windows Error Reporting" in x))
     assert wer[2] == "APPCRASH" and wer[5] == "backup.exe"
     assert any("Microsoft-Windows-Servicing" in x for x in evtx_xml(state, "Setup", tmp_path))
-    noise = [m for m in state.truth.failures if m.noise]
+    noise = [m for m in state.written.failures if m.noise]
     assert [m.subject for m in noise] == ["Network List Service", "backup.exe", "backup.exe", "Print Spooler"]
-    assert state.truth.onset == t("2014-11-18T12:00:00")
+    assert state.written.onset == t("2014-11-18T12:00:00")
     # restart = false: the pool is disabled after the last crash, the W3C log stops, HTTP.sys answers 503.
-    assert state.truth.traffic[0].last_success is not None
-    assert state.truth.traffic[0].last_success < t("2014-11-18T12:31:00")
+    assert state.written.traffic[0].last_success is not None
+    assert state.written.traffic[0].last_success < t("2014-11-18T12:31:00")
 
 
 def test_nt5_presets_use_the_evt_layouts() -> None:
@@ -195,7 +195,7 @@ def test_error_share_answers_that_part_with_the_status_and_the_rest_succeeds() -
     assert after.last_success is not None and after.last_success > t("2014-11-18T23:00:00")
     assert all(line.split()[10:12] == ["500", "19"] for line in requests_of(w3c_day(state, "u_ex141118.log"))
                if line.split()[10] == "500")
-    truth = state.truth.traffic[0]
+    truth = state.written.traffic[0]
     assert truth.injected_errors == dict(after.status_counts)[500]
     assert truth.first_injected_error is not None and truth.first_injected_error >= t("2014-11-18T00:00:00")
     assert simulate(case("cbs-2012r2-dirty-hive", traffic)).text_logs == state.text_logs  # deterministic
@@ -210,8 +210,8 @@ def test_a_probe_long_after_the_last_request_lands_in_the_log_of_its_day() -> No
     assert len(lines) == 1
     fields = lines[0].split()
     assert fields[:2] == ["2014-11-19", "07:42:10"] and fields[4] == "/cgi-bin/x.php" and fields[-4] == "500"
-    assert state.truth.traffic[0].probes_written == (t("2014-11-19T07:42:10"),)
-    assert state.truth.traffic[0].first_injected_error is None and state.truth.onset is None
+    assert state.written.traffic[0].probes_written == (t("2014-11-19T07:42:10"),)
+    assert state.written.traffic[0].first_injected_error is None and state.written.onset is None
 
 
 # -- ground truth ------------------------------------------------------------------------------------------
@@ -221,15 +221,15 @@ def test_a_probe_long_after_the_last_request_lands_in_the_log_of_its_day() -> No
 def test_the_onset_written_is_the_one_the_scenario_declares(name: str) -> None:
     sc = load_scenario(SCENARIO_DIR / f"{name}.toml")
     declared = str(sc.expected["diagnosis"]["failure_onset"])
-    onset = simulate(sc).truth.onset
+    onset = simulate(sc).written.onset
     assert (onset.isoformat() if onset else "") == declared
 
 
 def test_files_below_the_service_pack_and_pending_files_are_ground_truth() -> None:
-    truth = simulate(load_scenario(SCENARIO_DIR / "kb973917-iis6.toml")).truth
+    truth = simulate(load_scenario(SCENARIO_DIR / "kb973917-iis6.toml")).written
     assert sorted(p.rsplit("\\", 1)[-1] for p in truth.below_service_pack) == [
         "iisutil.dll", "iisw3adm.dll", "w3dt.dll", "w3tp.dll"]
-    put_back = simulate(load_scenario(SCENARIO_DIR / "q281402-dll-put-back.toml")).truth.below_service_pack
+    put_back = simulate(load_scenario(SCENARIO_DIR / "q281402-dll-put-back.toml")).written.below_service_pack
     assert all(origin.startswith("third-party:") for origin in put_back.values()) and len(put_back) == 2
-    pending = simulate(load_scenario(SCENARIO_DIR / "cbs-2008-iis7-pending.toml")).truth.pending_files
+    pending = simulate(load_scenario(SCENARIO_DIR / "cbs-2008-iis7-pending.toml")).written.pending_files
     assert pending == ["System32\\inetsrv\\iiscore.dll"]

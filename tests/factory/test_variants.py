@@ -51,7 +51,7 @@ def fields_of(state: SystemState) -> set[str]:
 
 def test_without_render_nothing_is_drawn() -> None:
     state = simulate(scenario("kb973917-iis6"))
-    assert state.truth.render == {}
+    assert state.written.render == {}
     assert fields_of(state) == {"#Fields: " + " ".join(W3C_FIELDS_IIS6[0][1]) + " "}
 
 
@@ -62,8 +62,8 @@ def test_every_w3c_field_variant_carries_the_same_requests(name: str) -> None:
     drawn = set()
     for seed in SEEDS:
         state = simulate(scenario(name, seed))
-        drawn.add(state.truth.render["w3c-fields"])
-        assert w3c_facts(state) == base, (name, seed, state.truth.render["w3c-fields"])
+        drawn.add(state.written.render["w3c-fields"])
+        assert w3c_facts(state) == base, (name, seed, state.written.render["w3c-fields"])
         (line,) = fields_of(state)
         fields = line.removeprefix("#Fields: ").split()
         assert {"time", "c-ip", "cs-method", "cs-uri-stem", "sc-status"} <= set(fields)
@@ -98,10 +98,10 @@ def test_update_exe_variants_parse_to_the_same_sessions() -> None:
     seps = set()
     for seed in SEEDS:
         state = simulate(scenario("healthy-2003-sp2", seed))
-        seps.add(state.truth.render["locale-decimal"])
-        assert _kb_sessions(state) == base, (seed, state.truth.render)
+        seps.add(state.written.render["locale-decimal"])
+        assert _kb_sessions(state) == base, (seed, state.written.render)
         logs = b"".join(v for p, v in state.text_logs.items() if p.lower().endswith(("kb958644.log",)))
-        sep = "," if state.truth.render["locale-decimal"] == "de-DE" else "."
+        sep = "," if state.written.render["locale-decimal"] == "de-DE" else "."
         assert re.match(rb"\d+" + re.escape(sep.encode()) + rb"\d{3}: ", logs)
     assert seps == {"en-US", "de-DE"}
 
@@ -110,7 +110,7 @@ def test_6009_real_2008r2_shape_reads_back(tmp_path: Any) -> None:
     Evtx = pytest.importorskip("Evtx.Evtx")
     for seed in SEEDS:
         state = simulate(scenario("cbs-2008-iis7-pending", seed))
-        if state.truth.render["6009-strings"] == "2008r2-real":
+        if state.written.render["6009-strings"] == "2008r2-real":
             break
     else:
         pytest.fail("no seed drew the real 2008 R2 6009 shape")
