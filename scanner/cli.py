@@ -688,7 +688,7 @@ _PROFILE_PROBLEM = re.compile(r"\n|;\s+(?=\S+\.toml\b)")
 
 @cli.group()
 def profiles() -> None:
-    """Work with the knowledge profiles (operating systems, components, events, rules, interactions)."""
+    """Work with the knowledge profiles (OS, components, events, rules, interactions, update profiles)."""
 
 
 @profiles.command("check")
@@ -724,6 +724,7 @@ def profiles_check(directory: Path | None) -> None:
         ("event meanings", [m.id for m in knowledge.events.meanings]),
         ("rules", [r.id for r in knowledge.rules]),
         ("interactions", [i.id for i in knowledge.interactions]),
+        ("update profiles", [u.id for u in knowledge.updates]),
     ]
     for kind, ids in kinds:
         shown = ", ".join(ids[:12]) + (f", … ({len(ids) - 12} more)" if len(ids) > 12 else "")
