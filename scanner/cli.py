@@ -790,3 +790,13 @@ def schema(name: str | None, show_path: bool) -> None:
         return
     path = schema_path(name)
     click.echo(str(path) if show_path else path.read_text(encoding="utf-8").rstrip("\n"))
+
+
+# --- issue 17: `patchmortem preflight` lives in its own module (it imports the helpers above). ---
+def _register_preflight() -> None:
+    from scanner.preflight.command import preflight
+
+    cli.add_command(preflight)
+
+
+_register_preflight()
