@@ -769,12 +769,14 @@ def _quiet_broken_pipe() -> None:
 # --- issue 18: the JSON Schemas ship with the package; `patchmortem schema` prints them or their path. ---
 @cli.command("schema")
 @click.argument(
-    "name", required=False, type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro"])
+    "name", required=False,
+    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "preflight"]),
 )
 @click.option("--path", "show_path", is_flag=True, help="Print the path (without NAME: the directory).")
 @handle_errors
 def schema(name: str | None, show_path: bool) -> None:
-    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro), or its path.
+    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro, preflight), or
+    its path.
 
     Without NAME, lists every schema with its path. The schemas are installed with patchmortem, so a
     pipeline can validate `scan --format json` without a source checkout.
