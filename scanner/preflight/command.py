@@ -59,7 +59,8 @@ def preflight(
 ) -> None:
     """Before installing an update: is it safe on each server, at risk (why), or unknown (what is missing)?
 
-    Scans every SOURCE as `scan` does and checks each --update against what profiles/updates says it
+    Scans every SOURCE as `scan` does (a SOURCE ending in .json is a saved scan JSON, read instead of
+    scanning again) and checks each --update against what profiles/updates says it
     requires and patches: a known interaction it would set off (KB973917 on IIS 6 files below SP2 ->
     KB2009746), a service pack or file branch the server lacks (Q281402), a component already below its SP
     baseline or with regressed hotfix files, a pending restart or package. An update without a profile is
@@ -67,10 +68,13 @@ def preflight(
     """
     from rich.console import Console
 
+    from scanner.diff.load import is_scan_json_path, load_scan_json
     from scanner.knowledge.profiles import load_knowledge
     from scanner.pipeline import scan as run_scan
     from scanner.preflight.assess import assess
+    from scanner.preflight.facts import PreflightFacts
     from scanner.preflight.render import write_preflight_json, write_preflight_markdown, write_preflight_text
+    from scanner.preflight.saved import facts_from_scan_json
     from scanner.report.meta import RunMeta
 
     meta = RunMeta.start(profiles_dir)
@@ -87,16 +91,20 @@ def preflight(
                 status.update(f"{name}: {message}")
 
             try:
-                result = run_scan(source, profiles_dir=profiles_dir, progress=progress)
+                if is_scan_json_path(source):  # a saved scan (scan --format json, a fleet result)
+                    facts = facts_from_scan_json(load_scan_json(source))
+                else:
+                    facts = PreflightFacts.from_scan(run_scan(source, profiles_dir=profiles_dir,
+                                                              progress=progress))
             except ScannerError as exc:
                 if len(sources) == 1:
                     raise
                 servers.append(_unreadable(str(source), str(exc), updates))
                 continue
-        system = result.inventory.system
+        system = facts.system
         servers.append(ServerPreflight(
             source=str(source),
-            verdicts=assess(result, updates, knowledge),
+            verdicts=assess(facts, updates, knowledge),
             hostname=system.hostname if system else None,
             product=system.product if system else None,
             version=system.version if system else None,

@@ -20,6 +20,7 @@ from scanner.errors import ExitCode
 from scanner.knowledge.profiles import load_knowledge
 from scanner.pipeline import scan
 from scanner.preflight import PreflightFacts, assess
+from scanner.preflight.saved import facts_from_scan_json
 
 ROOT = Path(__file__).resolve().parents[2]
 PARENT = IMAGES_DIR / "snapshot-iis-rtm-parent.vhd"
@@ -149,3 +150,41 @@ def test_cli_refuses_what_is_not_an_update_id() -> None:
 def test_schema_command_prints_the_preflight_schema() -> None:
     result = CliRunner().invoke(cli, ["schema", "preflight"])
     assert result.exit_code == 0 and json.loads(result.output) == SCHEMA
+
+
+def test_saved_scan_json_gives_the_same_verdicts(tmp_path: Path) -> None:
+    saved = tmp_path / "parent.json"
+    written = CliRunner().invoke(cli, ["scan", str(PARENT), "--format", "json", "--output", str(saved)])
+    assert written.exit_code == 0
+    ids = ["KB973917", "KB942831", "KB917537", "KB958644", "KB999999"]
+    from_json = facts_from_scan_json(json.loads(saved.read_text(encoding="utf-8")))
+    assert assess(from_json, ids, KNOWLEDGE) == assess(_scan(PARENT), ids, KNOWLEDGE)
+    both = CliRunner().invoke(cli, ["preflight", str(saved), str(PARENT), "--update", "KB973917",
+                                    "--format", "json"])
+    assert both.exit_code == 20
+    first, second = json.loads(both.stdout)["servers"]
+    assert {**first, "source": ""} == {**second, "source": ""}
+
+
+def test_a_mangled_saved_scan_is_read_as_gaps_never_a_traceback(tmp_path: Path) -> None:
+    system = PreflightFacts.from_scan(_scan(PARENT)).system
+    assert system is not None
+    mangled = {"schema_version": "1.0", "system": {**system.to_dict(), "service_pack": "two", "sources": "x"},
+               "updates": [{"id": 5}, "text", {"id": "KB973917", "state": None}], "files": {"no": "list"},
+               "timeline": [], "findings": [{"rule": "files-below-service-pack", "severity": "loud"},
+                                            {"rule": "reboot-pending", "severity": "warning", "files": [1]}],
+               "diagnosis": {},
+               "components": [{"id": "iis6", "files": [{"path": 7}, {"path": "x", "present": 1}]}]}
+    path = tmp_path / "mangled.json"
+    path.write_text(json.dumps(mangled), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["preflight", str(path), "--update", "KB973917", "--format", "json"])
+    assert result.exit_code == 20, result.output  # the one well-formed finding left: a pending restart
+    (server,) = json.loads(result.stdout)["servers"]
+    assert server["service_pack"] is None
+    kinds = [r["kind"] for r in server["verdicts"][0]["reasons"]]
+    assert kinds == ["reboot-pending", "evidence-missing", "evidence-missing"]
+    not_scan = tmp_path / "inventory.json"
+    not_scan.write_text('{"schema_version": "1.0"}', encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["preflight", str(not_scan), "--update", "KB973917"])
+    assert refused.exit_code == ExitCode.UNSUPPORTED_SOURCE
+    assert "not a patchmortem scan JSON" in refused.stderr
