@@ -26,7 +26,13 @@ from scanner.knowledge.updates import UpdateApplicability, UpdateProfile
 from scanner.knowledge.versions import FileVersion, branch_of
 from scanner.model import Finding, Provenance
 from scanner.preflight.facts import PreflightFacts, below_baseline_files, finding_files
-from scanner.preflight.model import PreflightFile, PreflightReason, PreflightVerdict, status_of
+from scanner.preflight.model import (
+    PreflightFile,
+    PreflightReason,
+    PreflightVerdict,
+    ServerPreflight,
+    status_of,
+)
 from scanner.rules.pending import UNFINISHED
 
 #: Finding rules that mean a component is already in a state the next update touching it can expose
@@ -45,6 +51,27 @@ def assess(
     facts = scan if isinstance(scan, PreflightFacts) else PreflightFacts.from_scan(scan)
     wanted = dict.fromkeys(normalise_update_id(u) or u.strip().upper() for u in update_ids)
     return tuple(_assess_one(facts, update_id, knowledge) for update_id in wanted)
+
+
+def assess_server(
+    source: str,
+    scan: ScanResult | PreflightFacts,
+    update_ids: tuple[str, ...] | list[str],
+    knowledge: Knowledge,
+) -> ServerPreflight:
+    """One source's row (what the server is, a verdict per update): what ``preflight`` prints per server and
+    what ``fleet --preflight`` can put in its records."""
+    facts = scan if isinstance(scan, PreflightFacts) else PreflightFacts.from_scan(scan)
+    system = facts.system
+    return ServerPreflight(
+        source=source,
+        verdicts=assess(facts, update_ids, knowledge),
+        hostname=system.hostname if system else None,
+        product=system.product if system else None,
+        version=system.version if system else None,
+        service_pack=system.service_pack if system else None,
+        architecture=system.architecture if system else None,
+    )
 
 
 def _assess_one(facts: PreflightFacts, update_id: str, knowledge: Knowledge) -> PreflightVerdict:

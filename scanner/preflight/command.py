@@ -71,7 +71,7 @@ def preflight(
     from scanner.diff.load import is_scan_json_path, load_scan_json
     from scanner.knowledge.profiles import load_knowledge
     from scanner.pipeline import scan as run_scan
-    from scanner.preflight.assess import assess
+    from scanner.preflight.assess import assess_server
     from scanner.preflight.facts import PreflightFacts
     from scanner.preflight.render import write_preflight_json, write_preflight_markdown, write_preflight_text
     from scanner.preflight.saved import facts_from_scan_json
@@ -101,16 +101,7 @@ def preflight(
                     raise
                 servers.append(_unreadable(str(source), str(exc), updates))
                 continue
-        system = facts.system
-        servers.append(ServerPreflight(
-            source=str(source),
-            verdicts=assess(facts, updates, knowledge),
-            hostname=system.hostname if system else None,
-            product=system.product if system else None,
-            version=system.version if system else None,
-            service_pack=system.service_pack if system else None,
-            architecture=system.architecture if system else None,
-        ))
+        servers.append(assess_server(str(source), facts, updates, knowledge))
     with _report_out(output) as out:
         if fmt == "json":
             write_preflight_json(servers, updates, out, meta)
