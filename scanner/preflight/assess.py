@@ -40,6 +40,9 @@ from scanner.rules.pending import UNFINISHED
 #: a GDR/QFE mix. Rule ids are a stable contract (scanner/rules/__init__.py).
 COMPONENT_RULES = ("files-below-service-pack", "hotfix-files-regressed", "service-pack-install-incomplete",
                    "branch-mix")
+#: Record states that mean the update is in place (collectors/registry.py; CBS "superseded" = a newer
+#: version of the package is installed, "permanent" = installed and not removable).
+INSTALLED = frozenset({"installed", "superseded", "permanent"})
 #: Findings that say the last servicing is unfinished, whatever the next update is.
 PENDING_RULES = ("reboot-pending",)
 
@@ -137,25 +140,30 @@ def _missing(what: str, why: str, evidence: tuple[Provenance, ...] = ()) -> Pref
 
 
 def _installed(facts: PreflightFacts, update_id: str, knowledge: Knowledge) -> list[PreflightReason]:
-    """The update's own records: installed (or superseded by an installed update), or left unfinished."""
+    """The update's own records: installed (or superseded by an installed update), else left unfinished.
+
+    Each registry source (Hotfix, Updates, Uninstall, CBS) is its own record, so every installed record of the
+    update — or of the updates whose profile ``supersedes`` it — is one piece of evidence for one reason."""
     superseding = {u.id for u in knowledge.updates if update_id in u.supersedes}
-    out = []
-    for record in facts.updates:
-        rid = normalise_update_id(record.id)
-        if rid == update_id and record.state == "installed":
-            out.append(PreflightReason("already-installed", "info",
-                                       f"{update_id} is already installed", updates=(update_id,),
-                                       evidence=record.sources))
-        elif rid in superseding and record.state == "installed":
-            out.append(PreflightReason("already-installed", "info",
-                                       f"{rid}, installed, supersedes {update_id}", updates=(rid,),
-                                       evidence=record.sources))
-        elif rid == update_id and (record.state in UNFINISHED or record.state.startswith("broken")):
-            out.append(PreflightReason("package-pending", "risk",
-                                       f"{update_id} itself is {record.state}: finish or remove "
-                                       "that install first",
-                                       updates=(update_id,), evidence=record.sources))
-    return out[:1] if out and out[0].kind == "already-installed" else out
+    installed = [(rid, r) for r in facts.updates
+                 if (rid := normalise_update_id(r.id)) in superseding | {update_id} and r.state in INSTALLED]
+    if installed:
+        ids = tuple(dict.fromkeys(rid for rid, _ in installed if rid is not None))
+        summary = (f"{update_id} is already installed" if update_id in ids
+                   else f"{', '.join(ids)}, installed, supersedes {update_id}")
+        return [PreflightReason("already-installed", "info", summary, updates=ids,
+                                evidence=tuple(s for _, r in installed for s in r.sources))]
+    return [
+        PreflightReason("package-pending", "risk",
+                        f"{update_id} itself is {record.state}: finish or remove that install first",
+                        updates=(update_id,), evidence=record.sources)
+        for record in facts.updates
+        if normalise_update_id(record.id) == update_id and _unfinished(record.state)
+    ]
+
+
+def _unfinished(state: str) -> bool:
+    return state in UNFINISHED or state.startswith("broken")
 
 
 def _server_pending(facts: PreflightFacts, update_id: str) -> list[PreflightReason]:
@@ -172,8 +180,7 @@ def _server_pending(facts: PreflightFacts, update_id: str) -> list[PreflightReas
                             for f in finding.files),
                 evidence=tuple(e.source for e in finding.evidence),
             ))
-    others = [r for r in facts.updates if (r.state in UNFINISHED or r.state.startswith("broken"))
-              and normalise_update_id(r.id) != update_id]
+    others = [r for r in facts.updates if _unfinished(r.state) and normalise_update_id(r.id) != update_id]
     if others:
         listed = ", ".join(f"{r.id} ({r.state})" for r in others)
         out.append(PreflightReason(
