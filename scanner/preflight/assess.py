@@ -33,18 +33,13 @@ from scanner.preflight.model import (
     ServerPreflight,
     status_of,
 )
-from scanner.rules.pending import UNFINISHED
+from scanner.preflight.servicing import installed, server_pending
 
 #: Finding rules that mean a component is already in a state the next update touching it can expose
 #: (reference §7 #2-#5): files below the SP baseline, hotfix files regressed, an SP that did not complete,
 #: a GDR/QFE mix. Rule ids are a stable contract (scanner/rules/__init__.py).
 COMPONENT_RULES = ("files-below-service-pack", "hotfix-files-regressed", "service-pack-install-incomplete",
                    "branch-mix")
-#: Record states that mean the update is in place (collectors/registry.py; CBS "superseded" = a newer
-#: version of the package is installed, "permanent" = installed and not removable).
-INSTALLED = frozenset({"installed", "superseded", "permanent"})
-#: Findings that say the last servicing is unfinished, whatever the next update is.
-PENDING_RULES = ("reboot-pending",)
 
 
 def assess(
@@ -79,8 +74,8 @@ def assess_server(
 
 def _assess_one(facts: PreflightFacts, update_id: str, knowledge: Knowledge) -> PreflightVerdict:
     profile = knowledge.update(update_id)
-    reasons = _installed(facts, update_id, knowledge)
-    pending = _server_pending(facts, update_id)
+    reasons = installed(facts, update_id, knowledge)
+    pending = server_pending(facts, update_id)
     reasons += pending
     # Until the profile says what the update is on this OS, a verdict is unknown, whatever else is found.
     if profile is None:
@@ -104,6 +99,15 @@ def _assess_one(facts: PreflightFacts, update_id: str, knowledge: Knowledge) -> 
             f"the {update_id} profile has no entry for {os.title} "
             f"(it lists {', '.join(a.os for a in profile.applies)})",
             missing=(f"{update_id} facts for {os.title}",),
+        ))
+        return _verdict(update_id, reasons, profile, force_unknown=True)
+    arch = facts.system.architecture if facts.system else None
+    if entry.architectures and arch and arch not in entry.architectures:
+        reasons.append(PreflightReason(
+            "not-for-this-os", "missing",
+            f"the {update_id} profile lists {', '.join(entry.architectures)} builds for {os.title}, "
+            f"not {arch}",
+            missing=(f"{update_id} facts for {os.title} {arch}",),
         ))
         return _verdict(update_id, reasons, profile, force_unknown=True)
     level = _service_pack(facts, profile, entry, os, knowledge)
@@ -137,58 +141,6 @@ def _missing(what: str, why: str, evidence: tuple[Provenance, ...] = ()) -> Pref
     return PreflightReason(
         "evidence-missing", "missing", f"{what}: {why}", missing=(what,), evidence=evidence
     )
-
-
-def _installed(facts: PreflightFacts, update_id: str, knowledge: Knowledge) -> list[PreflightReason]:
-    """The update's own records: installed (or superseded by an installed update), else left unfinished.
-
-    Each registry source (Hotfix, Updates, Uninstall, CBS) is its own record, so every installed record of the
-    update — or of the updates whose profile ``supersedes`` it — is one piece of evidence for one reason."""
-    superseding = {u.id for u in knowledge.updates if update_id in u.supersedes}
-    installed = [(rid, r) for r in facts.updates
-                 if (rid := normalise_update_id(r.id)) in superseding | {update_id} and r.state in INSTALLED]
-    if installed:
-        ids = tuple(dict.fromkeys(rid for rid, _ in installed if rid is not None))
-        summary = (f"{update_id} is already installed" if update_id in ids
-                   else f"{', '.join(ids)}, installed, supersedes {update_id}")
-        return [PreflightReason("already-installed", "info", summary, updates=ids,
-                                evidence=tuple(s for _, r in installed for s in r.sources))]
-    return [
-        PreflightReason("package-pending", "risk",
-                        f"{update_id} itself is {record.state}: finish or remove that install first",
-                        updates=(update_id,), evidence=record.sources)
-        for record in facts.updates
-        if normalise_update_id(record.id) == update_id and _unfinished(record.state)
-    ]
-
-
-def _unfinished(state: str) -> bool:
-    return state in UNFINISHED or state.startswith("broken")
-
-
-def _server_pending(facts: PreflightFacts, update_id: str) -> list[PreflightReason]:
-    """Unfinished servicing on the server (any update): a pending restart, other packages not final."""
-    out = []
-    for finding in facts.findings:
-        if finding.rule in PENDING_RULES:
-            out.append(PreflightReason(
-                "reboot-pending", "risk",
-                f"a restart is pending for {', '.join(finding.updates) or 'earlier servicing'}: installing "
-                "more on top of half-replaced files mixes old and new binaries (reference §7 #6)",
-                rule=finding.rule, updates=finding.updates,
-                files=tuple(PreflightFile(f.path, f.version, None, f.component, lab_tag=f.lab_tag)
-                            for f in finding.files),
-                evidence=tuple(e.source for e in finding.evidence),
-            ))
-    others = [r for r in facts.updates if _unfinished(r.state) and normalise_update_id(r.id) != update_id]
-    if others:
-        listed = ", ".join(f"{r.id} ({r.state})" for r in others)
-        out.append(PreflightReason(
-            "package-pending", "risk", f"servicing packages not in a final state: {listed}",
-            updates=tuple(r.id for r in others),
-            evidence=tuple(s for r in others for s in r.sources[:1]),
-        ))
-    return out
 
 
 def _service_pack(

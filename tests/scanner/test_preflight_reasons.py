@@ -5,6 +5,7 @@ MS08-005..."; knowledge is the shipped ``profiles/`` or a copy with one extra up
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -193,3 +194,10 @@ def test_verdict_json_is_typed() -> None:
     data = one(win2000(3), "KB942831").to_dict()
     assert data["status"] == "at-risk" and data["reasons"][0]["kind"] == "requires-service-pack"
     assert data["reasons"][0]["evidence"][0]["artifact"] == SOFTWARE
+
+
+def test_architecture_the_profile_does_not_list_is_unknown() -> None:
+    server = win2000(4)
+    assert server.system is not None
+    verdict = one(replace(server, system=replace(server.system, architecture="ia64")), "KB942831")
+    assert verdict.status == "unknown" and verdict.missing == ("KB942831 facts for Windows 2000 ia64",)
