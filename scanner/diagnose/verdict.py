@@ -4,7 +4,9 @@ The latent cause is the warning-level finding most closely tied to the trigger: 
 beats one about the component the trigger touched (or a known interaction's condition), which beats an
 unrelated one; ties go to the rulebook's ``latent_rank``. Remediation comes from the matched known
 interaction (``profiles/interactions``), else the latent finding, then the contributing findings' own steps —
-all filled with this case's SP, package and files. No onset, or no trigger, gives an honest partial verdict.
+all filled with this case's SP, package and files. "No root cause found" only when there is no failure
+episode; an episode without a servicing cause reads "failing since X; no servicing change explains it", with
+the onset still given.
 """
 
 from __future__ import annotations
@@ -12,9 +14,17 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from scanner.diagnose.onset import Onset, find_onset, find_trigger
+from scanner.diagnose.onset import Onset, find_onset, find_trigger, trigger_name
 from scanner.knowledge.profiles import Interaction, Knowledge
-from scanner.model import Diagnosis, Evidence, Finding, Inventory, TimelineEntry, UpdateRecord
+from scanner.model import (
+    FAILURE_EVENT_KINDS,
+    Diagnosis,
+    Evidence,
+    Finding,
+    Inventory,
+    TimelineEntry,
+    UpdateRecord,
+)
 from scanner.rules.context import entry_evidence, render
 
 #: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
@@ -79,6 +89,8 @@ def _at(value: datetime | None) -> str:
 
 
 def _symptom(onset: Onset) -> str:
+    if not onset.failures and onset.episode is not None:
+        return onset.episode.summary
     counts: dict[tuple[str, str], int] = {}
     for entry in onset.failures:
         key = (entry.kind, entry.subject)
@@ -97,6 +109,29 @@ def _symptom(onset: Onset) -> str:
     return "; ".join(parts[:6])
 
 
+def _no_episode(entries: list[TimelineEntry], serious: list[Finding]) -> Diagnosis:
+    """No failure episode: an honest "no failure" verdict; isolated failures are named as the noise floor."""
+    isolated = sum(1 for e in entries if e.kind in FAILURE_EVENT_KINDS)
+    floor = (
+        f" {isolated} isolated failure record(s) — of services or programs outside the IIS components, or "
+        "too few to be a sustained change — are context, not an onset."
+        if isolated
+        else ""
+    )
+    if serious:
+        summary = (
+            f"No failure episode was found, but {len(serious)} latent condition(s) were: "
+            + "; ".join(f.title for f in serious)
+            + f". They may break the server at the next update.{floor}"
+        )
+    else:
+        summary = (
+            "No root cause found: the evidence shows no failure episode (no sustained failure of the IIS "
+            f"components, no rise of error answers) and no warning-level finding.{floor}"
+        )
+    return Diagnosis(None, None, None, summary, confidence=None)
+
+
 def diagnose(
     inv: Inventory, entries: list[TimelineEntry], findings: list[Finding], knowledge: Knowledge
 ) -> Diagnosis:
@@ -104,22 +139,9 @@ def diagnose(
     serious = [f for f in findings if f.severity in ("critical", "warning")]
     onset = find_onset(entries)
     if onset is None:
-        if serious:
-            summary = (
-                f"No failure evidence was found (no failure events or error answers after the last "
-                f"successful "
-                f"request), but {len(serious)} latent condition(s) were: "
-                + "; ".join(f.title for f in serious)
-                + ". They may break the server at the next update."
-            )
-        else:
-            summary = (
-                "No root cause found: the evidence shows no failure (no failure events, crashes or runs "
-                "of error answers after the last successful request) and no warning-level finding."
-            )
-        return Diagnosis(None, None, None, summary, confidence=None)
-    trigger_entry = find_trigger(entries, onset)
-    trigger = trigger_entry.subject if trigger_entry else None
+        return _no_episode(entries, serious)
+    trigger_entry = find_trigger(entries, onset, inv)
+    trigger = trigger_name(trigger_entry) if trigger_entry else None
     touched = _trigger_components(inv, trigger)
     ranked = sorted(
         serious,
@@ -150,15 +172,23 @@ def diagnose(
 
     system = inv.system
     host = (system.hostname if system else None) or "The server"
-    sentences = [f"{host} started failing at {_at(onset.at)}: {observed}."]
+    if trigger_entry is not None:
+        sentences = [f"{host} started failing at {_at(onset.at)}: {observed}."]
+    else:
+        sentences = [f"{host} has been failing since {_at(onset.at)}: {observed}."]
     if onset.last_good is not None:
         sentences.append(f"The last successful request was at {_at(onset.last_good.at)}.")
+    elif onset.later_success is not None:
+        sentences.append(
+            f"Requests still succeeded after the onset (the last at {_at(onset.later_success)}): the failure "
+            "is intermittent."
+        )
     if trigger_entry is not None and gap is not None:
         sentences.append(f"{trigger} was installed {_ago(gap)} earlier ({_at(trigger_entry.at)}).")
     else:
         sentences.append(
-            "No servicing change was found in the 30 days before the failure, so it does not look "
-            "patch-triggered."
+            "No servicing change explains it: none with an update id, a service-pack number or a package, "
+            "component or program name was made in the 30 days before the onset."
         )
     if latent is not None:
         lead = f"{trigger} exposed a latent condition" if trigger else "The evidence shows a latent condition"

@@ -24,9 +24,10 @@ from scanner.knowledge.components import (
     default_profiles_dir,
     read_toml,
 )
+from scanner.knowledge.episodes import EpisodeRules, collect_episode_rules
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
-from scanner.model import SystemFacts
+from scanner.model import FAILURE_EVENT_KINDS, SystemFacts
 
 #: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
 #: value the case does not have renders as ``<name>``.
@@ -90,6 +91,7 @@ class Knowledge:
     events: EventCatalog
     rules: tuple[RuleText, ...]
     interactions: tuple[Interaction, ...]
+    episodes: EpisodeRules | None = None  # profiles/episodes.toml; load_knowledge always sets it
 
     def os_for(self, system: SystemFacts | None) -> OsProfile | None:
         """The profile matching CurrentVersion and build, else CurrentVersion alone, else None."""
@@ -304,9 +306,16 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     # Interactions resolve against every id a file declares, even one with other errors, so a broken rule or
     # component is reported once rather than again as a dangling reference.
     interactions = _collect_interactions(folder, declared_component_ids(folder), RULE_IDS, errors)
+    episodes = collect_episode_rules(folder, errors)
+    named = (episodes.sufficient_kinds | episodes.component_kinds) if episodes else frozenset()
+    for kind in sorted(named - FAILURE_EVENT_KINDS):
+        where = episodes.source if episodes else "episodes.toml"
+        errors.append(f"{where}:1: {kind!r} is not a failure kind ({', '.join(sorted(FAILURE_EVENT_KINDS))})")
     if errors:
         raise ProfileError("; ".join(errors))
-    return Knowledge(tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions))
+    return Knowledge(
+        tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions), episodes
+    )
 
 
 def profiles_version(profiles_dir: Path | None = None) -> str:
