@@ -11,24 +11,15 @@ the onset still given.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from scanner.diagnose.onset import Onset, find_onset, find_trigger, trigger_name
-from scanner.knowledge.profiles import Interaction, Knowledge
-from scanner.model import (
-    FAILURE_EVENT_KINDS,
-    Diagnosis,
-    Evidence,
-    Finding,
-    Inventory,
-    TimelineEntry,
-    UpdateRecord,
-)
-from scanner.rules.context import entry_evidence, render
-
-#: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
-_NAMED = re.compile(r"\b(?:KB|Q)\d{5,7}\b|\b[\w-]+\.(?:dll|exe|sys|log)\b|\([^)]*\)")
+from scanner.diagnose.remedy import interaction as _interaction
+from scanner.diagnose.remedy import remediation as _remediation
+from scanner.diagnose.remedy import update_record as _update
+from scanner.knowledge.profiles import Knowledge
+from scanner.model import FAILURE_EVENT_KINDS, Diagnosis, Evidence, Finding, Inventory, TimelineEntry
+from scanner.rules.context import entry_evidence
 
 
 def _evidence(entry: TimelineEntry, says: str) -> Evidence:
@@ -43,27 +34,6 @@ def _trigger_components(inv: Inventory, trigger: str | None) -> set[str]:
         return set()
     touched = {f.name.lower() for f in update.files}
     return {f.component for f in inv.files if f.component and f.path.lower().rsplit("\\", 1)[-1] in touched}
-
-
-def _update(inv: Inventory, update_id: str | None) -> UpdateRecord | None:
-    if update_id is None:
-        return None
-    return next((u for u in inv.updates if u.id.lower() == update_id.lower()), None)
-
-
-def _interaction(
-    knowledge: Knowledge, trigger: str | None, finding: Finding, touched: set[str]
-) -> Interaction | None:
-    components = {f.component for f in finding.files if f.component} | touched
-    for known in knowledge.interactions:
-        if finding.rule not in known.conditions:
-            continue
-        if known.triggers and (trigger is None or trigger.lower() not in {t.lower() for t in known.triggers}):
-            continue
-        if known.components and not components & set(known.components):
-            continue
-        return known
-    return None
 
 
 def _relation(finding: Finding, trigger: str | None, touched: set[str], knowledge: Knowledge) -> int:
@@ -226,34 +196,3 @@ def diagnose(
         references=known.references if known else (),
         evidence=tuple(evidence),
     )
-
-
-def _remediation(
-    inv: Inventory,
-    latent: Finding | None,
-    known: Interaction | None,
-    trigger: str | None,
-    ranked: list[Finding],
-    contributing: tuple[str, ...],
-) -> tuple[str, ...]:
-    if latent is None:
-        return ()
-    steps: list[str] = []
-    if known is not None:
-        values = dict(latent.details)
-        update = _update(inv, trigger)
-        values.setdefault("trigger", trigger or "")
-        values["trigger"] = trigger or values.get("trigger", "")
-        if update is not None:
-            values.setdefault("trigger_uninstall", dict(update.details).get("uninstall_uninstallstring", ""))
-        steps += render(known.remediation, values)
-    else:
-        steps += latent.remediation
-    for finding in ranked[1:]:
-        if finding.rule not in contributing:
-            continue
-        for step in finding.remediation:
-            said = _NAMED.findall(" ".join(steps))
-            if known is None or set(_NAMED.findall(step)) - set(said):
-                steps.append(step)  # after a known procedure, only steps that name something new
-    return tuple(dict.fromkeys(steps))
