@@ -9,7 +9,8 @@ Trigger (issue 14 item 3): only a servicing change with a real identity — a KB
 numbered service pack (``sp_level``), a CBS package, a named component or program install — within
 ``TRIGGER_WINDOW`` before the onset, that changed something (a package only staged did not). With several,
 the one whose files or component the failure touches wins (its Filelist names a file of a failing component,
-a file of one was written in its session, it installed that component), then the latest.
+a file of one was written in its session, it installed that component, a finding names it with such a file),
+then the latest.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Inventory, TimelineEntry
+from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Finding, Inventory, TimelineEntry
 from scanner.rules.context import INSTALL_KINDS
 
 NO_CHANGE_STATES = frozenset({"staged", "staging", "absent", "resolved", "resolving"})
@@ -88,18 +89,26 @@ def has_identity(entry: TimelineEntry) -> bool:
     return False
 
 
-def touches(entry: TimelineEntry, inv: Inventory | None, components: Sequence[str]) -> bool:
+def touches(
+    entry: TimelineEntry, inv: Inventory | None, components: Sequence[str], findings: Sequence[Finding] = ()
+) -> bool:
     """Whether the change touched a failing component: it installed it, wrote one of its files in its session
-    (file sources fusion attached by creation time), or its Filelist names one of its files."""
+    (file sources fusion attached by creation time), its Filelist names one of its files, or a warning-level
+    finding names the change together with a file of the component (files waiting for a reboot, put back)."""
     if not components:
         return False
     if entry.kind == "component-install" and entry.subject in components:
         return True
+    wanted = {i.casefold() for i in entry.update_ids}
+    for finding in findings:
+        if finding.severity == "info" or not wanted & {u.casefold() for u in finding.updates}:
+            continue
+        if any(f.component in components for f in finding.files):
+            return True
     files = {f.path.casefold(): f for f in (inv.files if inv else ()) if f.component in components}
     if any(s.type == "file" and s.provenance.artifact.casefold() in files for s in entry.sources):
         return True
     names = {path.rsplit("\\", 1)[-1] for path in files}
-    wanted = {i.casefold() for i in entry.update_ids}
     for update in inv.updates if inv else ():
         if update.id.casefold() in wanted and {f.name.casefold() for f in update.files} & names:
             return True
@@ -124,12 +133,15 @@ def trigger_candidates(entries: Sequence[TimelineEntry], onset: Onset) -> list[T
 
 
 def find_trigger(
-    entries: Sequence[TimelineEntry], onset: Onset, inv: Inventory | None = None
+    entries: Sequence[TimelineEntry],
+    onset: Onset,
+    inv: Inventory | None = None,
+    findings: Sequence[Finding] = (),
 ) -> TimelineEntry | None:
     """The servicing change that most plausibly set the failure off (see module docstring)."""
     candidates = trigger_candidates(entries, onset)
     components = onset.episode.components if onset.episode else ()
-    touching = [e for e in candidates if touches(e, inv, components)]
+    touching = [e for e in candidates if touches(e, inv, components, findings)]
     chosen = touching or candidates
     return chosen[-1] if chosen else None
 

@@ -110,7 +110,7 @@ def diagnose(
     onset = find_onset(entries)
     if onset is None:
         return _no_episode(entries, serious)
-    trigger_entry = find_trigger(entries, onset, inv)
+    trigger_entry = find_trigger(entries, onset, inv, serious)
     trigger = trigger_name(trigger_entry) if trigger_entry else None
     touched = _trigger_components(inv, trigger)
     ranked = sorted(

@@ -26,6 +26,7 @@ _SPEC = {
     "min_5xx_percent": "int",
     "share_factor": "int",
     "min_run": "int",
+    "rise_gap_factor": "int",
 }
 
 
@@ -44,6 +45,7 @@ class EpisodeRules:
     min_5xx_percent: int
     share_factor: int
     min_run: int
+    rise_gap_factor: int
     source: str = ""
 
 

@@ -28,7 +28,14 @@ from datetime import datetime, timedelta
 
 from scanner.knowledge.components import Component
 from scanner.knowledge.episodes import EpisodeRules
-from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, TimelineEntry, TimelineSource, TrafficDay
+from scanner.model import (
+    EPISODE_KIND,
+    FAILURE_EVENT_KINDS,
+    ErrorRun,
+    TimelineEntry,
+    TimelineSource,
+    TrafficDay,
+)
 from scanner.timeline.fuse import timeline_order
 
 HOUR = timedelta(hours=1)
@@ -115,6 +122,7 @@ def _site_signals(
         going = next((r for r, _ in runs if r.start < hour <= r.end), None)
         at = first.start if first is not None else hour
         first = first or going
+        at = _rise_start(at, hour, errors, runs, rules)
         share = f"{errors * 100 // requests} %"
         base = f"{base_errors * 100 // base_requests} %" if base_requests else "no baseline"
         says = f"{site} {hour:%Y-%m-%d %H}:00 UTC: {errors} of {requests} 5xx ({share}; {base} before)"
@@ -127,6 +135,22 @@ def _site_signals(
         source = TimelineSource("traffic", run.start, "second", says, run.first_line)
         out.append(Signal(run.start, "5xx-run", site, web, (source,)))
     return out
+
+
+def _rise_start(
+    at: datetime, hour: datetime, errors: int, runs: list[tuple[ErrorRun, TrafficDay]], rules: EpisodeRules
+) -> datetime:
+    """Where a rise that first fills ``hour`` began: the 5xx runs just before it, back into the previous hour,
+    as long as each gap is within ``rise_gap_factor`` times the failing hour's mean gap between 5xx (a rise
+    minutes before the hour turned, not yet a fifth of its answers, is the same rise; a stray 500 is not)."""
+    limit = timedelta(seconds=min(3600, rules.rise_gap_factor * 3600 // max(errors, 1)))
+    for run, _ in sorted(runs, key=lambda p: p[0].start, reverse=True):
+        if run.start >= at:
+            continue
+        if run.start < hour - HOUR or at - run.end > limit:
+            break
+        at = run.start
+    return at
 
 
 def find_episodes(

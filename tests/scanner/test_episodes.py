@@ -26,6 +26,8 @@ from scanner.model import (
     EPISODE_KIND,
     ErrorRun,
     FileState,
+    Finding,
+    FindingFile,
     Inventory,
     Provenance,
     RecordedFile,
@@ -333,3 +335,41 @@ def test_episode_thresholds_are_checked_with_their_line(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "episodes.toml:2: 'value' in [join_hours] must be an integer" in message
     assert "is missing 'min_signals'" in message
+
+
+def test_a_rise_that_begins_minutes_before_the_hour_it_fills_starts_at_its_first_error() -> None:
+    """Sampled 2012 R2 case (seed 14, index 42): 2 × 500 at 09:57 (2 of 12 answers: under a fifth), then
+    5 of 15 in the 10:00 hour: the rise began at 09:57, not at 10:08."""
+    days = steady("2015-11-15", 7, requests=15)
+    runs = (run("2015-11-22 09:57:00", 2), run("2015-11-22 10:08:41", 1, 0), run("2015-11-22 10:41:23", 2))
+    days.append(day("2015-11-22", [(8, 15, 0), (9, 12, 2), (10, 15, 5), (11, 19, 5)], runs))
+    found = find_episodes([], days, IIS6, RULES)
+    assert [e.at for e in found] == [at("2015-11-22 09:57:00")]
+    stray = (run("2015-11-22 09:02:00", 1, 0), *runs[1:])  # a 500 an hour before is not the same rise
+    days[-1] = day("2015-11-22", [(8, 15, 0), (9, 12, 1), (10, 15, 5), (11, 19, 5)], stray)
+    assert [e.at for e in find_episodes([], days, IIS6, RULES)] == [at("2015-11-22 10:08:41")]
+
+
+def test_a_pending_update_whose_files_the_failure_touches_beats_a_later_install() -> None:
+    """Sampled 2008 case (seed 14, index 3): KB4242498 waits for a reboot with isapi.dll queued (the
+    reboot-pending finding names both), KB3729207 went in later: the failing iis7 points at the first."""
+    pending = entry("2011-02-09 21:52:20", "package-state-change", "KB4242498", update_ids=("KB4242498",))
+    later = entry("2011-02-09 22:11:20", "update", "KB3729207", update_ids=("KB3729207",))
+    failing = [
+        entry("2011-02-09 22:23:54", "worker-process-failure", "DefaultAppPool"),
+        entry("2011-02-09 22:24:27", "worker-process-failure", "DefaultAppPool"),
+    ]
+    iis7 = tuple(c for c in ALL if c.applies_to("6.0"))
+    entries = _with_episodes([pending, later, *failing], iis7)
+    onset = find_onset(entries)
+    assert onset is not None
+    assert find_trigger(entries, onset, _inventory("6.0")) is later
+    queued = Finding(
+        "reboot-pending",
+        "warning",
+        "reboot pending",
+        "KB4242498 waits",
+        files=(FindingFile("Windows\\System32\\inetsrv\\isapi.dll", "7.0.6002.18005", component="iis7"),),
+        updates=("KB4242498",),
+    )
+    assert find_trigger(entries, onset, _inventory("6.0"), [queued]) is pending
