@@ -53,6 +53,7 @@ class Signal:
     components: tuple[str, ...]
     sources: tuple[TimelineSource, ...]
     sufficient: bool = False
+    end: datetime | None = None  # the last error of a 5xx run or failing hour (else ``at``)
 
 
 def owning(components: Sequence[Component], subject: str) -> tuple[str, ...]:
@@ -127,13 +128,15 @@ def _site_signals(
         base = f"{base_errors * 100 // base_requests} %" if base_requests else "no baseline"
         says = f"{site} {hour:%Y-%m-%d %H}:00 UTC: {errors} of {requests} 5xx ({share}; {base} before)"
         source = TimelineSource("traffic", at, "second", says, first.first_line if first else day.source)
-        out.append(Signal(at, "5xx-hour", site, web, (source,)))
+        inside = [min(r.end, hour + HOUR) for r, _ in runs if r.start < hour + HOUR and r.end >= hour]
+        last = max(inside, default=at)
+        out.append(Signal(at, "5xx-hour", site, web, (source,), end=max(last, at)))
     for run, _day in runs:
         if run.count < rules.min_run or run.start.replace(minute=0, second=0, microsecond=0) in failing:
             continue
         says = f"{site}: {run.count} consecutive 5xx answers from {run.start:%Y-%m-%d %H:%M:%S} UTC"
         source = TimelineSource("traffic", run.start, "second", says, run.first_line)
-        out.append(Signal(run.start, "5xx-run", site, web, (source,)))
+        out.append(Signal(run.start, "5xx-run", site, web, (source,), end=run.end))
     return out
 
 
@@ -167,7 +170,7 @@ def find_episodes(
     join = timedelta(hours=rules.join_hours)
     groups: list[list[Signal]] = []
     for signal in signals:
-        if groups and signal.at - groups[-1][-1].at <= join:
+        if groups and signal.at - max(s.end or s.at for s in groups[-1]) <= join:
             groups[-1].append(signal)
         else:
             groups.append([signal])
@@ -208,7 +211,7 @@ def _entry(group: list[Signal]) -> TimelineEntry:
         subject = Counter(s.subject for s in group).most_common(1)[0][0]
     counts = Counter(s.what for s in group)
     made_of = ", ".join(f"{n} × {what}" for what, n in sorted(counts.items(), key=lambda p: (-p[1], p[0])))
-    start, end = group[0].at, group[-1].at
+    start, end = group[0].at, max(s.end or s.at for s in group)
     summary = f"failure episode of {subject} from {start:%Y-%m-%d %H:%M:%S} UTC: {made_of}"
     if end > start:
         summary += f" until {end:%Y-%m-%d %H:%M:%S} UTC"
