@@ -27,6 +27,7 @@ _SPEC = {
     "share_factor": "int",
     "min_run": "int",
     "rise_gap_factor": "int",
+    "rise_min_5xx": "int",
 }
 
 
@@ -46,6 +47,7 @@ class EpisodeRules:
     share_factor: int
     min_run: int
     rise_gap_factor: int
+    rise_min_5xx: int
     source: str = ""
 
 

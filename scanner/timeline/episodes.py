@@ -104,26 +104,35 @@ def _site_signals(
 ) -> list[Signal]:
     hours = sorted((h, n, x, day) for day in days for h, n, x in day.hourly)
     runs = sorted(((r, day) for day in days for r in day.error_runs), key=lambda p: p[0].start)
-    baseline = timedelta(days=rules.baseline_days)
+    window = timedelta(days=rules.baseline_days)
+    bases = [_baseline(hours, i, window) for i in range(len(hours))]
     out: list[Signal] = []
     failing: set[datetime] = set()
     for index, (hour, requests, errors, day) in enumerate(hours):
         if requests < rules.min_requests_per_hour or errors * 100 < rules.min_5xx_percent * requests:
             continue
-        before = [(n, x) for h, n, x, _ in hours[:index] if hour - baseline <= h < hour]
-        base_requests = sum(n for n, _ in before)
-        base_errors = sum(x for _, x in before)
-        if base_requests >= rules.min_requests_per_hour and (
-            errors * base_requests < rules.share_factor * base_errors * requests
-        ):
+        base_requests, base_errors = bases[index]
+        if base_requests >= rules.min_requests_per_hour and not _above(errors, requests, bases[index], rules):
             continue  # no higher than this site's own baseline share: its normal, not a change
         failing.add(hour)
-        # the first 5xx of the hour: a run starting in it, else the run already going on at its start
-        first = next((r for r, _ in runs if hour <= r.start < hour + HOUR), None)
-        going = next((r for r, _ in runs if r.start < hour <= r.end), None)
-        at = first.start if first is not None else hour
+        # A rise shows before it fills an hour: the elevated hours just before the first failing one are its
+        # beginning (each above its baseline with at least `rise_min_5xx` errors).
+        start = index
+        while (
+            start > 0
+            and hours[start - 1][0] == hours[start][0] - HOUR
+            and hours[start - 1][0] not in failing
+            and hours[start - 1][2] >= rules.rise_min_5xx
+            and _above(hours[start - 1][2], hours[start - 1][1], bases[start - 1], rules)
+        ):
+            start -= 1
+        rise = hours[start][0] if hours[index - 1][0] not in failing or index == 0 else hour
+        # the first 5xx from there: a run starting then, else the run already going on at its start
+        first = next((r for r, _ in runs if rise <= r.start < hour + HOUR), None)
+        going = next((r for r, _ in runs if r.start < rise <= r.end), None)
+        at = first.start if first is not None else rise
         first = first or going
-        at = _rise_start(at, hour, errors, runs, rules)
+        at = _rise_start(at, rise, errors, runs, rules)
         share = f"{errors * 100 // requests} %"
         base = f"{base_errors * 100 // base_requests} %" if base_requests else "no baseline"
         says = f"{site} {hour:%Y-%m-%d %H}:00 UTC: {errors} of {requests} 5xx ({share}; {base} before)"
@@ -138,6 +147,23 @@ def _site_signals(
         source = TimelineSource("traffic", run.start, "second", says, run.first_line)
         out.append(Signal(run.start, "5xx-run", site, web, (source,), end=run.end))
     return out
+
+
+def _baseline(
+    hours: list[tuple[datetime, int, int, TrafficDay]], index: int, window: timedelta
+) -> tuple[int, int]:
+    """Requests and 5xx of the site's hours in the ``baseline_days`` before hour ``index``."""
+    hour = hours[index][0]
+    before = [(n, x) for h, n, x, _ in hours[:index] if hour - window <= h < hour]
+    return sum(n for n, _ in before), sum(x for _, x in before)
+
+
+def _above(errors: int, requests: int, base: tuple[int, int], rules: EpisodeRules) -> bool:
+    """A 5xx share at least ``share_factor`` times the baseline share (any 5xx above a clean baseline)."""
+    base_requests, base_errors = base
+    if base_requests == 0:
+        return errors > 0
+    return errors * base_requests >= rules.share_factor * base_errors * requests and errors > 0
 
 
 def _rise_start(

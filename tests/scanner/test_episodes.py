@@ -373,3 +373,13 @@ def test_a_pending_update_whose_files_the_failure_touches_beats_a_later_install(
         updates=("KB4242498",),
     )
     assert find_trigger(entries, onset, _inventory("6.0"), [queued]) is pending
+
+
+def test_a_rise_starts_in_the_elevated_hours_before_the_first_failing_one() -> None:
+    """Sampled Windows 2000 case (seed 14, index 245): 4 of 27 answers 5xx at 03:00 and 04:00 (15 %, under a
+    fifth) above a clean baseline, 15 of 27 at 05:00: the rise began at 03:34, the first 5xx of 03:00."""
+    days = steady("2004-06-14", 7, requests=27)
+    hourly = [(2, 27, 0), (3, 27, 4), (4, 27, 4), (5, 27, 15), (6, 28, 7)]
+    runs = (run("2004-06-21 03:34:43", 1, 0), run("2004-06-21 03:50:10", 3), run("2004-06-21 04:12:00", 4))
+    days.append(day("2004-06-21", hourly, (*runs, run("2004-06-21 05:00:17", 15, 50))))
+    assert [e.at for e in find_episodes([], days, IIS6, RULES)] == [at("2004-06-21 03:34:43")]
