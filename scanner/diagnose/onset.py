@@ -8,9 +8,9 @@ failure entries are those citing its evidence; ``last_good`` is the last success
 Trigger (issue 14 item 3): only a servicing change with a real identity — a KB/Q id (``update_ids``), a
 numbered service pack (``sp_level``), a CBS package, a named component or program install — within
 ``TRIGGER_WINDOW`` before the onset, that changed something (a package only staged did not). With several,
-the one whose files or component the failure touches wins (its Filelist names a file of a failing component,
-a file of one was written in its session, it installed that component, a finding names it with such a file),
-then the latest.
+the one whose files or component the failure touches wins — first one a warning-level finding names with a
+file of a failing component (a latent condition of the failing part), then one whose Filelist names such a
+file, that wrote one in its session or installed the component — then the latest.
 """
 
 from __future__ import annotations
@@ -91,20 +91,26 @@ def has_identity(entry: TimelineEntry) -> bool:
 
 def touches(
     entry: TimelineEntry, inv: Inventory | None, components: Sequence[str], findings: Sequence[Finding] = ()
-) -> bool:
-    """Whether the change touched a failing component: it installed it, wrote one of its files in its session
-    (file sources fusion attached by creation time), its Filelist names one of its files, or a warning-level
-    finding names the change together with a file of the component (files waiting for a reboot, put back)."""
+) -> int:
+    """How closely the change is tied to the failing components: 2 when a warning-level finding names it with
+    a file of one (its files wait for a reboot, were put back...: a latent condition of the failing part); 1
+    when it installed one, wrote one of its files in its session (file sources fusion attached by creation
+    time) or its Filelist names one of its files; else 0."""
     if not components:
-        return False
-    if entry.kind == "component-install" and entry.subject in components:
-        return True
+        return 0
     wanted = {i.casefold() for i in entry.update_ids}
     for finding in findings:
         if finding.severity == "info" or not wanted & {u.casefold() for u in finding.updates}:
             continue
         if any(f.component in components for f in finding.files):
-            return True
+            return 2
+    return int(_installed_or_wrote(entry, inv, components))
+
+
+def _installed_or_wrote(entry: TimelineEntry, inv: Inventory | None, components: Sequence[str]) -> bool:
+    if entry.kind == "component-install" and entry.subject in components:
+        return True
+    wanted = {i.casefold() for i in entry.update_ids}
     files = {f.path.casefold(): f for f in (inv.files if inv else ()) if f.component in components}
     if any(s.type == "file" and s.provenance.artifact.casefold() in files for s in entry.sources):
         return True
@@ -141,9 +147,10 @@ def find_trigger(
     """The servicing change that most plausibly set the failure off (see module docstring)."""
     candidates = trigger_candidates(entries, onset)
     components = onset.episode.components if onset.episode else ()
-    touching = [e for e in candidates if touches(e, inv, components, findings)]
-    chosen = touching or candidates
-    return chosen[-1] if chosen else None
+    if not candidates:
+        return None
+    ties = [(touches(e, inv, components, findings), index) for index, e in enumerate(candidates)]
+    return candidates[max(ties)[1]]  # the closest tie, then the latest
 
 
 def trigger_name(entry: TimelineEntry) -> str:
