@@ -110,6 +110,7 @@ def test_sampled_case_round_trips_as_a_scenario_file(index: int, tmp_path: Path)
     loaded = load_scenario(path)
     assert loaded.history == scenario.history
     assert (loaded.system, loaded.disk, loaded.media) == (scenario.system, scenario.disk, scenario.media)
+    assert loaded.render == scenario.render
     assert truth_of(loaded) == truth
 
 
