@@ -472,6 +472,15 @@ class TimelineSource:
         return data
 
 
+#: Timeline kinds that are failure *evidence* (event records, crash logs): what a failure episode is made of.
+#: Defined once here (issue 16 item 2); the diagnosis, reports, plots and the repro plan all read it.
+FAILURE_EVENT_KINDS = frozenset({"service-failure", "worker-process-failure", "rapid-fail-disable", "crash"})
+#: The kind of the entry scanner/timeline/episodes.py adds: a sustained failure, from its onset to its end.
+EPISODE_KIND = "failure-episode"
+#: Every kind of failure *record* a report shows and counts (with an unexpected shutdown, never an onset).
+FAILURE_KINDS = FAILURE_EVENT_KINDS | {"unexpected-shutdown"}
+
+
 @dataclass(frozen=True)
 class TimelineEntry:
     """One real-world event (an install, a boot, a crash...), carrying every source that attests it.
@@ -480,7 +489,9 @@ class TimelineEntry:
     ``kind``, ``subject``, ``summary``, ``sources[]``; plus ``end``, ``conflicts`` and ``details``. Kinds:
     ``service-pack``, ``hotfix``, ``update``, ``package-state-change``, ``component-install``,
     ``software-install``, ``reboot``, ``unexpected-shutdown``, ``service-failure``,
-    ``worker-process-failure``, ``rapid-fail-disable``, ``crash``, ``traffic``, ``file-replaced``.
+    ``worker-process-failure``, ``rapid-fail-disable``, ``crash``, ``traffic``, ``file-replaced``,
+    ``failure-episode`` (a sustained failure: ``at`` its onset, ``end`` its last evidence, ``sources`` the
+    evidence it is made of, ``components`` the profile components that failed).
     """
 
     at: datetime | None
@@ -496,6 +507,7 @@ class TimelineEntry:
     update_ids: tuple[str, ...] = ()  # every KB/Q id the entry's sources attest (install kinds)
     sp_level: int | None = None  # the service-pack number an SP entry installs, or the SP a boot reports
     outcome: InstallOutcome | None = None  # what the install session did, when a log or record says
+    components: tuple[str, ...] = ()  # a failure episode's profile components (profiles/components ids)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -511,6 +523,7 @@ class TimelineEntry:
             "update_ids": list(self.update_ids),
             "sp_level": self.sp_level,
             "outcome": self.outcome.to_dict() if self.outcome else None,
+            "components": list(self.components),
         }
 
 

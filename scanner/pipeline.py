@@ -34,7 +34,8 @@ from scanner.diagnose import ScanResult
 from scanner.diagnose.verdict import diagnose
 from scanner.evidence.hashing import sha256_evidence
 from scanner.evidence.source import ASSUMED_WINDOWS_DIR, open_evidence
-from scanner.knowledge.components import load_components
+from scanner.knowledge.components import Component, collect_components, load_components
+from scanner.knowledge.episodes import EpisodeRules, collect_episode_rules
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, collect_os_profiles
 from scanner.knowledge.profiles import Knowledge, load_knowledge
@@ -197,6 +198,7 @@ def _collect(
     catalog = load_event_catalog(profiles_dir)
     tz = inv.system.timezone if inv.system else None
     inputs = TimelineInputs(inventory=inv, os_profile=_os_profile(profiles_dir, inv.system, catalog))
+    inputs.components, inputs.episode_rules = _episode_knowledge(profiles_dir, inv.system)
     progress("reading event logs")
     logs = find_event_logs(fs, windows_dir)
     if not logs:
@@ -230,6 +232,20 @@ def _os_profile(
     if errors:
         return None
     return Knowledge(tuple(profiles), (), catalog, (), ()).os_for(system)
+
+
+def _episode_knowledge(
+    profiles_dir: Path | None, system: SystemFacts | None
+) -> tuple[tuple[Component, ...], EpisodeRules | None]:
+    """The components whose failures count (those of this OS; every one when the OS version is unknown, as in
+    a triage folder of logs) and the episode thresholds; no thresholds when the profiles do not load cleanly
+    (``scan`` reports that; ``timeline`` then shows no episode)."""
+    errors: list[str] = []
+    components = collect_components(profiles_dir, errors)
+    rules = collect_episode_rules(profiles_dir, errors)
+    version = system.version if system else None
+    applying = tuple(c for c in components if c.applies_to(version)) or tuple(components)
+    return applying, (rules if not errors else None)
 
 
 def scan(

@@ -1,79 +1,160 @@
-"""When did it break, and what set it off: failure onset and trigger, read off the fused timeline.
+"""When did it break, and what set it off: the failure onset and the trigger, read off the fused timeline.
 
-Onset (issue 5): the first failure evidence — worker-process failures, rapid-fail disables, service
-terminations, crashes, runs of 5xx answers — after the last successful request. Without IIS logs there is no
-"last good" bound, so the onset is the first failure of the last burst (failures closer than a day apart).
-Trigger: the last servicing change at or before the onset, within ``TRIGGER_WINDOW``; packages that were only
-staged changed no file and are passed over.
+Onset (issue 14 item 1): the start of the last *failure episode* (scanner/timeline/episodes.py built it: a
+sustained change against the baseline before it, never one stray failure). No episode, no onset. The episode's
+failure entries are those citing its evidence; ``last_good`` is the last successful request before the onset
+(None when requests still succeeded after it: an intermittent failure).
+
+Trigger (issue 14 item 3): only a servicing change with a real identity — a KB/Q id (``update_ids``), a
+numbered service pack (``sp_level``), a CBS package, a named component or program install — within
+``TRIGGER_WINDOW`` before the onset, that changed something (a package only staged did not). With several,
+the one whose files or component the failure touches wins — first one a warning-level finding names with a
+file of a failing component (a latent condition of the failing part), then one whose Filelist names such a
+file, that wrote one in its session or installed the component — then the latest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.model import TimelineEntry
+from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Finding, Inventory, TimelineEntry
 from scanner.rules.context import INSTALL_KINDS
 
-FAILURE_KINDS = frozenset({"worker-process-failure", "rapid-fail-disable", "service-failure", "crash"})
 NO_CHANGE_STATES = frozenset({"staged", "staging", "absent", "resolved", "resolving"})
-BURST_GAP = timedelta(days=1)
 TRIGGER_WINDOW = timedelta(days=30)
+#: Servicing kinds that can be a trigger: the install kinds plus a third-party program's setup.
+TRIGGER_KINDS = INSTALL_KINDS | {"software-install"}
 
 
 @dataclass(frozen=True)
 class Onset:
     at: datetime
-    entry: TimelineEntry
-    last_good: TimelineEntry | None
-    failures: tuple[TimelineEntry, ...]  # every failure entry from the onset on
+    entry: TimelineEntry  # the first failure entry of the episode (the episode itself without one)
+    last_good: TimelineEntry | None  # the last success before the onset; None when successes went on
+    failures: tuple[TimelineEntry, ...]  # the failure entries the episode cites, oldest first
+    episode: TimelineEntry | None = None
+    later_success: datetime | None = None  # a success after the onset: the failure is intermittent
 
 
-def _is_failure(entry: TimelineEntry) -> bool:
-    if entry.kind in FAILURE_KINDS:
-        return True
-    return entry.kind == "traffic" and dict(entry.details).get("what") == "5xx-run"
+def _is_success_mark(entry: TimelineEntry) -> bool:
+    return entry.kind == "traffic" and dict(entry.details).get("what") == "last-success"
 
 
-def find_onset(entries: list[TimelineEntry]) -> Onset | None:
-    dated = [e for e in entries if e.at is not None]
-    good = [e for e in dated if e.kind == "traffic" and dict(e.details).get("what") == "last-success"]
-    last_good = max(good, key=lambda e: e.at) if good else None  # type: ignore[arg-type, return-value]
-    # at one instant, a failure event is a better onset witness than the error run it caused
-    failures = sorted((e for e in dated if _is_failure(e)), key=lambda e: (e.at, e.kind == "traffic"))
-    if last_good is not None:
-        assert last_good.at is not None
-        failures = [e for e in failures if e.at is not None and e.at > last_good.at]
-    elif failures:
-        burst = [failures[-1]]
-        for entry in reversed(failures[:-1]):
-            assert entry.at is not None and burst[0].at is not None
-            if burst[0].at - entry.at > BURST_GAP:
-                break
-            burst.insert(0, entry)
-        failures = burst
-    if not failures:
+def _cites(episode: TimelineEntry, entry: TimelineEntry) -> bool:
+    cited = {(s.provenance.artifact, s.provenance.locator) for s in episode.sources}
+    return any((s.provenance.artifact, s.provenance.locator) in cited for s in entry.sources)
+
+
+def find_onset(entries: Sequence[TimelineEntry]) -> Onset | None:
+    """The onset of the last failure episode, with the failure entries it is made of (module docstring)."""
+    episodes = [e for e in entries if e.kind == EPISODE_KIND and e.at is not None]
+    if not episodes:
         return None
-    first = failures[0]
-    assert first.at is not None
-    return Onset(first.at, first, last_good, tuple(failures))
+    episode = episodes[-1]
+    assert episode.at is not None
+    start, end = episode.at, episode.end or episode.at
+    failures = sorted(
+        (
+            e
+            for e in entries
+            if e.at is not None
+            and start <= e.at <= end
+            and (e.kind in FAILURE_EVENT_KINDS or (e.kind == "traffic" and not _is_success_mark(e)))
+            and _cites(episode, e)
+        ),
+        key=lambda e: (e.at, e.kind == "traffic"),  # at one instant, an event before the error run it caused
+    )
+    marks = [e for e in entries if _is_success_mark(e) and e.at is not None]
+    last = max(marks, key=lambda e: e.at) if marks else None  # type: ignore[arg-type, return-value]
+    before = last if last is not None and last.at is not None and last.at < start else None
+    after = last.at if last is not None and before is None else None
+    first = failures[0] if failures else episode
+    return Onset(start, first, before, tuple(failures), episode, after)
 
 
 def _changed_something(entry: TimelineEntry) -> bool:
     return dict(entry.details).get("state", "installed") not in NO_CHANGE_STATES
 
 
-def find_trigger(entries: list[TimelineEntry], onset: Onset) -> TimelineEntry | None:
-    """The servicing change that most plausibly set the failure off (see module docstring)."""
+def has_identity(entry: TimelineEntry) -> bool:
+    """A servicing change one can name: a KB/Q id, a numbered SP, a package, a named component or program."""
+    if entry.update_ids:
+        return True
+    if entry.kind == "service-pack":
+        return entry.sp_level is not None
+    if entry.kind in ("package-state-change", "component-install", "software-install"):
+        return bool(entry.subject.strip())
+    return False
+
+
+def touches(
+    entry: TimelineEntry, inv: Inventory | None, components: Sequence[str], findings: Sequence[Finding] = ()
+) -> int:
+    """How closely the change is tied to the failing components: 2 when a warning-level finding names it with
+    a file of one (its files wait for a reboot, were put back...: a latent condition of the failing part); 1
+    when it installed one, wrote one of its files in its session (file sources fusion attached by creation
+    time) or its Filelist names one of its files; else 0."""
+    if not components:
+        return 0
+    wanted = {i.casefold() for i in entry.update_ids}
+    for finding in findings:
+        if finding.severity == "info" or not wanted & {u.casefold() for u in finding.updates}:
+            continue
+        if any(f.component in components for f in finding.files):
+            return 2
+    return int(_installed_or_wrote(entry, inv, components))
+
+
+def _installed_or_wrote(entry: TimelineEntry, inv: Inventory | None, components: Sequence[str]) -> bool:
+    if entry.kind == "component-install" and entry.subject in components:
+        return True
+    wanted = {i.casefold() for i in entry.update_ids}
+    files = {f.path.casefold(): f for f in (inv.files if inv else ()) if f.component in components}
+    if any(s.type == "file" and s.provenance.artifact.casefold() in files for s in entry.sources):
+        return True
+    names = {path.rsplit("\\", 1)[-1] for path in files}
+    for update in inv.updates if inv else ():
+        if update.id.casefold() in wanted and {f.name.casefold() for f in update.files} & names:
+            return True
+    return False
+
+
+def trigger_candidates(entries: Sequence[TimelineEntry], onset: Onset) -> list[TimelineEntry]:
+    """Named servicing changes in the window before the onset that changed something, oldest first."""
     window_start = onset.at - TRIGGER_WINDOW
-    candidates = [
-        e
-        for e in entries
-        if e.kind in INSTALL_KINDS
-        and e.at is not None
-        and window_start <= e.at <= onset.at
-        and _changed_something(e)
-    ]
+    return sorted(
+        (
+            e
+            for e in entries
+            if e.kind in TRIGGER_KINDS
+            and e.at is not None
+            and window_start <= e.at <= onset.at
+            and has_identity(e)
+            and _changed_something(e)
+        ),
+        key=lambda e: e.at,  # type: ignore[arg-type, return-value]
+    )
+
+
+def find_trigger(
+    entries: Sequence[TimelineEntry],
+    onset: Onset,
+    inv: Inventory | None = None,
+    findings: Sequence[Finding] = (),
+) -> TimelineEntry | None:
+    """The servicing change that most plausibly set the failure off (see module docstring)."""
+    candidates = trigger_candidates(entries, onset)
+    components = onset.episode.components if onset.episode else ()
     if not candidates:
         return None
-    return max(candidates, key=lambda e: e.at)  # type: ignore[arg-type, return-value]
+    ties = [(touches(e, inv, components, findings), index) for index, e in enumerate(candidates)]
+    return candidates[max(ties)[1]]  # the closest tie, then the latest
+
+
+def trigger_name(entry: TimelineEntry) -> str:
+    """How the verdict names a trigger: its update id, "Service Pack N" for an SP, else its subject."""
+    if entry.kind == "service-pack" and entry.sp_level is not None and not entry.update_ids:
+        return f"Service Pack {entry.sp_level}"
+    return entry.subject

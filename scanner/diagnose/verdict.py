@@ -4,21 +4,22 @@ The latent cause is the warning-level finding most closely tied to the trigger: 
 beats one about the component the trigger touched (or a known interaction's condition), which beats an
 unrelated one; ties go to the rulebook's ``latent_rank``. Remediation comes from the matched known
 interaction (``profiles/interactions``), else the latent finding, then the contributing findings' own steps —
-all filled with this case's SP, package and files. No onset, or no trigger, gives an honest partial verdict.
+all filled with this case's SP, package and files. "No root cause found" only when there is no failure
+episode; an episode without a servicing cause reads "failing since X; no servicing change explains it", with
+the onset still given.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from scanner.diagnose.onset import Onset, find_onset, find_trigger
-from scanner.knowledge.profiles import Interaction, Knowledge
-from scanner.model import Diagnosis, Evidence, Finding, Inventory, TimelineEntry, UpdateRecord
-from scanner.rules.context import entry_evidence, render
-
-#: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
-_NAMED = re.compile(r"\b(?:KB|Q)\d{5,7}\b|\b[\w-]+\.(?:dll|exe|sys|log)\b|\([^)]*\)")
+from scanner.diagnose.onset import Onset, find_onset, find_trigger, trigger_name
+from scanner.diagnose.remedy import interaction as _interaction
+from scanner.diagnose.remedy import remediation as _remediation
+from scanner.diagnose.remedy import update_record as _update
+from scanner.knowledge.profiles import Knowledge
+from scanner.model import FAILURE_EVENT_KINDS, Diagnosis, Evidence, Finding, Inventory, TimelineEntry
+from scanner.rules.context import entry_evidence
 
 
 def _evidence(entry: TimelineEntry, says: str) -> Evidence:
@@ -33,27 +34,6 @@ def _trigger_components(inv: Inventory, trigger: str | None) -> set[str]:
         return set()
     touched = {f.name.lower() for f in update.files}
     return {f.component for f in inv.files if f.component and f.path.lower().rsplit("\\", 1)[-1] in touched}
-
-
-def _update(inv: Inventory, update_id: str | None) -> UpdateRecord | None:
-    if update_id is None:
-        return None
-    return next((u for u in inv.updates if u.id.lower() == update_id.lower()), None)
-
-
-def _interaction(
-    knowledge: Knowledge, trigger: str | None, finding: Finding, touched: set[str]
-) -> Interaction | None:
-    components = {f.component for f in finding.files if f.component} | touched
-    for known in knowledge.interactions:
-        if finding.rule not in known.conditions:
-            continue
-        if known.triggers and (trigger is None or trigger.lower() not in {t.lower() for t in known.triggers}):
-            continue
-        if known.components and not components & set(known.components):
-            continue
-        return known
-    return None
 
 
 def _relation(finding: Finding, trigger: str | None, touched: set[str], knowledge: Knowledge) -> int:
@@ -79,6 +59,8 @@ def _at(value: datetime | None) -> str:
 
 
 def _symptom(onset: Onset) -> str:
+    if not onset.failures and onset.episode is not None:
+        return onset.episode.summary
     counts: dict[tuple[str, str], int] = {}
     for entry in onset.failures:
         key = (entry.kind, entry.subject)
@@ -97,6 +79,29 @@ def _symptom(onset: Onset) -> str:
     return "; ".join(parts[:6])
 
 
+def _no_episode(entries: list[TimelineEntry], serious: list[Finding]) -> Diagnosis:
+    """No failure episode: an honest "no failure" verdict; isolated failures are named as the noise floor."""
+    isolated = sum(1 for e in entries if e.kind in FAILURE_EVENT_KINDS)
+    floor = (
+        f" {isolated} isolated failure record(s) — of services or programs outside the IIS components, or "
+        "too few to be a sustained change — are context, not an onset."
+        if isolated
+        else ""
+    )
+    if serious:
+        summary = (
+            f"No failure episode was found, but {len(serious)} latent condition(s) were: "
+            + "; ".join(f.title for f in serious)
+            + f". They may break the server at the next update.{floor}"
+        )
+    else:
+        summary = (
+            "No root cause found: the evidence shows no failure episode (no sustained failure of the IIS "
+            f"components, no rise of error answers) and no warning-level finding.{floor}"
+        )
+    return Diagnosis(None, None, None, summary, confidence=None)
+
+
 def diagnose(
     inv: Inventory, entries: list[TimelineEntry], findings: list[Finding], knowledge: Knowledge
 ) -> Diagnosis:
@@ -104,22 +109,9 @@ def diagnose(
     serious = [f for f in findings if f.severity in ("critical", "warning")]
     onset = find_onset(entries)
     if onset is None:
-        if serious:
-            summary = (
-                f"No failure evidence was found (no failure events or error answers after the last "
-                f"successful "
-                f"request), but {len(serious)} latent condition(s) were: "
-                + "; ".join(f.title for f in serious)
-                + ". They may break the server at the next update."
-            )
-        else:
-            summary = (
-                "No root cause found: the evidence shows no failure (no failure events, crashes or runs "
-                "of error answers after the last successful request) and no warning-level finding."
-            )
-        return Diagnosis(None, None, None, summary, confidence=None)
-    trigger_entry = find_trigger(entries, onset)
-    trigger = trigger_entry.subject if trigger_entry else None
+        return _no_episode(entries, serious)
+    trigger_entry = find_trigger(entries, onset, inv, serious)
+    trigger = trigger_name(trigger_entry) if trigger_entry else None
     touched = _trigger_components(inv, trigger)
     ranked = sorted(
         serious,
@@ -150,15 +142,23 @@ def diagnose(
 
     system = inv.system
     host = (system.hostname if system else None) or "The server"
-    sentences = [f"{host} started failing at {_at(onset.at)}: {observed}."]
+    if trigger_entry is not None:
+        sentences = [f"{host} started failing at {_at(onset.at)}: {observed}."]
+    else:
+        sentences = [f"{host} has been failing since {_at(onset.at)}: {observed}."]
     if onset.last_good is not None:
         sentences.append(f"The last successful request was at {_at(onset.last_good.at)}.")
+    elif onset.later_success is not None:
+        sentences.append(
+            f"Requests still succeeded after the onset (the last at {_at(onset.later_success)}): the failure "
+            "is intermittent."
+        )
     if trigger_entry is not None and gap is not None:
         sentences.append(f"{trigger} was installed {_ago(gap)} earlier ({_at(trigger_entry.at)}).")
     else:
         sentences.append(
-            "No servicing change was found in the 30 days before the failure, so it does not look "
-            "patch-triggered."
+            "No servicing change explains it: none with an update id, a service-pack number or a package, "
+            "component or program name was made in the 30 days before the onset."
         )
     if latent is not None:
         lead = f"{trigger} exposed a latent condition" if trigger else "The evidence shows a latent condition"
@@ -196,34 +196,3 @@ def diagnose(
         references=known.references if known else (),
         evidence=tuple(evidence),
     )
-
-
-def _remediation(
-    inv: Inventory,
-    latent: Finding | None,
-    known: Interaction | None,
-    trigger: str | None,
-    ranked: list[Finding],
-    contributing: tuple[str, ...],
-) -> tuple[str, ...]:
-    if latent is None:
-        return ()
-    steps: list[str] = []
-    if known is not None:
-        values = dict(latent.details)
-        update = _update(inv, trigger)
-        values.setdefault("trigger", trigger or "")
-        values["trigger"] = trigger or values.get("trigger", "")
-        if update is not None:
-            values.setdefault("trigger_uninstall", dict(update.details).get("uninstall_uninstallstring", ""))
-        steps += render(known.remediation, values)
-    else:
-        steps += latent.remediation
-    for finding in ranked[1:]:
-        if finding.rule not in contributing:
-            continue
-        for step in finding.remediation:
-            said = _NAMED.findall(" ".join(steps))
-            if known is None or set(_NAMED.findall(step)) - set(said):
-                steps.append(step)  # after a known procedure, only steps that name something new
-    return tuple(dict.fromkeys(steps))

@@ -171,6 +171,20 @@ class FolderSpec:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A service (short ``name`` + SCM ``display`` name) or a process image that belongs to a component: its
+    failures are the component's failures; a failure of anything else is context, never an onset."""
+
+    name: str
+    why: str
+    display: str | None = None
+
+    def names(self) -> frozenset[str]:
+        """Every spelling an event record may use for it, case-folded (SCM writes the display name)."""
+        return frozenset(n.casefold() for n in (self.name, self.display) if n)
+
+
+@dataclass(frozen=True)
 class Component:
     id: str
     title: str
@@ -180,6 +194,14 @@ class Component:
     version_family: str | None = None
     references: tuple[str, ...] = ()
     folders: tuple[FolderSpec, ...] = ()
+    services: tuple[Member, ...] = ()  # Windows services that run the component (W3SVC, IISADMIN, WAS...)
+    processes: tuple[Member, ...] = ()  # process images that host it (inetinfo.exe, w3wp.exe...)
+
+    def service_names(self) -> frozenset[str]:
+        return frozenset().union(*(s.names() for s in self.services))
+
+    def process_names(self) -> frozenset[str]:
+        return frozenset().union(*(p.names() for p in self.processes))
 
     def applies_to(self, os_version: str | None) -> bool:
         if not os_version:
@@ -204,7 +226,10 @@ _COMPONENT = {
     "files": ("list[table]", True),
     "references": ("list[str]", False),
     "folders": ("list[table]", False),
+    "services": ("list[table]", False),
+    "processes": ("list[table]", False),
 }
+_MEMBER = {"name": ("str", True), "why": ("str", True), "display": ("str", False)}
 _APPLIES = {"versions": ("list[str]", True)}
 _FILE = {"path": ("str", True), "why": ("str", True), "optional": ("bool", False)}
 _FOLDER = {
@@ -241,6 +266,7 @@ def _component(src: TomlSource, errors: list[str]) -> Component | None:
             files.append(ComponentFile(entry["path"], entry["why"], bool(entry.get("optional", False))))
         cursor += 1
     folders = _folders(src, raw.get("folders", []), errors)
+    services, processes = (_members(src, key, raw.get(key, []), errors) for key in ("services", "processes"))
     return Component(
         id=raw["id"],
         title=raw["title"],
@@ -250,7 +276,24 @@ def _component(src: TomlSource, errors: list[str]) -> Component | None:
         version_family=family,
         references=tuple(raw.get("references", ())),
         folders=folders,
+        services=services,
+        processes=processes,
     )
+
+
+def _members(src: TomlSource, key: str, raw: list[dict[str, Any]], errors: list[str]) -> tuple[Member, ...]:
+    """``services`` / ``processes`` entries: a name, an optional display name, a why; no name twice."""
+    out: list[Member] = []
+    cursor = src.key_line(key)
+    for index, entry in enumerate(raw):
+        cursor = src.text_line(str(entry.get("name", "{")), cursor)
+        where = src.at(cursor)
+        if check_table(entry, _MEMBER, lambda _k, w=where: w, errors, f"{key}[{index}]"):
+            member = Member(entry["name"], entry["why"], entry.get("display"))
+            if member.names() & frozenset().union(*(m.names() for m in out)):
+                errors.append(f"{where}: {key[:-1]} {entry['name']!r} listed twice")
+            out.append(member)
+    return tuple(out)
 
 
 def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> tuple[FolderSpec, ...]:

@@ -24,10 +24,11 @@ from scanner.knowledge.components import (
     default_profiles_dir,
     read_toml,
 )
+from scanner.knowledge.episodes import EpisodeRules, collect_episode_rules
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
 from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
-from scanner.model import SystemFacts
+from scanner.model import FAILURE_EVENT_KINDS, SystemFacts
 
 #: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
 #: value the case does not have renders as ``<name>``.
@@ -92,6 +93,7 @@ class Knowledge:
     rules: tuple[RuleText, ...]
     interactions: tuple[Interaction, ...]
     updates: tuple[UpdateProfile, ...] = ()  # profiles/updates: what an update requires and touches
+    episodes: EpisodeRules | None = None  # profiles/episodes.toml; load_knowledge always sets it
 
     def update(self, update_id: str) -> UpdateProfile | None:
         """The profile of one (normalised) update id, or None: preflight then says "no profile"."""
@@ -312,10 +314,21 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     declared = declared_component_ids(folder)
     interactions = _collect_interactions(folder, declared, RULE_IDS, errors)
     updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
+    episodes = collect_episode_rules(folder, errors)
+    named = (episodes.sufficient_kinds | episodes.component_kinds) if episodes else frozenset()
+    for kind in sorted(named - FAILURE_EVENT_KINDS):
+        where = episodes.source if episodes else "episodes.toml"
+        errors.append(f"{where}:1: {kind!r} is not a failure kind ({', '.join(sorted(FAILURE_EVENT_KINDS))})")
     if errors:
         raise ProfileError("; ".join(errors))
     return Knowledge(
-        tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions), tuple(updates)
+        tuple(os_profiles),
+        tuple(components),
+        events,
+        tuple(rules),
+        tuple(interactions),
+        tuple(updates),
+        episodes,
     )
 
 

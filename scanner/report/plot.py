@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from scanner.diagnose import ScanResult
-from scanner.model import TimelineEntry
+from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, TimelineEntry
 from scanner.report.plot_traffic import draw_bars, hourly_traffic, traffic_bars
 from scanner.report.text import clean
 
@@ -37,7 +37,7 @@ LANES: dict[str, tuple[str, ...]] = {
     "Hotfixes & packages": ("hotfix", "update", "package-state-change"),
     "Components & software": ("component-install", "software-install", "file-replaced"),
     "Boots & shutdowns": ("reboot", "unexpected-shutdown"),
-    "Failures": ("service-failure", "worker-process-failure", "rapid-fail-disable", "crash"),
+    "Failures": (*sorted(FAILURE_EVENT_KINDS), EPISODE_KIND),
     "IIS traffic": ("traffic",),
 }
 OTHER_LANE = "Other"
@@ -57,6 +57,7 @@ KIND_MARK: dict[str, tuple[str, str]] = {
     "worker-process-failure": ("circle_x", "#d62728"),
     "rapid-fail-disable": ("square_x", "#8b0000"),
     "crash": ("asterisk", "#8b0000"),
+    EPISODE_KIND: ("triangle_pin", "#8b0000"),
     "traffic": ("hex", "#4c78a8"),
 }
 _DEFAULT_MARK = ("circle", "#7f7f7f")

@@ -12,16 +12,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scanner.diagnose import ScanResult
-from scanner.model import Diagnosis, TimelineEntry
+from scanner.diagnose.onset import trigger_name
+from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Diagnosis, TimelineEntry
+from scanner.model import FAILURE_KINDS as MODEL_FAILURE_KINDS
 
 #: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
 SERVICING_KINDS = frozenset(
     {"service-pack", "hotfix", "update", "package-state-change", "component-install", "software-install"}
 )
-#: Kinds whose repeats (one kind + subject, until a boot or an install) are collapsed into one line.
-FAILURE_KINDS = frozenset(
-    {"service-failure", "worker-process-failure", "rapid-fail-disable", "crash", "unexpected-shutdown"}
-)
+#: Kinds whose repeats (one kind + subject, until a boot or an install) are collapsed into one line: the
+#: failure records (scanner/model.py defines them once; re-exported here for the report modules).
+FAILURE_KINDS = MODEL_FAILURE_KINDS
 _RUN_BREAKERS = SERVICING_KINDS | {"reboot"}
 _ROUTINE_KINDS = frozenset({"traffic", "reboot"})
 _BEFORE_ONSET = timedelta(days=2)
@@ -35,7 +36,11 @@ def trigger_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry |
     if not d.trigger:
         return None
     wanted = d.trigger.casefold()
-    matches = [e for e in entries if e.at and e.kind in SERVICING_KINDS and e.subject.casefold() == wanted]
+    matches = [
+        e
+        for e in entries
+        if e.at and e.kind in SERVICING_KINDS and wanted in (e.subject.casefold(), trigger_name(e).casefold())
+    ]
     if d.failure_onset is not None:
         matches = [e for e in matches if e.at and e.at <= d.failure_onset] or matches
     return matches[-1] if matches else None
@@ -89,9 +94,14 @@ def runs(entries: list[TimelineEntry]) -> list[list[TimelineEntry]]:
 
 
 def onset_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
-    """The entry that dates the onset: a failure at that instant, not a traffic summary starting then."""
+    """The entry that dates the onset: a failure at that instant (else the episode starting then), not a
+    traffic summary starting then."""
     at_onset = [e for e in entries if d.failure_onset is not None and e.at == d.failure_onset]
-    return next((e for e in at_onset if e.kind in FAILURE_KINDS), at_onset[0] if at_onset else None)
+    for kinds in (FAILURE_EVENT_KINDS, {EPISODE_KIND}):
+        found = next((e for e in at_onset if e.kind in kinds), None)
+        if found is not None:
+            return found
+    return at_onset[0] if at_onset else None
 
 
 def markers(

@@ -26,7 +26,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 
 from scanner.diagnose import ScanResult
-from scanner.model import TimelineEntry, TrafficDay
+from scanner.model import FAILURE_EVENT_KINDS, TimelineEntry, TrafficDay
 from scanner.report.scan_window import trigger_entry
 from scanner.report.text import Part, clean, line
 from scanner.report.timeline import KIND_STYLE
@@ -70,7 +70,7 @@ _KINDS: dict[str, tuple[str, str, int]] = {
     "file-replaced": ("installs", "file-replaced", 3),
     "reboot": ("boots", "boot", 2),
     "unexpected-shutdown": ("boots", "shutdown", 3),
-    **dict.fromkeys(("service-failure", "worker-process-failure"), ("failures", "failure", 2)),
+    **dict.fromkeys(FAILURE_EVENT_KINDS, ("failures", "failure", 2)),
     **dict.fromkeys(("rapid-fail-disable", "crash"), ("failures", "failure", 3)),
 }
 _EVENT_LANES = ("updates", "installs", "boots", "failures")

@@ -47,6 +47,7 @@ TIMESTAMP_DESC = {
     "unexpected-shutdown": "Shutdown Time",
     "traffic": "Request Time",
     "file-replaced": "File Created",
+    "failure-episode": "Failure Episode Start",
 }
 
 
@@ -141,6 +142,7 @@ KIND_STYLE = {
     "worker-process-failure": "red",
     "rapid-fail-disable": "bold red",
     "crash": "bold red",
+    "failure-episode": "bold red",
     "traffic": "blue",
     "file-replaced": "yellow",
 }

@@ -13,14 +13,14 @@ from datetime import timedelta
 
 from scanner.diagnose import ScanResult
 from scanner.knowledge.profiles import Knowledge
-from scanner.model import TimelineEntry
+from scanner.model import FAILURE_EVENT_KINDS, TimelineEntry
 from scanner.report.sections import report_title, span
 from scanner.repro.media import base_components, base_media, entry_evidence, os_install_entry
 from scanner.repro.model import BaseMedia, ExpectedSymptom, FailureSign, ReproPlan, ReproStep
 from scanner.repro.steps import servicing_steps
 
 #: Failure kinds a lab watches for (an unexpected shutdown is the admin's reset, not a symptom).
-SIGN_KINDS = ("worker-process-failure", "rapid-fail-disable", "service-failure", "crash")
+SIGN_KINDS = FAILURE_EVENT_KINDS
 #: Event sources say ``W3SVC 1009: ...`` / ``Service Control Manager 7031: ...``.
 _EVENT_SAYS = re.compile(r"^(?P<provider>[A-Za-z][\w .\-]{0,80}?) (?P<id>\d{1,5}): ")
 #: Signs are the failures of the first day after the onset.

@@ -12,10 +12,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from scanner.collectors.timerange import RANGE_TEXT, in_range
+from scanner.knowledge.components import Component
+from scanner.knowledge.episodes import EpisodeRules
 from scanner.knowledge.events import EventCatalog
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.versions import FileVersion, service_pack_of
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
+from scanner.timeline.episodes import with_episodes
 from scanner.timeline.fuse import fuse
 from scanner.timeline.installs import unnumbered_service_pack_gaps
 from scanner.timeline.observe import (
@@ -38,6 +41,10 @@ class TimelineInputs:
     traffic: list[TrafficDay] = field(default_factory=list)
     gaps: list[Gap] = field(default_factory=list)
     os_profile: OsProfile | None = None  # SP file baselines: the SP level of the files an install copied
+    # What a failure episode is (scanner/timeline/episodes.py): the components whose services and processes
+    # count, and the thresholds; without thresholds no episode is looked for.
+    components: tuple[Component, ...] = ()
+    episode_rules: EpisodeRules | None = None
 
 
 @dataclass
@@ -83,6 +90,8 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
     if odd:
         observations = [o for o in observations if o.at is None or in_range(o.at)]
     entries = fuse(observations, hostname)
+    if inputs.episode_rules is not None:  # after fusion, before the rules: the diagnosis reads them
+        entries = with_episodes(entries, inputs.traffic, inputs.components, inputs.episode_rules)
     gaps = list(inputs.gaps) + unnumbered_service_pack_gaps(entries)
     if odd:
         gaps.append(Gap(

@@ -63,7 +63,12 @@ def fuse(observations: Iterable[Observation], hostname: str) -> list[TimelineEnt
     _attach_files(drafts, groups["file"])
     number_service_packs(sessions, groups["boot"], groups["sp-now"])  # after files: their versions count
     entries = [d.entry() for d in drafts if d.observations]
-    return sorted(entries, key=lambda e: (e.at is None, e.at or _NEVER, e.kind, e.subject))
+    return sorted(entries, key=timeline_order)
+
+
+def timeline_order(entry: TimelineEntry) -> tuple[bool, datetime, str, str]:
+    """The timeline's one order: by time (undated last), then kind and subject."""
+    return (entry.at is None, entry.at or _NEVER, entry.kind, entry.subject)
 
 
 class _Draft:

@@ -31,13 +31,12 @@ from tests.scanner.test_scan_verdicts import IMAGES, SCENARIOS
 
 HOSTILE_SCENARIO = "q281402-dll-put-back"
 #: Evidence strings of that fixture (fixtures/scenarios/q281402-dll-put-back.toml) that the report shows, each
-#: of which must reach the reader verbatim: the program's name, its publisher, and its service's display name
-#: (named in the verdict's list of failed services).
+#: of which must reach the reader verbatim: the program's name and its publisher. Its service's hostile
+#: display name is no longer in the verdict's text (issue 14: a service outside the IIS components is context,
+#: not the failure); it stays in the timeline figure's data, which must not turn it into a script either.
 HOSTILE_LITERALS = (
     'Fabrikam WebPublisher 3.1 <script>alert("pm-xss-1")</script>',
     "Fabrikam \"Software' & <Co>",
-    "Fabrikam Publishing Agent </script><script>alert(3)</script> {{7*7}} ${7*7} | `tick` *bold* "
-    "[x](javascript:alert(4))",
 )
 #: A scenario without hostile strings: its report's <script> count is the template's own.
 CLEAN_SCENARIO = "kb973917-iis6"

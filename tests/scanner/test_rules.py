@@ -27,6 +27,7 @@ from scanner.model import (
 )
 from scanner.rules import RULES, run_rules
 from scanner.rules.levels import component_levels
+from scanner.timeline.episodes import with_episodes
 
 SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
 
@@ -323,6 +324,12 @@ def test_branch_mix_is_information(knowledge: Knowledge) -> None:
 # -- diagnosis ---------------------------------------------------------------------------------------------
 
 
+def episodes(entries: list[TimelineEntry], inv: Inventory, knowledge: Knowledge) -> list[TimelineEntry]:
+    """The entries with the failure episodes the timeline stage adds (the diagnosis reads those)."""
+    assert knowledge.episodes is not None
+    return with_episodes(entries, [], knowledge.components_for(inv.system), knowledge.episodes)
+
+
 def traffic(what: str, at: str) -> TimelineEntry:
     return entry("traffic", "W3SVC1", at, {"what": what})
 
@@ -345,13 +352,14 @@ def test_diagnosis_onset_trigger_and_latent_cause(knowledge: Knowledge) -> None:
     inv = Inventory(source={}, system=system(), files=files, updates=[fix])
     entries = [
         SP2_ENTRY,
-        entry("update", "KB973917", "2009-12-09T15:40:00"),
+        # fusion types the id (update_ids): only a change with an identity can be the trigger
+        replace(entry("update", "KB973917", "2009-12-09T15:40:00"), update_ids=("KB973917",)),
         traffic("last-success", "2009-12-09T15:54:00"),
         entry("worker-process-failure", "DefaultAppPool", "2009-12-09T15:55:01"),
         entry("rapid-fail-disable", "DefaultAppPool", "2009-12-09T15:58:26"),
     ]
     findings, _ = run_rules(inv, entries, [], knowledge)
-    verdict = diagnose(inv, entries, findings, knowledge)
+    verdict = diagnose(inv, episodes(entries, inv, knowledge), findings, knowledge)
     assert verdict.failure_onset == t("2009-12-09T15:55:01")
     assert verdict.trigger == "KB973917" and verdict.trigger_gap_seconds == 901
     assert verdict.latent_cause == "files-below-service-pack"
@@ -365,7 +373,7 @@ def test_failures_before_the_last_success_are_not_the_onset(knowledge: Knowledge
         traffic("last-success", "2009-12-09T23:59:00"),
     ]
     inv = Inventory(source={}, system=system())
-    verdict = diagnose(inv, entries, [], knowledge)
+    verdict = diagnose(inv, episodes(entries, inv, knowledge), [], knowledge)
     assert verdict.failure_onset is None and verdict.trigger is None and verdict.latent_cause is None
     assert verdict.summary.startswith("No root cause found")
 
@@ -375,8 +383,10 @@ def test_staged_package_is_not_the_trigger(knowledge: Knowledge) -> None:
         entry("package-state-change", "KB2463332", "2011-03-09T02:29:20", {"state": "install-pending"}),
         entry("package-state-change", "KB2506212", "2011-03-09T02:32:20", {"state": "staged"}),
         entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:10"),
+        entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:40"),
     ]
-    verdict = diagnose(Inventory(source={}, system=system("6.0.6002", 2)), entries, [], knowledge)
+    inv = Inventory(source={}, system=system("6.0.6002", 2))
+    verdict = diagnose(inv, episodes(entries, inv, knowledge), [], knowledge)
     assert verdict.trigger == "KB2463332"
     assert verdict.trigger_at is not None and verdict.failure_onset - verdict.trigger_at == timedelta(
         minutes=11, seconds=50

@@ -345,21 +345,23 @@ def test_report_window_around_the_failure(hand_built: ScanResult) -> None:
     # one entry per record: a line that starts with its time (continuation lines hang under the kind)
     window = [line for line in lines[start + 1 : lines.index("Findings (2)") - 1] if not line.startswith(" ")]
     assert lines[start] == (
-        "Around the failure — from the last servicing before KB973917 to the end (15 of 22 entries)"
+        "Around the failure — from the last servicing before KB973917 to the end (16 of 23 entries)"
     )
     # From KB958644 (the install before the trigger) to the end; the 5 W3SVC 1009 deaths collapsed into one.
     assert window[0].startswith("2008-10-24 07:30:00Z  hotfix                 KB958644  ")
     assert [line[:20] for line in window] == [
         "2008-10-24 07:30:00Z", "2008-10-24 07:36:00Z", "2009-12-07 05:00:15Z", "2009-12-08 00:02:40Z",
         "2009-12-09 00:02:41Z", "2009-12-09 15:40:00Z", "2009-12-09 15:46:52Z", "2009-12-09 15:55:01Z",
-        "2009-12-09 15:55:01Z", "2009-12-09 15:55:01Z", "2009-12-09 15:58:26Z",
+        "2009-12-09 15:55:01Z", "2009-12-09 15:55:01Z", "2009-12-09 15:55:01Z", "2009-12-09 15:58:26Z",
     ]  # fmt: skip
+    # The failure episode (issue 14) starts at the onset; the first failure record carries the marker.
+    assert window[7].startswith("2009-12-09 15:55:01Z  failure-episode        iis6  ")
     assert window[5].endswith("(15 source(s): event,file,log,registry)  ◀ trigger")
     assert window[6].endswith("(1 source(s): traffic)  ◀ last good request")
-    assert window[9].startswith(
+    assert window[10].startswith(
         "2009-12-09 15:55:01Z  5 × worker-process-failure DefaultAppPool 15:55:01–15:57:45  first: "
     )
-    assert window[9].endswith("(5 source(s): event)  ◀ failure onset")
+    assert window[10].endswith("(5 source(s): event)  ◀ failure onset")
 
 
 def _entry(at: datetime, kind: str, subject: str, summary: str = "") -> TimelineEntry:
@@ -413,7 +415,7 @@ def test_report_without_onset_shows_the_last_entries(hand_built: ScanResult) -> 
     calm = [e for e in hand_built.timeline.entries if e.kind not in FAILURE_KINDS]
     quiet = ScanResult(hand_built.inventory, Timeline(calm, []), [], nothing, [])
     assert "Verdict\nNo root cause found. The evidence shows no failure.\n" in _render(quiet)
-    assert "Around the failure — no failure onset: the last 15 entries (15 of 22 entries)" in out
+    assert "Around the failure — no failure onset: the last 15 entries (15 of 23 entries)" in out
     assert "  Nothing to do: no root cause found and no finding calls for a fix." in out
     assert "Not checked / partly read (0)\n  Nothing: every artefact the scan looks for was read" in out
 
