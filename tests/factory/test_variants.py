@@ -119,5 +119,10 @@ def test_6009_real_2008r2_shape_reads_back(tmp_path: Any) -> None:
     path.write_bytes(evtxlib.build_evtx(records, channel="System"))
     with Evtx.Evtx(str(path)) as log:
         boots = [r.xml() for r in log.records() if ">6009</EventID>" in r.xml()]
-    datas = re.findall(r"<Data>([^<]*)</Data>", boots[-1])
-    assert datas[0] == "6.00." and datas[2] == "Service Pack 2" and datas[4].isdigit() and datas[4] != "0"
+    # One <Data> holding a string array, as python-evtx renders the real 2008 R2 record:
+    # <Data>&lt;string&gt;6.01.&lt;/string&gt;\n&lt;string&gt;7601&lt;/string&gt;...
+    (data,) = re.findall(r"<Data>(.*?)</Data>", boots[-1], re.DOTALL)
+    strings = re.findall(r"&lt;string&gt;(.*?)&lt;/string&gt;", data)
+    assert strings[0] == "6.00." and strings[2] == "Service Pack 2"
+    assert strings[4].isdigit() and strings[4] != "0"
+    assert "<Keywords>0x0080000000000000</Keywords>" in boots[-1]
