@@ -35,7 +35,7 @@ def _volume_path(nt_path: str) -> str:
 
 
 def reboot_pending(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("reboot-pending")
+    text = ctx.rule("reboot-pending")
     patched = _patched_paths(ctx)
     renames = [
         (p, patched.get(_volume_path(p.destination)) or patched.get(_volume_path(p.source)))
@@ -115,7 +115,7 @@ def reboot_pending(ctx: RuleContext) -> list[Finding]:
 
 
 def package_state_broken(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("package-state-broken")
+    text = ctx.rule("package-state-broken")
     bad = [
         u
         for u in ctx.inventory.updates
