@@ -544,6 +544,8 @@ class Inventory:
     software: list[SoftwareInstall] = field(default_factory=list)
     component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)
     folders: list[Any] = field(default_factory=list)  # collectors.folders.ComponentFolder, profile order
+    # the staged copies PendingFileRenameOperations would move into place, read for their PE version
+    staged_files: list[FileState] = field(default_factory=list)
 
 
 # -- the verdict: findings and the diagnosis (issue 5) ------------------------------------------------------
