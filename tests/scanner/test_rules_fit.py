@@ -400,7 +400,7 @@ def test_profiles_check_validates_when_steps(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_knowledge(folder)
     message = str(caught.value)
-    located = rf"{re.escape(str(rules))}:\d+: remediation step \d+: unknown component 'iis99' in when\.components"
+    located = rf"{re.escape(str(rules))}:\d+: remediation step \d+: unknown component 'iis99'"
     assert re.search(located, message)
     assert "unknown OS profile 'windows-95' in when.os" in message
     assert "unknown key 'component' in when" in message
