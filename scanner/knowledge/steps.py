@@ -116,4 +116,3 @@ def step_texts(raw: list[Any]) -> list[str]:
         elif isinstance(item, dict) and isinstance(item.get("text"), str):
             texts.append(item["text"])
     return texts
-

@@ -243,7 +243,9 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
     names = ", ".join(dict.fromkeys(f.path.rsplit("\\", 1)[-1] for f in files))
     summary = (
         f"{len(order)} installed hotfix(es) no longer have the file versions they installed "
-        f"(offline qfecheck, KB282784): " + "; ".join(parts) + "."
+        f"(offline qfecheck, KB282784): "
+        + "; ".join(parts)
+        + "."
         + ("" if culprits else " The evidence does not show what replaced them.")
     )
     values = {
@@ -269,4 +271,3 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
             at=min((f.replaced_at for f in files if f.replaced_at), default=None),
         )
     ]
-
