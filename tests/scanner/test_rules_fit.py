@@ -407,3 +407,15 @@ def test_profiles_check_validates_when_steps(tmp_path: Path) -> None:
     assert "when.components and when.os must be non-empty lists of ids" in message
     assert "unknown placeholder {nope}" in message
     assert "unknown key 'txt'" in message
+
+
+def test_optional_groups_show_what_the_case_has() -> None:
+    """README "Profiles": a parenthesised group of placeholders keeps the values the case has, else goes."""
+    from scanner.rules.context import render
+
+    template = ["Reinstall SP2 ({service_pack_package}, {service_pack_file}) now; {files}."]
+    assert render(
+        template, {"service_pack_package": "KB914961", "service_pack_file": "x.exe", "files": "a"}
+    ) == ("Reinstall SP2 (KB914961, x.exe) now; a.",)
+    assert render(template, {"service_pack_file": "x.exe"}) == ("Reinstall SP2 (x.exe) now; <files>.",)
+    assert render(template, {}) == ("Reinstall SP2 now; <files>.",)
