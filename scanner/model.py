@@ -187,6 +187,10 @@ class UpdateRecord:
     description: str | None = None
     details: tuple[tuple[str, str], ...] = ()  # every other value, as (name, text)
     times: tuple[SourceTime, ...] = ()  # every source's own time claim (the timeline fuses them)
+    # Typed (issue 14): what rules and remediation read instead of ``details``.
+    hotfix_service_pack: int | None = None  # Hotfix key 'Service Pack' DWORD (SP folder meaning)
+    package_name: str | None = None  # as the evidence names it: Updates PackageName, CBS identity
+    uninstall_command: str | None = None  # Add/Remove Programs UninstallString
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -201,6 +205,9 @@ class UpdateRecord:
             "description": self.description,
             "details": dict(self.details),
             "times": [t.to_dict() for t in self.times],
+            "hotfix_service_pack": self.hotfix_service_pack,
+            "package_name": self.package_name,
+            "uninstall_command": self.uninstall_command,
         }
 
 
@@ -352,6 +359,11 @@ class LogEvent:
     # Typed interpretation (issue 13): the SP number the session names, and (on ``install-end``) its outcome.
     sp_level: int | None = None
     outcome: InstallOutcome | None = None
+    # Typed (issue 14): the update the session installs (from the KB/Q log's name), and on file lines the
+    # volume-relative path (lower case, no drive) and the version the line gives, for the offline qfecheck.
+    update_id: str | None = None
+    file_path: str | None = None
+    file_version: str | None = None
 
     def detail(self, name: str, default: str | None = None) -> str | None:
         return dict(self.details).get(name, default)
@@ -368,6 +380,9 @@ class LogEvent:
             "source": self.source.to_dict(),
             "sp_level": self.sp_level,
             "outcome": self.outcome.to_dict() if self.outcome else None,
+            "update_id": self.update_id,
+            "file_path": self.file_path,
+            "file_version": self.file_version,
         }
 
 
@@ -542,6 +557,8 @@ class Inventory:
     software: list[SoftwareInstall] = field(default_factory=list)
     component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)
     folders: list[Any] = field(default_factory=list)  # collectors.folders.ComponentFolder, profile order
+    # the staged copies PendingFileRenameOperations would move into place, read for their PE version
+    staged_files: list[FileState] = field(default_factory=list)
 
 
 # -- the verdict: findings and the diagnosis (issue 5) ------------------------------------------------------
@@ -575,6 +592,16 @@ class FindingFile:
     component: str | None = None
     modified_at: datetime | None = None
     created_at: datetime | None = None
+    # hotfix-files-regressed (offline qfecheck): the hotfix whose version is gone, the version it
+    # installed (Filelist / its log) or, from its $NtUninstall$ backup, the one it replaced; what put the
+    # older copy back (the install entry's subject and kind) and when. reboot-pending: the update whose
+    # copy waits (recorded_by) and the staged version (recorded_version).
+    recorded_by: str | None = None
+    recorded_version: str | None = None
+    previous_version: str | None = None
+    replaced_by: str | None = None
+    replaced_by_kind: str | None = None
+    replaced_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -585,6 +612,12 @@ class FindingFile:
             "component": self.component,
             "modified_at": iso(self.modified_at),
             "created_at": iso(self.created_at),
+            "recorded_by": self.recorded_by,
+            "recorded_version": self.recorded_version,
+            "previous_version": self.previous_version,
+            "replaced_by": self.replaced_by,
+            "replaced_by_kind": self.replaced_by_kind,
+            "replaced_at": iso(self.replaced_at),
         }
 
 

@@ -144,6 +144,9 @@ def _inventory(
         if iis is not None and family.split(".")[0] == str(iis[0]):
             inv.component_times.append((component.id, iis[1]))
     files, gaps = collect_files(fs, paths)
+    # The staged copies of queued replacements, for their versions (rules/staged.py); absent ones are normal.
+    staged = [_volume_relative(p.source) for p in inv.pending_renames if p.destination][:_MAX_STAGED]
+    inv.staged_files, _ = collect_files(fs, [p for p in staged if p], hash_files=False)
     # Every PE file in the components' folders too (one $I30 listing per folder); a listed file missing at its
     # path is looked for there by name: found elsewhere, it is found, not missing.
     absent = "not present on the volume"
@@ -308,6 +311,15 @@ def _recorded_path(windows_dir: str, location: str | None, name: str) -> str | N
     if len(folder) > 2 and folder[1] == ":":
         return f"{folder[3:]}\\{name}" if len(folder) > 3 else name
     return None
+
+
+_MAX_STAGED = 256  # staged copies read: PendingFileRenameOperations is attacker-sized
+
+
+def _volume_relative(path: str) -> str:
+    """A pending rename's source ``C:\\Windows\\Temp\\x.dll`` -> ``Windows\\Temp\\x.dll``; "" off drive."""
+    text = path.replace("/", "\\")
+    return text[3:] if len(text) > 3 and text[1] == ":" and text[2] == "\\" else ""
 
 
 def _with_component(state: FileState, component: str | None) -> FileState:

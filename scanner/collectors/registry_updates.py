@@ -78,6 +78,9 @@ class _Draft:
     description: str | None = None
     details: dict[str, str] = field(default_factory=dict)
     times: list[SourceTime] = field(default_factory=list)
+    hotfix_service_pack: int | None = None
+    package_name: str | None = None
+    uninstall_command: str | None = None
     _rank: int = 99
 
     def when(
@@ -108,6 +111,9 @@ class _Draft:
             self.description,
             tuple(sorted(self.details.items())),
             tuple(self.times),
+            self.hotfix_service_pack,
+            self.package_name,
+            self.uninstall_command,
         )
 
 
@@ -176,6 +182,7 @@ def _hotfix_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFact
         d.description = d.description or value_text(v.get("Fix Description") or v.get("Comments"))
         if isinstance(v.get("Service Pack"), int):
             d.details["hotfix_service_pack"] = str(v["Service Pack"])
+            d.hotfix_service_pack = v["Service Pack"]
         for name in ("Installed", "Installed By", "Installed On", "Backup Dir", "Valid"):
             if name in v:
                 d.details[f"hotfix_{name.lower().replace(' ', '_')}"] = value_text(v[name]) or ""
@@ -217,6 +224,7 @@ def _updates_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFac
                 for name in ("InstalledBy", "InstalledDate", "Type", "PackageName", "PackageVersion"):
                     if name in v:
                         d.details[f"updates_{name.lower()}"] = value_text(v[name]) or ""
+                d.package_name = value_text(v.get("PackageName")) or d.package_name
                 if str(v.get("Type", "")).lower() == "update":
                     d.kind = "update"
                 d.files = _filelist(reader, key) or d.files
@@ -244,6 +252,7 @@ def _uninstall_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneF
         for value in ("ReleaseType", "ParentKeyName", "InstallDate", "UninstallString", "RegistryLocation"):
             if value in v:
                 d.details[f"uninstall_{value.lower()}"] = value_text(v[value]) or ""
+        d.uninstall_command = value_text(v.get("UninstallString")) or d.uninstall_command
         day, written = _uninstall_times(reader, key, v, tz)
         if day is not None:
             d.claim(day, 3)
@@ -276,6 +285,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
             if value in v:
                 d.details[f"cbs_{value.lower()}"] = value_text(v[value]) or ""
         d.details["cbs_identity"] = identity
+        d.package_name = identity
 
 
 def update_records(

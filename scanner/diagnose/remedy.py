@@ -11,7 +11,7 @@ import re
 
 from scanner.knowledge.profiles import Interaction, Knowledge
 from scanner.model import Finding, Inventory, UpdateRecord
-from scanner.rules.context import render
+from scanner.rules.context import package_name, render, system_fit
 
 #: What a remediation step names: update ids, files, logs, and parenthesised specifics (installer names).
 _NAMED = re.compile(r"\b(?:KB|Q)\d{5,7}\b|\b[\w-]+\.(?:dll|exe|sys|log)\b|\([^)]*\)")
@@ -40,6 +40,7 @@ def interaction(
 
 def remediation(
     inv: Inventory,
+    knowledge: Knowledge,
     latent: Finding | None,
     known: Interaction | None,
     trigger: str | None,
@@ -55,8 +56,11 @@ def remediation(
         values.setdefault("trigger", trigger or "")
         values["trigger"] = trigger or values.get("trigger", "")
         if update is not None:
-            values.setdefault("trigger_uninstall", dict(update.details).get("uninstall_uninstallstring", ""))
-        steps += render(known.remediation, values)
+            values.setdefault("trigger_uninstall", update.uninstall_command or "")
+            values["trigger_package"] = package_name(update) or values.get("trigger_package", "")
+        # the procedure's steps that fit this system (``when``: components, OS), from the same facts as rules'
+        fit = system_fit(inv, knowledge)
+        steps += render([s.text for s in known.remediation if s.fits(*fit)], values)
     else:
         steps += latent.remediation
     for finding in ranked[1:]:

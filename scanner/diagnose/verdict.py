@@ -178,7 +178,7 @@ def diagnose(
         confidence = "low"
     sentences.append(f"Confidence: {confidence}.")
 
-    remediation = _remediation(inv, latent, known, trigger, ranked, contributing)
+    remediation = _remediation(inv, knowledge, latent, known, trigger, ranked, contributing)
     return Diagnosis(
         failure_onset=onset.at,
         trigger=trigger,

@@ -104,6 +104,8 @@ _KINDS = {
     "list[str]": lambda v: isinstance(v, list) and all(isinstance(i, str) and i.strip() for i in v),
     "list[int]": lambda v: isinstance(v, list) and all(type(i) is int for i in v),
     "list[table]": lambda v: isinstance(v, list) and all(isinstance(i, dict) for i in v),
+    # remediation steps: strings or {text, when} tables (scanner.knowledge.steps checks each item)
+    "steps": lambda v: isinstance(v, list) and all(isinstance(i, (str, dict)) for i in v),
 }
 _KIND_TEXT = {
     "str": "a non-empty string",
@@ -113,6 +115,7 @@ _KIND_TEXT = {
     "list[str]": "a list of non-empty strings",
     "list[int]": "a list of integers",
     "list[table]": "a list of tables",
+    "steps": "a list of step templates (strings or { text, when } tables)",
 }
 
 

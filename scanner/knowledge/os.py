@@ -28,7 +28,13 @@ class ServicePack:
     revision: int | None  # baseline revision (4th field) the SP stamps on core files; None = unknown
     lab: str | None = None  # lab-tag prefix of the baseline files, e.g. "srv03_sp2_rtm"
     package: str | None = None  # the SP's own package id, e.g. "KB914961"
+    # the SP's package file per architecture (English release), e.g. ("x86", "WindowsServer2003-KB914961-...")
+    package_files: tuple[tuple[str, str], ...] = ()
     references: tuple[str, ...] = ()
+
+    def package_file(self, architecture: str | None) -> str | None:
+        """The package file for ``architecture`` (x86 | x64 | ia64); None when unknown or not attested."""
+        return dict(self.package_files).get(architecture or "")
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,11 @@ _SERVICE_PACK = {
     "revision": ("int", False),  # omitted = unknown (TOML has no null): never guessed
     "lab": ("str", False),
     "package": ("str", False),
+    "package_files": ("table", False),
     "references": ("list[str]", False),
 }
+#: Architectures a service pack's ``package_files`` may name (SystemFacts.architecture values).
+ARCHITECTURES = frozenset({"x86", "x64", "ia64"})
 _BRANCH = {
     "branch": ("str", True),
     "lab_contains": ("str", False),
@@ -117,6 +126,12 @@ def _service_packs(src: TomlSource, builds: set[int], errors: list[str]) -> list
         if table["build"] not in builds:
             errors.append(f"{where('build')}: build {table['build']} is not in the profile's builds")
             ok = False
+        files = table.get("package_files", {})
+        if any(k not in ARCHITECTURES or not isinstance(v, str) or not v.strip() for k, v in files.items()):
+            known = ", ".join(sorted(ARCHITECTURES))
+            problem = f"package_files maps an architecture ({known}) to a file name"
+            errors.append(f"{where('package_files')}: {problem}")
+            ok = False
         if any(sp.level == table["level"] for sp in out):
             errors.append(f"{where('level')}: service-pack level {table['level']} defined twice")
             ok = False
@@ -128,6 +143,7 @@ def _service_packs(src: TomlSource, builds: set[int], errors: list[str]) -> list
                 revision=table.get("revision"),
                 lab=table.get("lab"),
                 package=table.get("package"),
+                package_files=tuple(sorted(files.items())),
                 references=tuple(table.get("references", ())),
             )
         )

@@ -27,6 +27,7 @@ from scanner.knowledge.components import (
 from scanner.knowledge.episodes import EpisodeRules, collect_episode_rules
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
+from scanner.knowledge.steps import Step, parse_steps, step_texts
 from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
 from scanner.model import FAILURE_EVENT_KINDS, SystemFacts
 
@@ -44,6 +45,9 @@ PLACEHOLDERS = frozenset(
         "trigger",  # trigger update id
         "trigger_uninstall",  # the uninstall command found in the evidence (ARP UninstallString)
         "required_by",  # the update that needs the SP
+        "service_pack_file",  # the SP's package file for this OS and architecture (OS profile)
+        "trigger_package",  # the trigger's package name as the evidence records it (Updates/CBS)
+        "reinstall_order",  # hotfixes to reinstall, in the order they were first installed
     }
 )
 
@@ -63,7 +67,7 @@ class RuleText:
     severity: str  # default: "critical" | "warning" | "info"
     title: str
     why: str
-    remediation: tuple[str, ...]  # step templates; {placeholders} filled by the rule (see README)
+    remediation: tuple[Step, ...]  # step templates + the systems they fit; {placeholders} filled by the rule
     latent_rank: int  # lower = more likely the latent cause a trigger exposed (diagnosis tie-break)
     references: tuple[str, ...] = ()
     source: str = ""
@@ -80,7 +84,7 @@ class Interaction:
     conditions: tuple[str, ...]  # rule ids of the latent condition it exposes (must exist in rules.toml)
     symptom: str
     explanation: str
-    remediation: tuple[str, ...]  # ordered step templates
+    remediation: tuple[Step, ...]  # ordered step templates (+ the systems they fit)
     references: tuple[str, ...] = ()
     source: str = ""
 
@@ -162,7 +166,7 @@ _RULE = {
     "severity": ("str", True),
     "title": ("str", True),
     "why": ("str", True),
-    "remediation": ("list[str]", True),
+    "remediation": ("steps", True),
     "latent_rank": ("int", True),
     "references": ("list[str]", False),
 }
@@ -174,18 +178,20 @@ _INTERACTION = {
     "conditions": ("list[str]", True),
     "symptom": ("str", True),
     "explanation": ("str", True),
-    "remediation": ("list[str]", True),
+    "remediation": ("steps", True),
     "references": ("list[str]", False),
 }
 
 
 def _templates(src: TomlSource, templates: list[str], errors: list[str], after: int) -> None:
-    for template in templates:
+    for template in step_texts(templates):
         for needle, message in _template_problems(template):
             errors.append(f"{src.at(src.text_line(needle, after))}: {message}")
 
 
-def _collect_rules(folder: Path, errors: list[str]) -> list[RuleText]:
+def _collect_rules(
+    folder: Path, components: Collection[str], os_ids: Collection[str], errors: list[str]
+) -> list[RuleText]:
     path = folder / "rules.toml"
     if not path.is_file():
         errors.append(f"{path}:1: missing: it must describe the rules {', '.join(sorted(RULE_IDS))}")
@@ -223,6 +229,9 @@ def _collect_rules(folder: Path, errors: list[str]) -> list[RuleText]:
             errors.append(f"{where(bad)}: {problem}")
             continue
         _templates(src, table["remediation"], errors, header)
+        steps = parse_steps(table["remediation"], where("remediation"), components, os_ids, errors)
+        if steps is None:
+            continue
         seen[table["id"]] = src.at(header)
         rules.append(
             RuleText(
@@ -230,7 +239,7 @@ def _collect_rules(folder: Path, errors: list[str]) -> list[RuleText]:
                 severity=table["severity"],
                 title=table["title"],
                 why=table["why"],
-                remediation=tuple(table["remediation"]),
+                remediation=steps,
                 latent_rank=table["latent_rank"],
                 references=tuple(table.get("references", ())),
                 source=src.at(header),
@@ -242,7 +251,11 @@ def _collect_rules(folder: Path, errors: list[str]) -> list[RuleText]:
 
 
 def _collect_interactions(
-    folder: Path, components: Collection[str], rules: Collection[str], errors: list[str]
+    folder: Path,
+    components: Collection[str],
+    rules: Collection[str],
+    os_ids: Collection[str],
+    errors: list[str],
 ) -> list[Interaction]:
     out: list[Interaction] = []
     seen: dict[str, str] = {}
@@ -274,7 +287,8 @@ def _collect_interactions(
             ok = False
         before = len(errors)
         _templates(src, raw["remediation"], errors, src.key_line("remediation"))
-        if not ok or len(errors) > before:
+        steps = parse_steps(raw["remediation"], where("remediation"), components, os_ids, errors)
+        if steps is None or not ok or len(errors) > before:
             continue
         seen[raw["id"]] = where("id")
         out.append(
@@ -286,7 +300,7 @@ def _collect_interactions(
                 conditions=tuple(raw["conditions"]),
                 symptom=raw["symptom"],
                 explanation=raw["explanation"],
-                remediation=tuple(raw["remediation"]),
+                remediation=steps,
                 references=tuple(raw.get("references", ())),
                 source=where("id"),
             )
@@ -308,11 +322,12 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     except ProfileError as exc:  # its own file:line messages, "; "-joined
         errors.append(str(exc))
     check_component_versions(components, os_profiles, errors)
-    rules = _collect_rules(folder, errors)
+    os_ids = {p.id for p in os_profiles}
+    rules = _collect_rules(folder, declared_component_ids(folder), os_ids, errors)
     # Interactions resolve against every id a file declares, even one with other errors, so a broken rule or
     # component is reported once rather than again as a dangling reference.
     declared = declared_component_ids(folder)
-    interactions = _collect_interactions(folder, declared, RULE_IDS, errors)
+    interactions = _collect_interactions(folder, declared, RULE_IDS, os_ids, errors)
     updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
     episodes = collect_episode_rules(folder, errors)
     named = (episodes.sufficient_kinds | episodes.component_kinds) if episodes else frozenset()

@@ -14,8 +14,9 @@ from scanner.model import SEVERITY_ORDER, Finding, Gap, Inventory, LogEvent, Tim
 from scanner.rules.baseline import files_below_service_pack, service_pack_install_incomplete
 from scanner.rules.branches import branch_mix
 from scanner.rules.context import RuleContext
-from scanner.rules.hotfixes import hotfix_before_service_pack, hotfix_files_regressed
+from scanner.rules.hotfixes import hotfix_before_service_pack
 from scanner.rules.pending import package_state_broken, reboot_pending
+from scanner.rules.qfecheck import hotfix_files_regressed
 
 Rule = Callable[[RuleContext], list[Finding]]
 

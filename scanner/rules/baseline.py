@@ -10,7 +10,7 @@ the SP never replaced it (created before the SP; its logs often show errors) —
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scanner.knowledge.versions import FileVersion, service_pack_of
@@ -44,6 +44,13 @@ class BelowFile:
     level: int
     attribution: str
     because: Evidence | None
+    source: TimelineEntry | None = None  # the install entry the attribution names (typed: its subject)
+    named_by_sp_log: bool = False  # the SP session's typed outcome lists it as left behind
+    predates_sp: bool = False  # its NTFS created (and modified) times are before the SP install
+
+    @property
+    def sp_left_it(self) -> bool:
+        return self.attribution == "service-pack-install-incomplete"
 
 
 def _sp_entry(ctx: RuleContext, level: int | None) -> TimelineEntry | None:
@@ -66,28 +73,51 @@ def _names_file(entry: TimelineEntry, state: FileState) -> bool:
     return any(s.provenance.artifact.lower() == path for s in entry.sources)
 
 
-def _attribute(ctx: RuleContext, state: FileState, sp_at: datetime | None) -> tuple[str, Evidence | None]:
+def _volume_path(path: str) -> str:
+    """A logged path (``C:\\WINDOWS\\x.dll``, ``\\??\\C:\\...``) as FileState paths are, lower case."""
+    text = path.replace("/", "\\")
+    for prefix in ("\\??\\", "\\\\?\\"):
+        text = text[len(prefix) :] if text.startswith(prefix) else text
+    return (text[3:] if len(text) > 2 and text[1] == ":" else text.lstrip("\\")).lower()
+
+
+def _predates(state: FileState, sp_at: datetime | None) -> bool:
+    """Both NTFS times the file has are before the SP install: the SP never wrote this copy."""
+    times = [t for t in (state.created_at, state.modified_at) if t is not None]
+    return sp_at is not None and bool(times) and all(t < sp_at for t in times)
+
+
+def _attribute(ctx: RuleContext, state: FileState, sp: TimelineEntry | None) -> BelowFile:
+    """Why a file is below the baseline (level filled in by the caller): who put it there, or the SP."""
+    sp_at = sp.at if sp else None
     created = state.created_at
     for entry in ctx.entries_of("component-install"):
         after_sp = sp_at is not None and entry.at is not None and entry.at > sp_at
         if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_NEAR)):
             says = f"{entry.subject} installed {entry.at:%Y-%m-%d %H:%M}Z, after the SP: {entry.summary}"
-            return "component-installed-from-older-media", entry_evidence(entry, says)
+            because = entry_evidence(entry, says)
+            return BelowFile(state, 0, "component-installed-from-older-media", because, entry)
     for entry in ctx.entries_of("software-install"):
         if _names_file(entry, state) or _near(entry, created, NEAR):
-            return "third-party-installer", entry_evidence(
-                entry, f"{entry.subject} installed: {entry.summary}"
-            )
-    if sp_at is not None and created is not None and created < sp_at:
-        return "service-pack-install-incomplete", None  # the file's own evidence shows it (see _file_says)
-    return "unknown", None
+            says = f"{entry.subject} installed: {entry.summary}"
+            return BelowFile(state, 0, "third-party-installer", entry_evidence(entry, says), entry)
+    # The SP session's typed outcome naming the file as left behind, or NTFS times before the SP: either
+    # shows the SP never replaced it (KB2009746); the file's own evidence says which (see _file_says).
+    left = sp.outcome.left_behind if sp is not None and sp.outcome is not None else ()
+    named = state.path.lower() in {_volume_path(f.path) for f in left}
+    predates = _predates(state, sp_at)
+    if named or predates:
+        return BelowFile(state, 0, "service-pack-install-incomplete", None, sp, named, predates)
+    return BelowFile(state, 0, "unknown", None)
 
 
 def _file_says(b: BelowFile, sp_at: datetime | None) -> Evidence:
     """The file's version, plus its creation time when that is what shows the SP never replaced it."""
     text = f"{b.state.path} is {b.state.version}" + (f" ({b.state.lab_tag})" if b.state.lab_tag else "")
-    if b.attribution == "service-pack-install-incomplete" and b.state.created_at and sp_at:
+    if b.predates_sp and b.state.created_at and sp_at:
         text += f", created {b.state.created_at:%Y-%m-%d %H:%M}Z, before the service pack ({sp_at:%Y-%m-%d}Z)"
+    if b.named_by_sp_log:
+        text += "; the service pack's log names it as not replaced"
     return file_evidence(b.state, text)
 
 
@@ -100,7 +130,6 @@ def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
     families = {c.id: c.version_family for c in ctx.knowledge.components_for(ctx.inventory.system)}
     os_family = ".".join((ctx.inventory.system.version or "").split(".")[:2]) if ctx.inventory.system else ""
     entry = _sp_entry(ctx, installed)
-    sp_at = entry.at if entry else None
     out = []
     for state in ctx.inventory.files:
         version = version_of(state)
@@ -111,8 +140,7 @@ def below_service_pack(ctx: RuleContext) -> list[BelowFile]:
         level = service_pack_of(version, state.lab_tag, os)
         if level is None or level >= installed:
             continue
-        attribution, because = _attribute(ctx, state, sp_at)
-        out.append(BelowFile(state, level, attribution, because))
+        out.append(replace(_attribute(ctx, state, entry), level=level))
     return out
 
 
@@ -129,7 +157,7 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
     below = below_service_pack(ctx)
     if not below:
         return []
-    text = ctx.knowledge.rule("files-below-service-pack")
+    text = ctx.rule("files-below-service-pack")
     sp_name = ctx.sp_name(ctx.service_pack)
     titles = {c.id: c.title for c in ctx.knowledge.components}
     findings = []
@@ -170,7 +198,7 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
         values = {
             "product": ctx.product,
             "service_pack": sp_name,
-            "service_pack_package": _sp_package(ctx),
+            **ctx.sp_package(ctx.service_pack),
             "files": names(files),
             "component": titles.get(component, component),
             "source": _source_name(group),
@@ -192,23 +220,17 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
     return findings
 
 
-def _sp_package(ctx: RuleContext) -> str:
-    level = ctx.service_pack
-    sp = ctx.os.service_pack(level) if ctx.os and level is not None else None
-    return (sp.package or "") if sp else ""
-
-
 def _source_name(group: list[BelowFile]) -> str:
-    """The third-party program whose install put the files there, as its timeline entry names it."""
+    """The third-party program whose install put the files there: its timeline entry's subject."""
     for b in group:
-        if b.attribution == "third-party-installer" and b.because is not None:
-            return b.because.says.split(" installed", 1)[0]
+        if b.attribution == "third-party-installer" and b.source is not None:
+            return b.source.subject
     return ""
 
 
 def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
     """The latest install of each SP level up to the installed one: log errors or files left behind."""
-    text = ctx.knowledge.rule("service-pack-install-incomplete")
+    text = ctx.rule("service-pack-install-incomplete")
     left_behind = [b for b in below_service_pack(ctx) if b.attribution == "service-pack-install-incomplete"]
     findings = []
     installed = ctx.service_pack  # None (not attested): every SP install is checked
@@ -231,7 +253,11 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             and e.log in {"svcpack", "update.exe"}
         ]
         mine = left_behind if level == ctx.service_pack else []
-        if not (failed or errs or mine or blocking):
+        # Two independent signals (issue 14 #5): what the install itself reported (typed outcome, its log's
+        # error lines), and files below the baseline whose NTFS times predate the SP. Either suffices.
+        reported = failed or bool(errs) or bool(blocking) or any(b.named_by_sp_log for b in mine)
+        on_disk = any(b.predates_sp for b in mine)
+        if not (reported or on_disk):
             continue
         evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
         evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
@@ -242,22 +268,24 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         parts = []
         if errs:
             parts.append(f"its logs show {len(errs)} error line(s)")
-        if outcome is not None and outcome.files_replaced and details.get("files"):
-            parts.append(f"it replaced {outcome.files_replaced} of {details['files']} file(s)")
+        if failed and outcome is not None and outcome.files_replaced:
+            total = f" of {details['files']}" if details.get("files") else ""  # the log's count, for people
+            parts.append(f"it replaced {outcome.files_replaced}{total} file(s)")
         if blocking:
             parts.append(
                 f"its log names {len(blocking)} file(s) it did not put in place: "
                 + ", ".join(f.path.rsplit("\\", 1)[-1] for f in blocking[:10])
             )
         if mine:
+            why = " (created before it)" if on_disk else ""
             parts.append(
-                f"{len(mine)} component file(s) it should have replaced are still older: {names(files)}"
+                f"{len(mine)} component file(s) it should have replaced are still older{why}: {names(files)}"
             )
         values = {
             "product": ctx.product,
             "service_pack": ctx.sp_name(level),
             "files": names(files),
-            "service_pack_package": _sp_package(ctx),
+            **ctx.sp_package(level),
         }
         findings.append(
             make_finding(
@@ -269,7 +297,7 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
                 files=files,
                 updates=(entry.subject,),
                 evidence=tuple(evidence),
-                confidence="high" if errs and mine else "medium",
+                confidence="high" if reported and on_disk else "medium",
                 at=entry.at,
             )
         )

@@ -21,7 +21,7 @@ SERVICING = {"gdr", "qfe", "ldr"}
 def branch_mix(ctx: RuleContext) -> list[Finding]:
     if ctx.os is None:
         return []
-    text = ctx.knowledge.rule("branch-mix")
+    text = ctx.rule("branch-mix")
     titles = {c.id: c.title for c in ctx.knowledge.components}
     by_component: dict[str, dict[str, list[FileState]]] = defaultdict(lambda: defaultdict(list))
     for state in ctx.inventory.files:

@@ -29,7 +29,9 @@ from scanner.model import (
     UpdateRecord,
 )
 
-_OPTIONAL = re.compile(r" ?\(\{(\w+)\}\)")
+#: An optional group: ``({a})`` or ``({a}, {b})`` — only placeholders, comma-separated, in parentheses.
+_OPTIONAL = re.compile(r"( ?)\((\{\w+\}(?:, \{\w+\})*)\)")
+_NAME = re.compile(r"\{(\w+)\}")
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
 INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
 
@@ -52,6 +54,12 @@ class RuleContext:
     os: OsProfile | None
 
     # -- system ----------------------------------------------------------------------------------------
+    def rule(self, rule_id: str) -> RuleText:
+        """The rule's text with only the remediation steps that fit this system (``when``, steps.py)."""
+        text = self.knowledge.rule(rule_id)
+        os_id, components = system_fit(self.inventory, self.knowledge)
+        return replace(text, remediation=tuple(s for s in text.remediation if s.fits(os_id, components)))
+
     @property
     def product(self) -> str:
         system = self.inventory.system
@@ -68,6 +76,16 @@ class RuleContext:
             return "an unattested service-pack level"
         sp = self.os.service_pack(level) if self.os else None
         return sp.name if sp else (f"Service Pack {level}" if level else "RTM")
+
+    def sp_package(self, level: int | None) -> dict[str, str]:
+        """The SP's package id and, for this system's architecture, its package file (OS profile), as
+        remediation values; empty strings when the profile does not attest them."""
+        sp = self.os.service_pack(level) if self.os and level is not None else None
+        arch = self.inventory.system.architecture if self.inventory.system else None
+        return {
+            "service_pack_package": (sp.package or "") if sp else "",
+            "service_pack_file": (sp.package_file(arch) or "") if sp else "",
+        }
 
     def system_evidence(self) -> Evidence:
         """The installed SP as the registry states it (SOFTWARE ``CurrentVersion\\CSDVersion`` preferred)."""
@@ -162,6 +180,27 @@ class RuleContext:
         return None
 
 
+def system_fit(inventory: Inventory, knowledge: Knowledge) -> tuple[str | None, frozenset[str] | None]:
+    """What a remediation step's ``when`` is matched against: the OS profile id and the components present.
+
+    A component is present when a file of it was found; with no component file found at all (a triage folder
+    without binaries) nothing is known, so None (every step is kept). No OS profile match: os id None.
+    """
+    os = knowledge.os_for(inventory.system)
+    applicable = {c.id for c in knowledge.components_for(inventory.system)}
+    present = frozenset(f.component for f in inventory.files if f.component and f.component in applicable)
+    return (os.id if os else None), (present or None)
+
+
+def package_name(update: UpdateRecord | None) -> str:
+    """The update's package name as the evidence records it, when it says more than the update's id (an
+    Updates ``PackageName`` of ``KB917537`` names no package file); empty otherwise (README "Profiles":
+    ``{trigger_package}`` then renders as ``<trigger_package>``)."""
+    if update is None or not update.package_name or update.package_name.lower() == update.id.lower():
+        return ""
+    return update.package_name
+
+
 def entry_evidence(entry: TimelineEntry, says: str | None = None, limit: int = 3) -> Evidence:
     """One evidence item for a timeline entry: its best source, with the entry's time."""
     source = entry.sources[0].provenance if entry.sources else Provenance("timeline")
@@ -206,14 +245,19 @@ class _Values(dict[str, str]):
 def render(templates: Iterable[str], values: Mapping[str, str]) -> tuple[str, ...]:
     """Fill remediation templates (``str.format_map``) with this case's product, SP, files...
 
-    An optional value in parentheses — ``"Service Pack 4 ({service_pack_package})"`` — disappears with its
-    parentheses when the case does not have it; any other missing value shows as ``<name>``.
+    Optional values in parentheses — ``"Service Pack 4 ({service_pack_package}, {service_pack_file})"`` —
+    show only those the case has, and the group disappears with its parentheses when it has none; any other
+    missing value shows as ``<name>``.
     """
     filled = _Values({k: v for k, v in values.items() if v})
+
+    def optional(match: re.Match[str]) -> str:
+        present = [name for name in _NAME.findall(match.group(2)) if name in filled]
+        return f"{match.group(1)}(" + ", ".join("{" + n + "}" for n in present) + ")" if present else ""
+
     out = []
     for template in templates:
-        template = _OPTIONAL.sub(lambda m: m.group(0) if m.group(1) in filled else "", template)
-        out.append(template.format_map(filled))
+        out.append(_OPTIONAL.sub(optional, template).format_map(filled))
     return tuple(out)
 
 
@@ -225,7 +269,7 @@ def make_finding(text: RuleText, values: Mapping[str, str], *, summary: str, **f
         rule=text.id,
         title=text.title,
         summary=summary,
-        remediation=render(text.remediation, values),
+        remediation=render([step.text for step in text.remediation], values),
         **fields,
     )
 

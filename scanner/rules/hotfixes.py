@@ -6,9 +6,8 @@ folder it registered under (n = installed SP + 1), the Hotfix key's ``Service Pa
 and the revisions of the files it recorded (a file at or above the SPn baseline was built for SPn). The SP
 level at its install time comes from SP installs and 6009 boot records in the timeline.
 
-qfecheck (KB282784) compares each file a fix recorded in ``Filelist`` with the file on disk; an older file on
-disk means something replaced the fix's copy — KB888535 warns the recorded data goes stale, so only a *lower*
-version is a finding, and what replaced it is named when the file's creation time matches an install.
+The offline qfecheck (hotfix-files-regressed) lives in ``qfecheck.py``; ``hotfix_files_regressed`` is
+re-exported here for callers that imported it from this module.
 """
 
 from __future__ import annotations
@@ -16,69 +15,58 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scanner.knowledge.versions import FileVersion, service_pack_of
-from scanner.model import Evidence, FileState, Finding, FindingFile, RecordedFile, UpdateRecord
+from scanner.model import Evidence, Finding, FindingFile, RecordedFile, UpdateRecord
 from scanner.rules.context import (
-    INSTALL_KINDS,
     RuleContext,
     entry_evidence,
-    file_evidence,
     finding_file,
     make_finding,
     names,
+    package_name,
 )
+from scanner.rules.qfecheck import disk_file
 
 NEAR = timedelta(minutes=15)
 
 
-def required_level(ctx: RuleContext, update: UpdateRecord) -> tuple[int, list[Evidence]] | None:
-    """The SP level a fix was built for, with the evidence for it; None when nothing says."""
+def required_level(ctx: RuleContext, update: UpdateRecord) -> tuple[int, list[Evidence], int] | None:
+    """The SP level a fix was built for, its evidence, and how many independent kinds of record say so
+    (Updates folder, Hotfix key, Filelist revisions); None when nothing says."""
     os = ctx.os
     if os is None:
         return None
-    claims: list[tuple[int, Evidence]] = []
+    claims: list[tuple[int, str, Evidence]] = []  # (level, which record, evidence)
     key = update.sources[0] if update.sources else None
     folder_level = os.required_level_for_folder(update.sp_folder)
     if folder_level is not None:
         updates_key = next((s for s in update.sources if "\\Updates\\" in s.locator), key)
         if updates_key is not None:
-            claims.append(
-                (
-                    folder_level,
-                    Evidence(
-                        f"registered under Updates\\...\\SP{update.sp_folder}: "
-                        f"built for {ctx.sp_name(folder_level)}",
-                        updates_key,
-                    ),
-                )
-            )
-    hotfix_sp = dict(update.details).get("hotfix_service_pack")
-    if hotfix_sp and hotfix_sp.isdigit():
-        level = os.required_level_for_folder(int(hotfix_sp))
+            built = ctx.sp_name(folder_level)
+            says = f"registered under Updates\\...\\SP{update.sp_folder}: built for {built}"
+            claims.append((folder_level, "updates-folder", Evidence(says, updates_key)))
+    hotfix_sp = update.hotfix_service_pack  # typed Hotfix key 'Service Pack' DWORD
+    if hotfix_sp is not None:
+        level = os.required_level_for_folder(hotfix_sp)
         hotfix_key = next((s for s in update.sources if "\\Hotfix\\" in s.locator), key)
         if level is not None and hotfix_key is not None:
-            claims.append((level, Evidence(f"Hotfix key 'Service Pack' = {hotfix_sp}", hotfix_key)))
+            says = f"Hotfix key 'Service Pack' = {hotfix_sp}"
+            claims.append((level, "hotfix-key", Evidence(says, hotfix_key)))
     for recorded in update.files:
         version = FileVersion.parse(recorded.version)
         level = service_pack_of(version, None, os) if version else None
         if version and level is not None and key is not None:
-            claims.append(
-                (
-                    level,
-                    Evidence(
-                        f"Filelist: {recorded.name} {recorded.version} is at or above the "
-                        f"{ctx.sp_name(level)} baseline",
-                        key,
-                    ),
-                )
-            )
+            says = f"Filelist: {recorded.name} {recorded.version} is at or above the {ctx.sp_name(level)} "
+            says += "baseline"
+            claims.append((level, "filelist", Evidence(says, key)))
     if not claims:
         return None
-    level = max(level for level, _ in claims)
-    return level, [e for lvl, e in claims if lvl == level] + [e for lvl, e in claims if lvl != level]
+    level = max(level for level, _, _ in claims)
+    evidence = [e for lvl, _, e in claims if lvl == level] + [e for lvl, _, e in claims if lvl != level]
+    return level, evidence, len({kind for lvl, kind, _ in claims if lvl == level})
 
 
 def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("hotfix-before-service-pack")
+    text = ctx.rule("hotfix-before-service-pack")
     findings = []
     for update in ctx.inventory.updates:
         if update.kind not in {"hotfix", "update"} or update.state != "installed":
@@ -121,9 +109,11 @@ def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
             "trigger": update.id,
             "required_by": update.id,
             "files": names(files),
-            "trigger_uninstall": dict(update.details).get("uninstall_uninstallstring", ""),
+            "trigger_uninstall": update.uninstall_command or "",
+            "trigger_package": package_name(update),
+            **ctx.sp_package(required[0]),
         }
-        agree = len({e.says.split(":")[0] for e in required[1]}) > 1
+        agree = required[2] > 1  # two kinds of record name the same level
         findings.append(
             make_finding(
                 text,
@@ -140,90 +130,7 @@ def hotfix_before_service_pack(ctx: RuleContext) -> list[Finding]:
 
 
 def _recorded_file(ctx: RuleContext, update: UpdateRecord, recorded: RecordedFile) -> FindingFile:
-    state = _disk_file(ctx, recorded)
+    state = disk_file(ctx, recorded.name, recorded.location)
     if state is None:
         return FindingFile(path=recorded.name, version=None, expected=recorded.version)
     return finding_file(state, f"{recorded.version} (recorded by {update.id})")
-
-
-def _disk_file(ctx: RuleContext, recorded: RecordedFile) -> FileState | None:
-    folder = (recorded.location or "").replace("/", "\\")
-    for prefix in ("%SystemRoot%", "%windir%"):
-        if folder.lower().startswith(prefix.lower()):
-            folder = folder[len(prefix) :]
-    hint = f"{folder.rstrip(chr(92))}\\{recorded.name}".lower()
-    return next((f for f in ctx.inventory.files if f.path.lower().endswith(hint)), None)
-
-
-def _replaced_by(ctx: RuleContext, state: FileState) -> tuple[str, Evidence] | None:
-    """The install whose time matches the file's NTFS creation time: what put this copy there."""
-    created = state.created_at
-    if created is None:
-        return None
-    kinds = {*INSTALL_KINDS, "software-install"}
-    for entry in ctx.entries:
-        if entry.kind not in kinds or entry.at is None:
-            continue
-        named = any(s.provenance.artifact.lower() == state.path.lower() for s in entry.sources)
-        if named or abs((entry.at - created).total_seconds()) <= NEAR.total_seconds():
-            return entry.subject, entry_evidence(
-                entry, f"{entry.subject} ({entry.kind}) at {entry.at:%Y-%m-%d %H:%M}Z"
-            )
-    return None
-
-
-def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("hotfix-files-regressed")
-    findings = []
-    for update in ctx.inventory.updates:
-        if update.state != "installed":
-            continue
-        regressed: list[tuple[RecordedFile, FileState]] = []
-        for recorded in update.files:
-            state = _disk_file(ctx, recorded)
-            want = FileVersion.parse(recorded.version)
-            have = FileVersion.parse(state.version) if state else None
-            if state is not None and want is not None and have is not None and have < want:
-                regressed.append((recorded, state))
-        if not regressed:
-            continue
-        files = tuple(finding_file(s, f"{r.version} (recorded by {update.id})") for r, s in regressed)
-        evidence: list[Evidence] = []
-        culprits = []
-        key = update.sources[0] if update.sources else None
-        for recorded, state in regressed:
-            if key is not None:
-                evidence.append(Evidence(f"{update.id} recorded {recorded.name} {recorded.version}", key))
-            evidence.append(file_evidence(state))
-            culprit = _replaced_by(ctx, state)
-            if culprit is not None:
-                culprits.append(culprit[0])
-                evidence.append(culprit[1])
-        by = ", ".join(dict.fromkeys(culprits))
-        summary = (
-            f"{update.id} is recorded as installed but {len(regressed)} of its file(s) on disk are "
-            f"older than "
-            f"the version it recorded: "
-            + "; ".join(f"{s.path.rsplit(chr(92), 1)[-1]} {s.version} < {r.version}" for r, s in regressed)
-            + (f". They were put back by {by}." if by else ". The evidence does not show what replaced them.")
-        )
-        values = {
-            "product": ctx.product,
-            "updates": update.id,
-            "files": names(files),
-            "source": by,
-            "service_pack": ctx.sp_name(ctx.service_pack),
-        }
-        findings.append(
-            make_finding(
-                text,
-                values,
-                summary=summary,
-                files=files,
-                updates=(update.id,),
-                evidence=tuple(evidence),
-                confidence="high" if by else "medium",
-                attribution=by or "unknown",
-            )
-        )
-    return findings

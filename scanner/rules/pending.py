@@ -3,51 +3,33 @@
 Reference §7 #6: queued PendingFileRenameOperations naming patched files, UpdateExeVolatile, CBS
 RebootPending — with no boot after the install — mean the fix is half applied: new files wait in temporary
 names while the old ones run, and some fixes replace only part of a component until the restart (qchain).
+Each queued replacement is mapped back to its update and its staged version (``staged.py``).
 Reference §3.5 / TN-CBS-states: packages Staged (0x40), Install/Uninstall Pending (0x50/0x60), Partially
 Installed (0x65) or negative states are not what Windows Update reports as installed.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from scanner.model import Evidence, Finding, FindingFile, Provenance
 from scanner.rules.context import RuleContext, entry_evidence, finding_file, make_finding, names
+from scanner.rules.staged import Staged, staged_replacements
 
 #: Package states that are not a finished install or removal (scanner.collectors.registry names them).
 UNFINISHED = {"staged", "staging", "install-pending", "uninstall-pending", "partially-installed"}
 SERIOUS = UNFINISHED - {"staged"}
 
 
-def _patched_paths(ctx: RuleContext) -> dict[str, str]:
-    """Lower-case volume paths of every component file and every file an update recorded -> display path."""
-    paths = {f.path.lower(): f.path for f in ctx.inventory.files}
-    return paths
-
-
-def _volume_path(nt_path: str) -> str:
-    """``\\??\\C:\\Windows\\x.dll`` / ``C:\\Windows\\x.dll`` -> ``windows\\x.dll`` (lower case)."""
-    text = nt_path.lstrip("!").replace("/", "\\")
-    for prefix in ("\\??\\", "\\\\?\\"):
-        if text.startswith(prefix):
-            text = text[len(prefix) :]
-    if len(text) > 2 and text[1] == ":":
-        text = text[3:]
-    return text.lower()
-
-
 def reboot_pending(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("reboot-pending")
-    patched = _patched_paths(ctx)
-    renames = [
-        (p, patched.get(_volume_path(p.destination)) or patched.get(_volume_path(p.source)))
-        for p in ctx.inventory.pending_renames
-    ]
-    named = [(p, path) for p, path in renames if path]
+    text = ctx.rule("reboot-pending")
+    staged = staged_replacements(ctx)
     markers = [
         (n, v, prov)
         for n, v, prov in ctx.inventory.facts
         if n in {"cbs_reboot_pending", "update_exe_volatile"} and v not in {"", "0"}
     ]
-    if not named and not markers:
+    if not staged and not markers:
         return []
     installs = [
         e
@@ -58,37 +40,36 @@ def reboot_pending(ctx: RuleContext) -> list[Finding]:
     if last is None or last.at is None or ctx.boots_after(last.at):
         return []  # a boot after the newest install processed (or will not honour) these markers
     pending_ids = [u.id for u in ctx.inventory.updates if u.state in {"install-pending", "uninstall-pending"}]
+    # a marker value names the package (CBS RebootPending value names are package identities)
     marker_ids = [
         u.id for u in ctx.inventory.updates if any(u.id.lower() in v.lower() for _, v, _ in markers)
     ]
-    updates = tuple(dict.fromkeys([*marker_ids, *pending_ids] or [last.subject]))
+    mapped = [s.update_id for s in staged if s.update_id]
+    updates = tuple(dict.fromkeys([*mapped, *marker_ids, *pending_ids] or [last.subject]))
     # date it from the pending update's own install (a later, merely staged package changed nothing)
     own = [e for e in installs if e.subject in updates]
     last = max(own, key=lambda e: e.at) if own else last  # type: ignore[arg-type, return-value]
-    files: list[FindingFile] = []
-    for _, path in named:
-        state = ctx.file(path)
-        if state is not None:
-            files.append(finding_file(state, "replacement queued for the next boot"))
-    evidence: list[Evidence] = [
-        Evidence(
-            f"PendingFileRenameOperations: {p.source} -> {p.destination or '(delete)'}",
-            p.sources[0] if p.sources else Provenance("SYSTEM hive"),
-        )
-        for p, _ in named
-    ]
+    files = [_staged_file(s) for s in staged if s.target is not None]
+    evidence: list[Evidence] = []
+    for s in staged:
+        rename = s.rename
+        source = rename.sources[0] if rename.sources else Provenance("SYSTEM hive")
+        says = f"PendingFileRenameOperations: {rename.source} -> {rename.destination}"
+        evidence.append(Evidence(says, source))
+        evidence += s.evidence
     evidence += [Evidence(f"{name} = {value}", prov) for name, value, prov in markers]
     evidence.append(
         entry_evidence(
             last, f"last install: {last.subject} at {last.at:%Y-%m-%d %H:%M}Z; no boot recorded after it"
         )
     )
+    queued = "; ".join(_queued(s) for s in staged if s.target is not None)
     summary = (
         f"{', '.join(updates)} {'is' if len(updates) == 1 else 'are'} waiting for a restart that never "
         f"happened: "
         + (
-            f"{len(named)} replacement(s) of patched files are queued ({names(files)})"
-            if named
+            f"{len(files)} replacement(s) of patched files are queued ({queued})"
+            if files
             else "the servicing stack's reboot marker is set"
         )
         + f", and no boot is recorded after {last.subject} ({last.at:%Y-%m-%d %H:%M}Z). The running "
@@ -108,14 +89,36 @@ def reboot_pending(ctx: RuleContext) -> list[Finding]:
             files=tuple(files),
             updates=updates,
             evidence=tuple(evidence),
-            confidence="high" if named and markers else "medium",
+            confidence="high" if staged and markers or any(s.how for s in staged) else "medium",
             at=last.at,
         )
     ]
 
 
+def _staged_file(s: Staged) -> FindingFile:
+    """The target as it is on disk, with the update whose copy waits and the staged version."""
+    assert s.target is not None
+    if s.update_id and s.staged_version:
+        expected = f"{s.staged_version} staged by {s.update_id}, queued for the next boot"
+    elif s.update_id:
+        expected = f"replacement from {s.update_id} queued for the next boot"
+    else:
+        expected = "replacement queued for the next boot"
+    return replace(
+        finding_file(s.target, expected), recorded_by=s.update_id, recorded_version=s.staged_version
+    )
+
+
+def _queued(s: Staged) -> str:
+    assert s.target is not None
+    name = s.target.path.rsplit("\\", 1)[-1]
+    staged = f", {s.staged_version} staged" if s.staged_version else ""
+    by = f" by {s.update_id}" if s.update_id else ""
+    return f"{name} {s.target.version or 'unversioned'} on disk{staged}{by}"
+
+
 def package_state_broken(ctx: RuleContext) -> list[Finding]:
-    text = ctx.knowledge.rule("package-state-broken")
+    text = ctx.rule("package-state-broken")
     bad = [
         u
         for u in ctx.inventory.updates

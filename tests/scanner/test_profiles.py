@@ -96,7 +96,8 @@ def test_rule_texts() -> None:
 def test_placeholders_are_exactly_the_documented_set() -> None:
     assert PLACEHOLDERS == {
         "product", "service_pack", "service_pack_package", "files", "updates", "component", "source",
-        "trigger", "trigger_uninstall", "required_by",
+        "trigger", "trigger_uninstall", "required_by", "service_pack_file", "trigger_package",
+        "reinstall_order",
     }
     assert template_problems("Reinstall {service_pack} for {product}; literal {{braces}} are fine.") == []
     assert template_problems("{0} and {}")[0].startswith("unknown placeholder {0}")
@@ -109,11 +110,11 @@ def test_interactions_as_the_seeds_state_them() -> None:
         ("KB973917",), ("iis6",), ("files-below-service-pack",),
     )
     assert "0xffffffff" in kb2009746.symptom and "1002" in kb2009746.symptom
-    assert "reinstalling {trigger} should not be necessary" in kb2009746.remediation[1]
+    assert "reinstalling {trigger} should not be necessary" in kb2009746.remediation[1].text
     assert (q281402.triggers, q281402.components) == ((), ("iis4", "iis5"))
     assert q281402.conditions == ("hotfix-before-service-pack", "files-below-service-pack")
     assert len(q281402.remediation) == 5
-    assert "-x" in q281402.remediation[0] and "hotfix -y /m" in q281402.remediation[1]
+    assert "-x" in q281402.remediation[0].text and "hotfix -y /m" in q281402.remediation[1].text
     assert KNOWLEDGE.interactions_for("kb973917", ["iis6"]) == (kb2009746,)
     assert KNOWLEDGE.interactions_for("KB942831", ["iis5", "os-core"]) == (q281402,)
     assert KNOWLEDGE.interactions_for("KB2463332", ["iis7"]) == ()

@@ -201,6 +201,8 @@ def event(log: str, what: str, at: datetime | None, subject: str | None, line: L
         log=log, what=what, at=at, precision="second" if at is not None else None, subject=subject,
         text=line.text.strip(), details=tuple((k, v) for k, v in details.items() if v),
         source=Provenance(artifact, f"line {line.number}", note),
+        # typed copies of what the parser itself extracted on file lines (issue 14: rules read these)
+        file_path=details.get("volume_path", "").lower() or None, file_version=details.get("version") or None,
     )
 
 

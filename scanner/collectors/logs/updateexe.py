@@ -124,6 +124,7 @@ class _Parser:
         self.svcpack = name.lower() == "svcpack.log"
         self.log = "svcpack" if self.svcpack else "update.exe"
         self.package = None if self.svcpack else (update_id(name) or name.rsplit(".", 1)[0])
+        self.package_id = None if self.svcpack else update_id(name)  # typed: the KB/Q id the log is named for
         self.tally = Tally(artifact) if max_events is None else Tally(artifact, max_events)
         self.session = _Session()
 
@@ -156,7 +157,7 @@ class _Parser:
             found = event(self.log, p.what, p.at, p.subject or subject, p.line, self.artifact, p.details,
                           note)
             found = replace(found, sp_level=s.sp_level,
-                            outcome=outcome if p.what == "install-end" else None)
+                            outcome=outcome if p.what == "install-end" else None, update_id=self.package_id)
             self.tally.add(found)
         self.session = _Session()
 
