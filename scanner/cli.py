@@ -768,7 +768,8 @@ def _quiet_broken_pipe() -> None:
 # --- issue 18: the JSON Schemas ship with the package; `patchmortem schema` prints them or their path. ---
 @cli.command("schema")
 @click.argument(
-    "name", required=False, type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro"])
+    "name", required=False,
+    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "fleet-record"]),
 )
 @click.option("--path", "show_path", is_flag=True, help="Print the path (without NAME: the directory).")
 @handle_errors
@@ -789,3 +790,14 @@ def schema(name: str | None, show_path: bool) -> None:
         return
     path = schema_path(name)
     click.echo(str(path) if show_path else path.read_text(encoding="utf-8").rstrip("\n"))
+
+
+# --- issue 17: many servers at once; the command lives in its own module. ---
+def _register_fleet() -> None:
+    """Registered last, from its own module: it imports the helpers above."""
+    from scanner.fleet.command import fleet_command
+
+    cli.add_command(cast(click.Command, fleet_command))
+
+
+_register_fleet()

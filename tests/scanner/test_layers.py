@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "scanner.repro": 6,
     "scanner.pipeline": 7,
     "scanner.cli": 8,
+    "scanner.fleet": 8,  # issue 17: drives the pipeline per server, like the CLI
 }
 
 
