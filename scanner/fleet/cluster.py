@@ -55,41 +55,45 @@ def run_dask(tasks: list[Task], address: str, timeout: float | None,
 
     client = _client(address, connect_timeout)
     try:
-        futures = {}
-        for task in tasks:
-            future = client.submit(run_task, task, key=f"patchmortem-scan-{task.index}-{time.time_ns()}",
-                                   pure=False, retries=RETRIES)
-            futures[future] = (task, time.monotonic())
-        done = as_completed(list(futures))
-        while futures:
-            batch = done.next_batch(block=False) or _wait_one(done, futures, timeout)
-            for future in batch:
-                if future not in futures:
-                    continue
-                task, started = futures.pop(future)
-                yield task, _outcome(future, started)
-            if timeout:
-                for future, (task, started) in list(futures.items()):
-                    if time.monotonic() - started > timeout:
-                        futures.pop(future)
-                        future.cancel()
-                        yield task, _error("timeout", f"time-out: no result after {timeout:g} s (cancelled)",
-                                           started)
+        with client.as_current():  # as_completed finds its client this way (not the process default)
+            yield from _gather(client, tasks, timeout, as_completed)
     finally:
         client.close()
 
 
-def _wait_one(done: Any, futures: dict[Any, tuple[Task, float]], timeout: float | None) -> list[Any]:
-    """Block until a future completes, or (with a time-out) for at most a second."""
-    if not timeout:
-        return [next(done)]
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline:
-        batch = done.next_batch(block=False)
-        if batch:
-            return list(batch)
-        time.sleep(0.05)
-    return []
+def _gather(client: Any, tasks: list[Task], timeout: float | None, as_completed: Any
+            ) -> Iterator[tuple[Task, dict[str, Any]]]:
+    """Submit every task, then yield outcomes as they complete; with a time-out, a task running longer
+    (measured from when the scheduler first reports it processing, not from submission: a queued task is
+    not late) is cancelled and becomes an error row."""
+    pending: dict[str, tuple[Any, Task]] = {}
+    for task in tasks:
+        future = client.submit(run_task, task, key=f"patchmortem-scan-{task.index}-{time.time_ns()}",
+                               pure=False, retries=RETRIES)
+        pending[future.key] = (future, task)
+    done = as_completed([f for f, _ in pending.values()])
+    started: dict[str, float] = {}
+    polled = 0.0
+    while pending:
+        batch = list(done.next_batch(block=False)) if timeout else [next(done)]
+        for future in batch:
+            if future.key in pending:
+                _, task = pending.pop(future.key)
+                yield task, _outcome(future, started.get(future.key, time.monotonic()))
+        if not timeout or batch:
+            continue
+        now = time.monotonic()
+        if now - polled >= 1.0:
+            polled = now
+            for keys in client.processing().values():
+                for key in keys:
+                    started.setdefault(key, now)
+        for key, when in list(started.items()):
+            if key in pending and now - when > timeout:
+                future, task = pending.pop(key)
+                future.cancel()
+                yield task, _error("timeout", f"time-out: no result after {timeout:g} s (cancelled)", when)
+        time.sleep(0.1)
 
 
 def _outcome(future: Any, started: float) -> dict[str, Any]:

@@ -56,7 +56,7 @@ def make_record(source: FleetSource, outcome: dict[str, Any],
         "source": str(source.path),
         "label": source.label,
         "status": "ok" if ok else "error",
-        "error": None if ok else (outcome.get("error") or "no result"),
+        "error": None if ok else " ".join(str(outcome.get("error") or "no result").split()),  # one line
         "error_kind": None if ok else (outcome.get("error_kind") or "internal"),
         "error_code": None if ok else outcome.get("error_code"),
         "elapsed_s": outcome.get("elapsed_s"),
