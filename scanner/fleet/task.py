@@ -15,6 +15,7 @@ levels the ``files-below-service-pack`` rule decided) and the installed SP — n
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import sys
 import time
@@ -64,6 +65,8 @@ def run_task(task: Task) -> dict[str, Any]:
                        error_kind="internal", error_code=int(ExitCode.INTERNAL))
     outcome["elapsed_s"] = round(time.monotonic() - start, 3)
     outcome["worker"] = worker_name()
+    # Peak resident memory of this process (Linux: KiB), for the benchmark; not part of the record.
+    outcome["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return outcome
 
 
