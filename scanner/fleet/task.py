@@ -65,8 +65,10 @@ def run_task(task: Task) -> dict[str, Any]:
                        error_kind="internal", error_code=int(ExitCode.INTERNAL))
     outcome["elapsed_s"] = round(time.monotonic() - start, 3)
     outcome["worker"] = worker_name()
-    # Peak resident memory of this process (Linux: KiB), for the benchmark; not part of the record.
-    outcome["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    # Peak resident memory (Linux: KiB) and CPU time of this process, for the benchmark; not in the record.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    outcome["peak_rss_mb"] = round(usage.ru_maxrss / 1024, 1)
+    outcome["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)
     return outcome
 
 
