@@ -71,6 +71,8 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
 
     if not sources and not lists:
         raise click.UsageError("give at least one SOURCE or --from LIST")
+    if scheduler and workers:
+        raise click.UsageError("--workers is for local mode: a Dask cluster has the workers it started with")
     if resume and output is None:
         raise click.UsageError("--resume needs --output DIR (where the earlier results are)")
     if fmt == "html" and output is None and sys.stdout.isatty():
@@ -78,7 +80,7 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     load_knowledge(profiles_dir)  # a broken profile fails once, here, not once per server
     found = discover(list(sources), list(lists))
     if output is not None:
-        _refuse_evidence(output, found)
+        _refuse_evidence(output, found, list(sources))
     err = Console(stderr=True, quiet=ctx.find_root().obj.get("verbosity", 0) < 0)
     folder = OutputDir(output, resume) if output is not None else None
     previous = folder.previous() if folder is not None and resume else {}
@@ -170,14 +172,14 @@ def _write_summary(records: list[dict[str, Any]], fmt: str, output: Path | None)
             console.file.flush()
 
 
-def _refuse_evidence(output: Path, found: list[Any]) -> None:
-    """The output folder is never an evidence file, nor inside a folder source (a triage collection)."""
+def _refuse_evidence(output: Path, found: list[Any], named: list[Path]) -> None:
+    """The output folder is never an evidence file, nor inside a folder named as a source (a triage
+    collection or a folder of images): evidence is read-only."""
     target = output.resolve()
-    for source in found:
-        for path in source.files or (source.path,):
-            real = path.resolve()
-            if target == real or (path.is_dir() and real in target.parents):
-                raise OutputError(f"refusing to write {output}: it is (part of) the evidence {path}")
+    for path in [f for source in found for f in (source.files or (source.path,))] + named:
+        real = path.resolve()
+        if target == real or (path.is_dir() and real in target.parents):
+            raise OutputError(f"refusing to write {output}: it is (part of) the evidence {path}")
 
 
 def _exit_code(records: list[dict[str, Any]], fail_on: tuple[str, ...], err: Any) -> None:
