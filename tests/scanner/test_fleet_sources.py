@@ -153,3 +153,23 @@ def test_csv_and_html_summaries() -> None:
     assert '<a href="scans/web01.json">web01</a>' in page
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert "connect-src &#39;none&#39;" in page and "1 of them failing since KB973917" in page
+
+
+def test_usage_errors_and_evidence_kept_read_only(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from scanner.cli import cli
+
+    runner = CliRunner()
+    image = str(IMAGES / "kb973917-iis6.vhd")
+    assert runner.invoke(cli, ["fleet"]).exit_code == 2
+    assert runner.invoke(cli, ["fleet", image, "--resume"]).exit_code == 2
+    assert (
+        runner.invoke(
+            cli, ["fleet", image, "--scheduler", "tcp://127.0.0.1:8786", "--workers", "2"]
+        ).exit_code
+        == 2
+    )
+    refused = runner.invoke(cli, ["fleet", str(IMAGES), "--output", str(IMAGES / "fleet-out")])
+    assert refused.exit_code == 8 and not (IMAGES / "fleet-out").exists()
+    assert runner.invoke(cli, ["fleet", image, "--output", image]).exit_code in (2, 8)
