@@ -688,7 +688,7 @@ _PROFILE_PROBLEM = re.compile(r"\n|;\s+(?=\S+\.toml\b)")
 
 @cli.group()
 def profiles() -> None:
-    """Work with the knowledge profiles (operating systems, components, events, rules, interactions)."""
+    """Work with the knowledge profiles (OS, components, events, rules, interactions, update profiles)."""
 
 
 @profiles.command("check")
@@ -724,6 +724,7 @@ def profiles_check(directory: Path | None) -> None:
         ("event meanings", [m.id for m in knowledge.events.meanings]),
         ("rules", [r.id for r in knowledge.rules]),
         ("interactions", [i.id for i in knowledge.interactions]),
+        ("update profiles", [u.id for u in knowledge.updates]),
     ]
     for kind, ids in kinds:
         shown = ", ".join(ids[:12]) + (f", … ({len(ids) - 12} more)" if len(ids) > 12 else "")
@@ -769,12 +770,13 @@ def _quiet_broken_pipe() -> None:
 @cli.command("schema")
 @click.argument(
     "name", required=False,
-    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "fleet-record"]),
+    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "preflight", "fleet-record"]),
 )
 @click.option("--path", "show_path", is_flag=True, help="Print the path (without NAME: the directory).")
 @handle_errors
 def schema(name: str | None, show_path: bool) -> None:
-    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro), or its path.
+    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro, preflight,
+    fleet-record), or its path.
 
     Without NAME, lists every schema with its path. The schemas are installed with patchmortem, so a
     pipeline can validate `scan --format json` without a source checkout.
@@ -801,3 +803,13 @@ def _register_fleet() -> None:
 
 
 _register_fleet()
+
+
+# --- issue 17: `patchmortem preflight` lives in its own module (it imports the helpers above). ---
+def _register_preflight() -> None:
+    from scanner.preflight.command import preflight
+
+    cli.add_command(preflight)
+
+
+_register_preflight()

@@ -26,6 +26,7 @@ from scanner.knowledge.components import (
 )
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
+from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
 from scanner.model import SystemFacts
 
 #: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
@@ -90,6 +91,11 @@ class Knowledge:
     events: EventCatalog
     rules: tuple[RuleText, ...]
     interactions: tuple[Interaction, ...]
+    updates: tuple[UpdateProfile, ...] = ()  # profiles/updates: what an update requires and touches
+
+    def update(self, update_id: str) -> UpdateProfile | None:
+        """The profile of one (normalised) update id, or None: preflight then says "no profile"."""
+        return next((u for u in self.updates if u.id == update_id), None)
 
     def os_for(self, system: SystemFacts | None) -> OsProfile | None:
         """The profile matching CurrentVersion and build, else CurrentVersion alone, else None."""
@@ -303,10 +309,14 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     rules = _collect_rules(folder, errors)
     # Interactions resolve against every id a file declares, even one with other errors, so a broken rule or
     # component is reported once rather than again as a dangling reference.
-    interactions = _collect_interactions(folder, declared_component_ids(folder), RULE_IDS, errors)
+    declared = declared_component_ids(folder)
+    interactions = _collect_interactions(folder, declared, RULE_IDS, errors)
+    updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
     if errors:
         raise ProfileError("; ".join(errors))
-    return Knowledge(tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions))
+    return Knowledge(
+        tuple(os_profiles), tuple(components), events, tuple(rules), tuple(interactions), tuple(updates)
+    )
 
 
 def profiles_version(profiles_dir: Path | None = None) -> str:

@@ -19,6 +19,7 @@ SCHEMAS = {
     "diff": "diff.schema.json",
     "repro": "repro.schema.json",
     "fleet-record": "fleet-record.schema.json",
+    "preflight": "preflight.schema.json",
 }
 
 
