@@ -26,6 +26,18 @@ from scanner.model import SEVERITY_ORDER
 DEFAULT_TIMEOUT = 3600.0
 
 
+def _update_ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    from scanner.collectors.update_ids import normalise_update_id
+
+    ids = []
+    for value in values:
+        update_id = normalise_update_id(value)
+        if update_id is None:
+            raise click.BadParameter(f"{value!r} is not an update id (KBnnnnnn or Qnnnnnn)")
+        ids.append(update_id)
+    return tuple(dict.fromkeys(ids))
+
+
 @click.command("fleet")
 @diagnostics_options
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
@@ -51,12 +63,15 @@ DEFAULT_TIMEOUT = 3600.0
               "source could not be scanned (repeatable; 10 wins).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT, show_default=True,
               help="Seconds one source may take before its scan is stopped and it becomes an error row.")
+@click.option("--preflight", "preflight", multiple=True, callback=_update_ids, metavar="KB",
+              help="Also say, per server, whether this update is safe, at risk (why) or unknown before it is "
+              "installed (as `patchmortem preflight`); repeatable.")
 @profiles_option
 @click.pass_context
 @handle_errors
 def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Path, ...], workers: int | None,
           scheduler: str | None, fmt: str, output: Path | None, resume: bool, fail_on: tuple[str, ...],
-          timeout: float, profiles_dir: Path | None) -> None:
+          timeout: float, preflight: tuple[str, ...], profiles_dir: Path | None) -> None:
     """Scan many servers at once, each in its own worker process, and group them by shared condition.
 
     SOURCES are images, differencing children, triage folders, folders of images (each image once: a split
@@ -77,7 +92,7 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
         raise click.UsageError("--resume needs --output DIR (where the earlier results are)")
     if fmt == "html" and output is None and sys.stdout.isatty():
         raise click.UsageError("--format html writes a whole web page: give --output DIR")
-    load_knowledge(profiles_dir)  # a broken profile fails once, here, not once per server
+    knowledge = load_knowledge(profiles_dir)  # a broken profile fails once, here, not once per server
     found = discover(list(sources), list(lists))
     if output is not None:
         _refuse_evidence(output, found, list(sources))
@@ -87,7 +102,8 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     if folder is not None:
         folder.open()
     try:
-        records = _run(found, previous, folder, fmt, workers, scheduler, timeout, profiles_dir, err)
+        ask = _asker(preflight, knowledge)
+        records = _run(found, previous, folder, fmt, workers, scheduler, timeout, profiles_dir, err, ask)
     finally:
         if folder is not None:
             folder.close()
@@ -95,8 +111,18 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     _exit_code(records, fail_on, err)
 
 
+def _asker(update_ids: tuple[str, ...], knowledge: Any) -> Any:
+    """``--preflight``: a function adding the verdicts to a record (the identity without it)."""
+    if not update_ids:
+        return lambda record: record
+    from scanner.fleet.preflight import preflight_verdicts
+
+    return lambda record: {**record, "preflight": preflight_verdicts(record, update_ids, knowledge)}
+
+
 def _run(found: list[Any], previous: dict[str, dict[str, Any]], folder: Any, fmt: str, workers: int | None,
-         scheduler: str | None, timeout: float, profiles_dir: Path | None, err: Any) -> list[dict[str, Any]]:
+         scheduler: str | None, timeout: float, profiles_dir: Path | None, err: Any, ask: Any
+         ) -> list[dict[str, Any]]:
     """Run every source not resumed; stream records (stdout for jsonl, the output folder) as they arrive."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -108,8 +134,8 @@ def _run(found: list[Any], previous: dict[str, dict[str, Any]], folder: Any, fmt
     for index, source in enumerate(found):
         kept = previous.get(str(source.path.resolve()))
         if kept is not None and kept.get("identity") == source.identity():
-            records[index] = kept
-            _stream(kept, fmt)
+            records[index] = ask({k: v for k, v in kept.items() if k != "preflight"})  # asked anew
+            _stream(records[index], fmt)
         else:
             tasks.append(Task(index, str(source.path), str(profiles_dir) if profiles_dir else None,
                               html=fmt == "html" and folder is not None))
@@ -121,7 +147,7 @@ def _run(found: list[Any], previous: dict[str, dict[str, Any]], folder: Any, fmt
         for task, outcome in _runner(tasks, workers, scheduler, timeout):
             source = found[task.index]
             saved = folder.save(source, outcome) if folder is not None else (None, None)
-            record = make_record(source, outcome, saved)
+            record = ask(make_record(source, outcome, saved))
             records[task.index] = record
             if folder is not None:
                 folder.append(record)

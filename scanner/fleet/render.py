@@ -46,11 +46,26 @@ def summary_row(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def preflight_columns(records: list[dict[str, Any]]) -> list[str]:
+    """``preflight KB…`` column names, one per update asked about (``fleet --preflight``), in order."""
+    return list(dict.fromkeys(f"preflight {v['update']}" for r in records for v in r.get("preflight") or []))
+
+
+def _preflight_cells(record: dict[str, Any]) -> dict[str, str]:
+    """safe / at-risk / unknown per update; at risk names the known interactions and rules behind it."""
+    cells = {}
+    for verdict in record.get("preflight") or []:
+        risks = [r for r in verdict.get("reasons", []) if r.get("effect") == "risk"]
+        why = sorted({r.get("interaction") or r.get("rule") or r.get("kind") for r in risks} - {None})
+        cells[f"preflight {verdict['update']}"] = verdict["status"] + (f" ({', '.join(why)})" if why else "")
+    return cells
+
+
 def write_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
-    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=[*COLUMNS, *preflight_columns(records)], lineterminator="\n")
     writer.writeheader()
     for record in records:
-        writer.writerow(summary_row(record))
+        writer.writerow({**summary_row(record), **_preflight_cells(record)})
 
 
 def print_summary(records: list[dict[str, Any]], console: Any) -> None:
@@ -61,14 +76,17 @@ def print_summary(records: list[dict[str, Any]], console: Any) -> None:
     from scanner.report.text import clean
 
     table = Table(title=f"Fleet: {len(records)} server(s)", title_justify="left")
+    asked = preflight_columns(records)
     for name in ("server", "OS / SP", "IIS", "verdict", "since (UTC)", "trigger", "latent cause",
-                 "confidence", "error"):
+                 "confidence", *asked, "error"):
         table.add_column(name, overflow="fold")
     for record in records:
         row = summary_row(record)
         since = row["failing_since"].replace("T", " ").replace("+00:00", "")
+        verdicts = _preflight_cells(record)
         cells = [row["server"], f"{row['os']} {row['sp']}".strip(), row["iis"], row["verdict"], since,
-                 row["trigger"], row["latent_cause"], row["confidence"], row["error"]]
+                 row["trigger"], row["latent_cause"], row["confidence"],
+                 *(verdicts.get(c, "") for c in asked), row["error"]]
         table.add_row(*(Text(clean(str(c))) for c in cells))
     console.print(table)
     groups = group_servers(records)
@@ -116,9 +134,11 @@ def render_html(records: list[dict[str, Any]], link_base: str = "") -> str:
         row = summary_row(record)
         target = record.get("report_html") or record.get("report")
         row["href"] = link_base + target if target else ""
+        row["preflight"] = _preflight_cells(record)
         rows.append(row)
     template = html_environment().get_template("fleet.html.j2")
-    return template.render(rows=rows, groups=[g.to_dict() for g in group_servers(records)], css=stylesheet(),
+    return template.render(rows=rows, asked=preflight_columns(records),
+                           groups=[g.to_dict() for g in group_servers(records)], css=stylesheet(),
                            csp=csp, script=Markup(_SORT_JS), version=__version__,
                            counts=_counts(records))
 

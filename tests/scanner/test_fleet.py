@@ -8,6 +8,7 @@ a Dask scheduler and two workers started here on 127.0.0.1 give identical record
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -179,6 +180,33 @@ def test_a_killed_worker_and_a_hung_scan_are_error_rows_while_the_rest_complete(
     assert outcomes[healthy]["html"].startswith("<!DOCTYPE html>")  # --format html: each server's page
     [(_, stuck)] = run_local([Task(0, str(hung))], 1, timeout=2)
     assert stuck["error_kind"] == "timeout" and "2 s" in stuck["error"]
+
+
+def test_preflight_columns_before_the_next_patch(local_run: tuple[Any, Path], fleet_dir: Path) -> None:
+    """fleet --preflight: the snapshot parent (before KB973917) is at risk with KB2009746, the healthy server
+    safe, an unreadable source and an update without a profile unknown (the resumed records are asked too)."""
+    _, out = local_run
+    parent, healthy = IMAGES / "snapshot-iis-rtm-parent.vhd", IMAGES / "healthy-2003-sp2.vhd"
+    servers = (str(parent), str(healthy), str(fleet_dir / "missing.vhd"), "--output", str(out), "--resume")
+    done = _fleet(*servers, "--format", "jsonl", "--preflight", "KB973917", "--preflight", "kb2416400")
+    assert done.returncode == 0, done.stderr
+    records = _records(done.stdout)
+    validator = _validator()
+    for record in records.values():
+        validator.validate(record)
+    status = {(Path(s).name, v["update"]): v["status"] for s, r in records.items() for v in r["preflight"]}
+    assert status == {
+        ("snapshot-iis-rtm-parent.vhd", "KB973917"): "at-risk",
+        ("snapshot-iis-rtm-parent.vhd", "KB2416400"): "unknown",
+        ("healthy-2003-sp2.vhd", "KB973917"): "safe", ("healthy-2003-sp2.vhd", "KB2416400"): "unknown",
+        ("missing.vhd", "KB973917"): "unknown", ("missing.vhd", "KB2416400"): "unknown",
+    }
+    risk = records[str(parent)]["preflight"][0]["reasons"][0]
+    assert risk["interaction"] == "KB2009746" and risk["files"]
+    table = _fleet(*servers[:2], *servers[3:], "--format", "csv", "--preflight", "KB973917")
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert rows[0]["preflight KB973917"].startswith("at-risk (KB2009746")
+    assert rows[1]["preflight KB973917"] == "safe"
 
 
 # --- the same fleet on a real Dask cluster ------------------------------------------------------------------
