@@ -784,13 +784,13 @@ def _quiet_broken_pipe() -> None:
 @cli.command("schema")
 @click.argument(
     "name", required=False,
-    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "preflight"]),
+    type=click.Choice(["scan", "inventory", "timeline-entry", "diff", "repro", "preflight", "fleet-record"]),
 )
 @click.option("--path", "show_path", is_flag=True, help="Print the path (without NAME: the directory).")
 @handle_errors
 def schema(name: str | None, show_path: bool) -> None:
-    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro, preflight), or
-    its path.
+    """Print the JSON Schema of a JSON output (scan, inventory, timeline-entry, diff, repro, preflight,
+    fleet-record), or its path.
 
     Without NAME, lists every schema with its path. The schemas are installed with patchmortem, so a
     pipeline can validate `scan --format json` without a source checkout.
@@ -806,6 +806,17 @@ def schema(name: str | None, show_path: bool) -> None:
         return
     path = schema_path(name)
     click.echo(str(path) if show_path else path.read_text(encoding="utf-8").rstrip("\n"))
+
+
+# --- issue 17: many servers at once; the command lives in its own module. ---
+def _register_fleet() -> None:
+    """Registered last, from its own module: it imports the helpers above."""
+    from scanner.fleet.command import fleet_command
+
+    cli.add_command(cast(click.Command, fleet_command))
+
+
+_register_fleet()
 
 
 # --- issue 17: `patchmortem preflight` lives in its own module (it imports the helpers above). ---

@@ -23,6 +23,8 @@ class ExitCode(IntEnum):
     PROFILE_ERROR = 7
     OUTPUT_ERROR = 8
     FINDINGS = 10  # scan --fail-on: a finding reached the requested severity
+    FLEET_UNREADABLE = 12  # fleet --fail-on unreadable: a source could not be scanned (an error row)
+    SCHEDULER_UNREACHABLE = 13  # fleet --scheduler: the Dask scheduler could not be reached
     PREFLIGHT_AT_RISK = 20  # preflight: an update is at risk on at least one server
     PREFLIGHT_UNKNOWN = 21  # preflight: none at risk, but at least one verdict is unknown
     BROKEN_PIPE = 141  # the reader of stdout went away (128 + SIGPIPE), as Unix tools end

@@ -18,6 +18,7 @@ SCHEMAS = {
     "timeline-entry": "timeline-entry.schema.json",
     "diff": "diff.schema.json",
     "repro": "repro.schema.json",
+    "fleet-record": "fleet-record.schema.json",
     "preflight": "preflight.schema.json",
 }
 

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "scanner.preflight.command": 8,  # a CLI command in its own module (registered by scanner.cli)
     "scanner.pipeline": 7,
     "scanner.cli": 8,
+    "scanner.fleet": 8,  # issue 17: drives the pipeline per server, like the CLI
 }
 
 
