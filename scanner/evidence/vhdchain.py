@@ -262,8 +262,13 @@ def _resolve(child: _Info, override: Path | None, opener: Opener) -> tuple[_Info
     rejected: list[str] = []
     seen: set[Path] = {child.path.resolve()}
     for how, path in _candidates(child):
-        resolved = path.resolve()
-        if resolved in seen or not path.is_file():
+        try:  # a hostile locator can name a path the OS refuses outright (ENAMETOOLONG, ELOOP, EACCES)
+            resolved = path.resolve()
+            candidate = path.is_file()
+        except (OSError, ValueError) as exc:
+            rejected.append(f"{how} {str(path)[:80]!r}: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        if resolved in seen or not candidate:
             continue
         seen.add(resolved)
         parent, why = _check_parent(child, path, opener)
