@@ -702,7 +702,8 @@ _PROFILE_PROBLEM = re.compile(r"\n|;\s+(?=\S+\.toml\b)")
 
 @cli.group()
 def profiles() -> None:
-    """Work with the knowledge profiles (OS, components, events, rules, interactions, update profiles)."""
+    """Work with the knowledge profiles (OS, components, events, rules, interactions, update profiles,
+    failure-episode thresholds)."""
 
 
 @profiles.command("check")
@@ -739,10 +740,26 @@ def profiles_check(directory: Path | None) -> None:
         ("rules", [r.id for r in knowledge.rules]),
         ("interactions", [i.id for i in knowledge.interactions]),
         ("update profiles", [u.id for u in knowledge.updates]),
+        ("episode thresholds", _episode_thresholds(knowledge)),
     ]
     for kind, ids in kinds:
         shown = ", ".join(ids[:12]) + (f", … ({len(ids) - 12} more)" if len(ids) > 12 else "")
         click.echo(f"{kind + ':':<19}{len(ids):>3}  {shown}")
+
+
+def _episode_thresholds(knowledge: Any) -> list[str]:
+    """``name=value`` of each failure-episode threshold (profiles/episodes.toml), for the summary line."""
+    from dataclasses import fields
+
+    rules = knowledge.episodes
+    if rules is None:
+        return []
+    shown = []
+    for field in fields(rules):
+        value = getattr(rules, field.name)
+        if field.name != "source" and isinstance(value, int):
+            shown.append(f"{field.name}={value}")
+    return shown
 
 
 def main() -> None:
