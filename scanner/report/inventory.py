@@ -16,7 +16,8 @@ from scanner.model import Inventory
 from scanner.report.meta import RunMeta
 from scanner.report.text import line
 
-SCHEMA_VERSION = "1.1"  # 1.1: folders[]; tool_version, profiles_version, scanned_at
+SCHEMA_VERSION = "1.2"  # 1.2: updates' hotfix_service_pack, package_name, uninstall_command
+# 1.1: folders[]; tool_version, profiles_version, scanned_at
 
 
 def inventory_parts(inv: Inventory) -> dict[str, Any]:
