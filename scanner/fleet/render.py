@@ -69,31 +69,37 @@ def write_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
 
 
 def print_summary(records: list[dict[str, Any]], console: Any) -> None:
-    """The rich table of servers, then the groups (evidence text printed literally, never as markup)."""
-    from rich.table import Table
-    from rich.text import Text
+    """One record per server, then the groups (evidence text printed literally, never as markup).
 
-    from scanner.report.text import clean
+    A record's first line holds the server and its verdict (what a reader greps for); OS, IIS, trigger, latent
+    cause, confidence, preflight answers and the error hang under it, wrapped at the console's width (80 on a
+    pipe) by :func:`scanner.report.text.line` — a table of nine columns cannot be read at 80.
+    """
+    from scanner.report.text import line
 
-    table = Table(title=f"Fleet: {len(records)} server(s)", title_justify="left")
     asked = preflight_columns(records)
-    for name in ("server", "OS / SP", "IIS", "verdict", "since (UTC)", "trigger", "latent cause",
-                 "confidence", *asked, "error"):
-        table.add_column(name, overflow="fold")
+    line(console, (f"Fleet: {len(records)} server(s)", "bold"))
     for record in records:
         row = summary_row(record)
-        since = row["failing_since"].replace("T", " ").replace("+00:00", "")
+        since = row["failing_since"].replace("T", " ").replace("+00:00", "Z")
+        verdict = row["verdict"] + (f" since {since}" if since else "")
+        line(console, "  ", (row["server"], "bold"), f"  {verdict}", hang=6)
+        facts = [f"{row['os']} {row['sp']}".strip(), f"IIS {row['iis']}" if row["iis"] else ""]
+        named = (("trigger", "trigger"), ("latent cause", "latent_cause"), ("confidence", "confidence"))
+        facts += [f"{name} {row[key]}" for name, key in named if row[key]]
         verdicts = _preflight_cells(record)
-        cells = [row["server"], f"{row['os']} {row['sp']}".strip(), row["iis"], row["verdict"], since,
-                 row["trigger"], row["latent_cause"], row["confidence"],
-                 *(verdicts.get(c, "") for c in asked), row["error"]]
-        table.add_row(*(Text(clean(str(c))) for c in cells))
-    console.print(table)
+        facts += [f"{column}: {verdicts[column]}" for column in asked if column in verdicts]
+        if row["error"]:
+            facts.append(f"error: {row['error']}")
+        shown = "; ".join(f for f in facts if f)
+        if shown:
+            line(console, f"      {shown}", hang=8)
     groups = group_servers(records)
     if groups:
-        console.print(Text("Shared conditions"))
+        console.print()
+        line(console, ("Shared conditions", "bold"))
         for group in groups:
-            console.print(Text(f"  {describe_line(group)}"))
+            line(console, f"  {describe_line(group)}", hang=4)
 
 
 def describe_line(group: Group) -> str:

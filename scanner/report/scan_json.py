@@ -23,7 +23,8 @@ from scanner.report.inventory import inventory_parts
 from scanner.report.meta import RunMeta
 from scanner.report.templating import write_json
 
-SCHEMA_VERSION = "1.3"  # 1.3: failure-episode entries + components; qfecheck fields on finding files; update package fields
+# 1.3: failure-episode entries + components; qfecheck fields on finding files; update package fields
+SCHEMA_VERSION = "1.3"
 # 1.2: tool_version, profiles_version, scanned_at; folders[]; listed/listed_path
 
 

@@ -31,7 +31,19 @@ from scanner.model import (
     TimelineEntry,
     UpdateRecord,
 )
-from tests.scanner.test_rules import SOFTWARE, SP1, SP2, SP2_ENTRY, entry, file, iis6, run, system, t
+from tests.scanner.test_rules import (
+    SOFTWARE,
+    SP1,
+    SP2,
+    SP2_ENTRY,
+    entry,
+    episodes,
+    file,
+    iis6,
+    run,
+    system,
+    t,
+)
 
 INETSRV = "%SystemRoot%\\system32\\inetsrv"
 
@@ -366,9 +378,11 @@ def test_q281402_procedure_with_the_real_packages(knowledge: Knowledge) -> None:
         sp_install(4, "2004-02-09T23:30:00"),
         replace(entry("hotfix", "KB917537", "2006-06-20T14:02:00"), update_ids=("KB917537",)),
         entry("crash", "inetinfo.exe", "2006-06-20T14:20:31"),
+        entry("service-failure", "IIS Admin Service", "2006-06-20T14:20:33"),
     ]
     inv = win2000(files, [kb])
     findings = [f for fs in run(knowledge, inv, entries).values() for f in fs]
+    entries = episodes(entries, inv, knowledge)  # the crash and IIS Admin's 7031: one failure episode
     verdict = diagnose(inv, entries, findings, knowledge)
     assert verdict.known_issue == "Q281402"
     steps = verdict.remediation
