@@ -56,7 +56,10 @@ def _in_daylight(local: datetime, tz: TimeZoneFacts, *, skip: int = 0) -> bool:
     end = _transition(tz.standard_start, local.year)
     if start is None or end is None:
         return False
-    start += timedelta(minutes=skip)
+    try:
+        start += timedelta(minutes=skip)
+    except OverflowError:  # a transition at the edge of datetime's range (year 9999, a hostile time)
+        return False
     if start < end:  # northern hemisphere: daylight inside the year
         return start <= local < end
     return not end <= local < start  # southern hemisphere: daylight spans the new year
