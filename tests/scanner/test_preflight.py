@@ -19,7 +19,8 @@ from scanner.diagnose import ScanResult
 from scanner.errors import ExitCode
 from scanner.knowledge.profiles import load_knowledge
 from scanner.pipeline import scan
-from scanner.preflight import PreflightFacts, assess
+from scanner.preflight.assess import assess
+from scanner.preflight.facts import PreflightFacts
 from scanner.preflight.saved import facts_from_scan_json
 
 ROOT = Path(__file__).resolve().parents[2]

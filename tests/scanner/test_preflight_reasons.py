@@ -13,7 +13,9 @@ import pytest
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import Knowledge, load_knowledge
 from scanner.model import FileState, Inventory, Provenance, RecordedFile, SystemFacts, UpdateRecord
-from scanner.preflight import PreflightFacts, PreflightVerdict, assess
+from scanner.preflight.assess import assess
+from scanner.preflight.facts import PreflightFacts
+from scanner.preflight.model import PreflightVerdict
 from scanner.rules import run_rules
 from scanner.rules.levels import component_levels
 
