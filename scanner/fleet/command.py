@@ -21,21 +21,10 @@ import click
 from scanner.cli import _report_out, _text_console, diagnostics_options, handle_errors, profiles_option
 from scanner.errors import ExitCode, OutputError
 from scanner.model import SEVERITY_ORDER
+from scanner.preflight.command import update_ids_callback
 
 #: Default per-source time-out (seconds): far above a real scan (seconds to minutes), below "stuck forever".
 DEFAULT_TIMEOUT = 3600.0
-
-
-def _update_ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    from scanner.collectors.update_ids import normalise_update_id
-
-    ids = []
-    for value in values:
-        update_id = normalise_update_id(value)
-        if update_id is None:
-            raise click.BadParameter(f"{value!r} is not an update id (KBnnnnnn or Qnnnnnn)")
-        ids.append(update_id)
-    return tuple(dict.fromkeys(ids))
 
 
 @click.command("fleet")
@@ -63,7 +52,7 @@ def _update_ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
               "source could not be scanned (repeatable; 10 wins).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT, show_default=True,
               help="Seconds one source may take before its scan is stopped and it becomes an error row.")
-@click.option("--preflight", "preflight", multiple=True, callback=_update_ids, metavar="KB",
+@click.option("--preflight", "preflight", multiple=True, callback=update_ids_callback, metavar="KB",
               help="Also say, per server, whether this update is safe, at risk (why) or unknown before it is "
               "installed (as `patchmortem preflight`); repeatable.")
 @profiles_option

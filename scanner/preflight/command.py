@@ -27,7 +27,10 @@ from scanner.errors import ExitCode, ScannerError
 from scanner.preflight.model import PreflightReason, PreflightVerdict, ServerPreflight
 
 
-def _update_ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+def update_ids_callback(
+    _ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]
+) -> tuple[str, ...]:
+    """``--update``/``--preflight`` values as normalised update ids, each once (a usage error otherwise)."""
     ids = []
     for value in values:
         update_id = normalise_update_id(value)
@@ -41,7 +44,7 @@ def _update_ids(_ctx: click.Context, _param: click.Parameter, values: tuple[str,
 @diagnostics_options
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
-    "--update", "updates", multiple=True, required=True, callback=_update_ids, metavar="KB",
+    "--update", "updates", multiple=True, required=True, callback=update_ids_callback, metavar="KB",
     help="An update to check (KB973917, Q811114); repeat for several.",
 )
 @click.option(
