@@ -202,31 +202,25 @@ def _sp_now(inv: Inventory) -> Iterator[Observation]:
         found = found or next((s for s in system.sources if s.locator.endswith("CurrentVersion")), None)
         prov = found or Provenance(f"{system.system_root or ''}\\system32\\config\\SOFTWARE", "CSDVersion")
         says = f"CSDVersion = {system.csd_version} (the level now)"
-        yield Observation(
-            "sp-now",
-            "csd",
-            "service-pack",
-            None,
-            None,
-            _src("registry", None, None, says, prov),
-            anchor=False,
-            sp_level=level,
-            details=(("sp_from", "CSDVersion"),),
-        )
+        yield _sp_statement("csd", says, prov, level, "CSDVersion")
     for name, value, prov in inv.facts:
         if name == "ServicePackSourcePath" and (level := sp_number(value)) is not None:
-            says = f"ServicePackSourcePath = {value}"
-            yield Observation(
-                "sp-now",
-                "source-path",
-                "service-pack",
-                None,
-                None,
-                _src("registry", None, None, says, prov),
-                anchor=False,
-                sp_level=level,
-                details=(("sp_from", "ServicePackSourcePath"),),
-            )
+            yield _sp_statement("source-path", f"ServicePackSourcePath = {value}", prov, level, name)
+
+
+def _sp_statement(key: str, says: str, prov: Provenance, level: int, value_name: str) -> Observation:
+    """An undated registry statement of the SP level the system is at now (a last resort for an SP entry)."""
+    return Observation(
+        "sp-now",
+        key,
+        "service-pack",
+        None,
+        None,
+        _src("registry", None, None, says, prov),
+        anchor=False,
+        sp_level=level,
+        details=(("sp_from", value_name),),
+    )
 
 
 def _ids(record_id: str, key: str) -> tuple[str, ...]:
