@@ -1,0 +1,86 @@
+"""The one fused timeline: entries, the sources that attest them, and the failure kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from scanner.model.facts import Precision, Provenance, iso
+from scanner.model.records import InstallOutcome
+
+
+@dataclass(frozen=True)
+class TimelineSource:
+    """One artefact attesting a timeline entry, with its own time claim and what it says."""
+
+    type: str  # "registry" | "event" | "log" | "file" | "traffic"
+    at: datetime | None
+    precision: Precision | None
+    says: str
+    provenance: Provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": self.type,
+            "at": iso(self.at),
+            "precision": self.precision,
+            "says": self.says,
+        }
+        data.update(self.provenance.to_dict())
+        return data
+
+
+#: Timeline kinds that are failure *evidence* (event records, crash logs): what a failure episode is made of.
+#: Defined once here (issue 16 item 2); the diagnosis, reports, plots and the repro plan all read it.
+FAILURE_EVENT_KINDS = frozenset({"service-failure", "worker-process-failure", "rapid-fail-disable", "crash"})
+#: The kind of the entry scanner/timeline/episodes.py adds: a sustained failure, from its onset to its end.
+EPISODE_KIND = "failure-episode"
+#: Every kind of failure *record* a report shows and counts (with an unexpected shutdown, never an onset).
+FAILURE_KINDS = FAILURE_EVENT_KINDS | {"unexpected-shutdown"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One real-world event (an install, a boot, a crash...), carrying every source that attests it.
+
+    JSON contract (issue 4, also the ``scan`` JSON's ``timeline``): ``at`` (UTC ISO-8601), ``precision``,
+    ``kind``, ``subject``, ``summary``, ``sources[]``; plus ``end``, ``conflicts`` and ``details``. Kinds:
+    ``service-pack``, ``hotfix``, ``update``, ``package-state-change``, ``component-install``,
+    ``software-install``, ``reboot``, ``unexpected-shutdown``, ``service-failure``,
+    ``worker-process-failure``, ``rapid-fail-disable``, ``crash``, ``traffic``, ``file-replaced``,
+    ``failure-episode`` (a sustained failure: ``at`` its onset, ``end`` its last evidence, ``sources`` the
+    evidence it is made of, ``components`` the profile components that failed).
+    """
+
+    at: datetime | None
+    precision: Precision | None
+    kind: str
+    subject: str
+    summary: str
+    sources: tuple[TimelineSource, ...]
+    end: datetime | None = None
+    conflicts: tuple[str, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+    # Typed interpretation (issue 13): decisions read these, never summary/details.
+    update_ids: tuple[str, ...] = ()  # every KB/Q id the entry's sources attest (install kinds)
+    sp_level: int | None = None  # the service-pack number an SP entry installs, or the SP a boot reports
+    outcome: InstallOutcome | None = None  # what the install session did, when a log or record says
+    components: tuple[str, ...] = ()  # a failure episode's profile components (profiles/components ids)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "precision": self.precision,
+            "kind": self.kind,
+            "subject": self.subject,
+            "summary": self.summary,
+            "sources": [s.to_dict() for s in self.sources],
+            "end": iso(self.end),
+            "conflicts": list(self.conflicts),
+            "details": dict(self.details),
+            "update_ids": list(self.update_ids),
+            "sp_level": self.sp_level,
+            "outcome": self.outcome.to_dict() if self.outcome else None,
+            "components": list(self.components),
+        }

@@ -1,0 +1,212 @@
+"""The verdict: findings, the diagnosis, and the component table the rules decided with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from scanner.model.facts import Provenance, iso
+
+Severity = Literal["critical", "warning", "info"]
+#: Most severe first: the one order reports sort by and ``scan --fail-on`` compares with.
+SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+Confidence = Literal["high", "medium", "low"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One piece of evidence behind a claim: what the artefact says, where, and (if dated) when."""
+
+    says: str
+    source: Provenance
+    at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"says": self.says, "at": iso(self.at), **self.source.to_dict()}
+
+
+@dataclass(frozen=True)
+class FindingFile:
+    """A file a finding is about: what is on disk, and what it should be (baseline / recorded version)."""
+
+    path: str  # Windows path relative to the volume root
+    version: str | None
+    lab_tag: str | None = None
+    expected: str | None = None  # "6.0.3790.3959 (Service Pack 2 baseline)", or a hotfix's recorded version
+    component: str | None = None
+    modified_at: datetime | None = None
+    created_at: datetime | None = None
+    # hotfix-files-regressed (offline qfecheck): the hotfix whose version is gone, the version it
+    # installed (Filelist / its log) or, from its $NtUninstall$ backup, the one it replaced; what put the
+    # older copy back (the install entry's subject and kind) and when. reboot-pending: the update whose
+    # copy waits (recorded_by) and the staged version (recorded_version).
+    recorded_by: str | None = None
+    recorded_version: str | None = None
+    previous_version: str | None = None
+    replaced_by: str | None = None
+    replaced_by_kind: str | None = None
+    replaced_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "version": self.version,
+            "lab_tag": self.lab_tag,
+            "expected": self.expected,
+            "component": self.component,
+            "modified_at": iso(self.modified_at),
+            "created_at": iso(self.created_at),
+            "recorded_by": self.recorded_by,
+            "recorded_version": self.recorded_version,
+            "previous_version": self.previous_version,
+            "replaced_by": self.replaced_by,
+            "replaced_by_kind": self.replaced_by_kind,
+            "replaced_at": iso(self.replaced_at),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule's conclusion. JSON contract (issue 5): rule, severity, title, summary, files, updates,
+    evidence, remediation, confidence; plus attribution, at, details.
+
+    ``attribution`` says what caused the condition when the evidence shows it (files-below-service-pack:
+    ``component-installed-from-older-media`` | ``service-pack-install-incomplete`` |
+    ``third-party-installer`` | ``unknown``; hotfix-files-regressed names what replaced the file). ``at``
+    dates the condition when known.
+    """
+
+    rule: str
+    severity: Severity
+    title: str
+    summary: str
+    files: tuple[FindingFile, ...] = ()
+    updates: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    remediation: tuple[str, ...] = ()
+    confidence: Confidence = "medium"
+    attribution: str | None = None
+    at: datetime | None = None
+    details: tuple[tuple[str, str], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "files": [f.to_dict() for f in self.files],
+            "updates": list(self.updates),
+            "evidence": [e.to_dict() for e in self.evidence],
+            "remediation": list(self.remediation),
+            "confidence": self.confidence,
+            "attribution": self.attribution,
+            "at": iso(self.at),
+            "details": dict(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The verdict: when it broke, what set it off, what latent condition that exposed, and the fix.
+
+    JSON contract (issue 5): failure_onset, trigger, latent_cause, summary, remediation; plus the rest.
+    ``latent_cause`` is a rule id; ``trigger`` an update id. All None with an honest ``summary`` when the
+    evidence does not support a root cause.
+    """
+
+    failure_onset: datetime | None
+    trigger: str | None
+    latent_cause: str | None
+    summary: str
+    remediation: tuple[str, ...] = ()
+    confidence: Confidence | None = None
+    cause_attribution: str | None = None
+    symptom: str | None = None
+    last_good: datetime | None = None
+    trigger_at: datetime | None = None
+    trigger_gap_seconds: int | None = None
+    contributing: tuple[str, ...] = ()  # other rule ids the latent condition came with
+    known_issue: str | None = None  # profiles/interactions id, e.g. "KB2009746"
+    references: tuple[str, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "failure_onset": iso(self.failure_onset),
+            "trigger": self.trigger,
+            "latent_cause": self.latent_cause,
+            "summary": self.summary,
+            "remediation": list(self.remediation),
+            "confidence": self.confidence,
+            "cause_attribution": self.cause_attribution,
+            "symptom": self.symptom,
+            "last_good": iso(self.last_good),
+            "trigger_at": iso(self.trigger_at),
+            "trigger_gap_seconds": self.trigger_gap_seconds,
+            "contributing": list(self.contributing),
+            "known_issue": self.known_issue,
+            "references": list(self.references),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+# -- the component table: each profile file's level (issue 6) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComponentFileLevel:
+    """One file a component profile names, as found on disk, placed against the installed SP's baseline.
+
+    ``sp_level`` is the service pack the file's version belongs to (0 = RTM; None when the OS profile cannot
+    place it, e.g. a version family that does not follow the OS SP). ``below_baseline`` is exactly the
+    files-below-service-pack rule's verdict, so the table and the findings never disagree.
+    """
+
+    path: str  # Windows path relative to the volume root (the expected path when the file is missing)
+    present: bool
+    version: str | None
+    lab_tag: str | None
+    sp_level: int | None
+    sp_name: str | None
+    modified_at: datetime | None
+    created_at: datetime | None
+    below_baseline: bool
+    expected: str | None = None  # the baseline version text, when below
+    optional: bool = False
+    why: str = ""
+    sources: tuple[Provenance, ...] = ()
+    listed: bool = True  # False: found only by listing the component's folders (the profile does not name it)
+    listed_path: str | None = None  # the path the profile names, when the file was found at another path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "present": self.present,
+            "version": self.version,
+            "lab_tag": self.lab_tag,
+            "sp_level": self.sp_level,
+            "sp_name": self.sp_name,
+            "modified_at": iso(self.modified_at),
+            "created_at": iso(self.created_at),
+            "below_baseline": self.below_baseline,
+            "expected": self.expected,
+            "optional": self.optional,
+            "why": self.why,
+            "sources": [s.to_dict() for s in self.sources],
+            "listed": self.listed,
+            "listed_path": self.listed_path,
+        }
+
+
+@dataclass(frozen=True)
+class ComponentLevels:
+    """A profile component (e.g. ``iis6``) and the level of each of its files."""
+
+    id: str
+    title: str
+    files: tuple[ComponentFileLevel, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "files": [f.to_dict() for f in self.files]}
