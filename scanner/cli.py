@@ -160,7 +160,7 @@ def describe(source: Path, fmt: str, parent: Path | None) -> None:
     if fmt == "json":
         click.echo(json.dumps(description.to_dict(), indent=2))
     else:
-        from scanner.report.text import line
+        from scanner.render.text import line
 
         out = _text_console(sys.stdout)
         for text in description.to_text().splitlines():
@@ -201,8 +201,8 @@ def inventory(
     from rich.console import Console
 
     from scanner.pipeline import inventory as run_inventory
+    from scanner.render.meta import RunMeta
     from scanner.report.inventory import inventory_to_dict, print_inventory
-    from scanner.report.meta import RunMeta
 
     meta = RunMeta.start(profiles_dir)
     quiet = ctx.find_root().obj.get("verbosity", 0) < 0
@@ -266,7 +266,7 @@ def _text_console(out: IO[str]) -> Any:
 
 
 #: Text written to a pipe or a file wraps at this width (a terminal uses its own): long lines break on word
-#: boundaries with a hanging indent (scanner/report/text.py ``line``), nothing is cut with an ellipsis.
+#: boundaries with a hanging indent (scanner/render/text.py ``line``), nothing is cut with an ellipsis.
 PIPE_WIDTH = 80
 
 
@@ -393,7 +393,7 @@ def timeline(
     from rich.console import Console
 
     from scanner.pipeline import timeline as run_timeline
-    from scanner.report.text import clean
+    from scanner.render.text import clean
     from scanner.report.timeline import print_timeline, write_csv, write_jsonl, write_timesketch
 
     start, stop = _utc_bound(since, end=False), _utc_bound(until, end=True)
@@ -497,10 +497,10 @@ def scan(
     from rich.console import Console
 
     from scanner.pipeline import scan as run_scan
-    from scanner.report.meta import RunMeta
+    from scanner.render.meta import RunMeta
+    from scanner.render.text import clean
     from scanner.report.scan_json import write_scan_json
     from scanner.report.scan_text import print_scan
-    from scanner.report.text import clean
 
     meta = RunMeta.start(profiles_dir)
     _refuse_page_on_terminal(fmt, output)
@@ -597,7 +597,7 @@ def diff(
     from scanner.diff.chain import parent_of
     from scanner.diff.load import NoParentError, is_scan_json_path
     from scanner.diff.report_text import print_diff, write_diff_json
-    from scanner.report.meta import RunMeta
+    from scanner.render.meta import RunMeta
 
     meta = RunMeta.start(profiles_dir)
     if after is None:
@@ -672,7 +672,7 @@ def repro(
 
     from scanner.knowledge.profiles import load_knowledge
     from scanner.pipeline import scan as run_scan
-    from scanner.report.meta import RunMeta
+    from scanner.render.meta import RunMeta
     from scanner.repro import plan_repro, write_repro_json, write_repro_markdown
 
     meta = RunMeta.start(profiles_dir)

@@ -12,7 +12,6 @@ from typing import Any
 
 from scanner.model import FileState, Gap, Provenance
 
-MAX_DEPTH = 3  # subfolder levels a profile may ask for
 MAX_PE_FILES = 2000  # PE files inventoried per profile folder (IIS 10's inetsrv holds a few hundred)
 MAX_SUBFOLDERS = 256  # subfolders listed per profile folder
 _PE_PROBE = 64  # IMAGE_DOS_HEADER: e_magic at 0, e_lfanew at 0x3C

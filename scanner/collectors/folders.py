@@ -27,7 +27,6 @@ from typing import Any
 
 from scanner.collectors.files import _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
 from scanner.collectors.folder_facts import (
-    MAX_DEPTH,
     MAX_PE_FILES,
     MAX_SUBFOLDERS,
     ComponentFolder,
@@ -42,7 +41,6 @@ from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
 __all__ = [
-    "MAX_DEPTH",
     "MAX_PE_FILES",
     "MAX_SUBFOLDERS",
     "ComponentFolder",

@@ -27,8 +27,8 @@ from typing import Any
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import software_installs, update_records
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, value_text
-from scanner.collectors.timerange import accepted
 from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, UpdateRecord
+from scanner.model.timerange import accepted
 
 __all__ = [
     "Hive",

@@ -2,7 +2,7 @@
 
 ``TIME_ZONE_INFORMATION`` as the registry stores it (``Bias`` in minutes, UTC = local + bias;
 ``StandardBias``/``DaylightBias``; the ``StandardStart``/``DaylightStart`` SYSTEMTIME rules; see
-:mod:`scanner.collectors.localtime`). Since Vista ``StandardName``/``DaylightName`` hold ``@tzres.dll,-N``
+:mod:`scanner.model.localtime`). Since Vista ``StandardName``/``DaylightName`` hold ``@tzres.dll,-N``
 string-resource references (regipy's real Windows 7 and 10 SYSTEM hives: ``@tzres.dll,-112``/``-111`` with
 ``TimeZoneKeyName = Eastern Standard Time``); the names Windows shows live in SOFTWARE
 ``Microsoft\\Windows NT\\CurrentVersion\\Time Zones\\<id>`` (``Std``, ``Dlt``, ``Display``; ``MUI_Std`` and
@@ -15,8 +15,8 @@ import struct
 from typing import Any
 
 from scanner.collectors.regsafe import Hive, HiveReader, guarded, signed_dword, value_text
-from scanner.collectors.timerange import bias_ok
 from scanner.model import Gap, TimeZoneFacts
+from scanner.model.timerange import bias_ok
 
 CV = "Microsoft\\Windows NT\\CurrentVersion"
 _MAX_ZONES = 1_000  # a real Time Zones key has ~140 subkeys

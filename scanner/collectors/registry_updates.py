@@ -24,10 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from scanner.collectors.localtime import local_date_to_utc
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, signed_dword, value_text
-from scanner.collectors.timerange import accepted, shifted
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.model import (
     Gap,
     Precision,
@@ -38,6 +35,9 @@ from scanner.model import (
     TimeZoneFacts,
     UpdateRecord,
 )
+from scanner.model.localtime import local_date_to_utc
+from scanner.model.timerange import accepted, shifted
+from scanner.model.update_ids import normalise_update_id
 
 UTC = timezone.utc
 CV = "Microsoft\\Windows NT\\CurrentVersion"

@@ -13,7 +13,7 @@ from typing import IO
 from scanner import __version__
 from scanner.diff.model import ScanDiff
 from scanner.diff.wording import utc_text, verdict_phrase
-from scanner.report.templating import html_environment, stylesheet
+from scanner.render.templating import html_environment, stylesheet
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 

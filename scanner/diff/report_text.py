@@ -1,7 +1,7 @@
 """The ``diff`` as terminal text: the headline first (a changed verdict), then each section that changed.
 
 Every string from either scan is evidence (update descriptions, file paths, rename targets): lines are
-built with :func:`scanner.report.text.line`, so nothing is read as markup and control or bidi-override
+built with :func:`scanner.render.text.line`, so nothing is read as markup and control or bidi-override
 characters are shown escaped. An empty diff is exactly one line.
 """
 
@@ -13,9 +13,9 @@ from rich.console import Console
 
 from scanner.diff.model import FileRef, FindingRef, ScanDiff, Side
 from scanner.diff.wording import utc_text, verdict_phrase
-from scanner.report.meta import RunMeta
-from scanner.report.templating import write_json
-from scanner.report.text import line
+from scanner.render.meta import RunMeta
+from scanner.render.templating import write_json
+from scanner.render.text import line
 
 
 def _side(side: Side) -> str:
@@ -124,7 +124,7 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
 
 def diff_to_dict(diff: ScanDiff, meta: RunMeta | None = None) -> dict[str, Any]:
     """The diff contract: ``schema_version``, then how and when the comparison ran
-    (:mod:`scanner.report.meta`; each side saved as a scan JSON keeps its own), then the changes."""
+    (:mod:`scanner.render.meta`; each side saved as a scan JSON keeps its own), then the changes."""
     data = diff.to_dict()
     return {"schema_version": data.pop("schema_version"), **(meta or RunMeta.start()).to_dict(), **data}
 

@@ -73,9 +73,9 @@ def print_summary(records: list[dict[str, Any]], console: Any) -> None:
 
     A record's first line holds the server and its verdict (what a reader greps for); OS, IIS, trigger, latent
     cause, confidence, preflight answers and the error hang under it, wrapped at the console's width (80 on a
-    pipe) by :func:`scanner.report.text.line` — a table of nine columns cannot be read at 80.
+    pipe) by :func:`scanner.render.text.line` — a table of nine columns cannot be read at 80.
     """
-    from scanner.report.text import line
+    from scanner.render.text import line
 
     asked = preflight_columns(records)
     line(console, (f"Fleet: {len(records)} server(s)", "bold"))
@@ -130,7 +130,7 @@ def render_html(records: list[dict[str, Any]], link_base: str = "") -> str:
     from markupsafe import Markup
 
     from scanner import __version__
-    from scanner.report.templating import html_environment, stylesheet
+    from scanner.render.templating import html_environment, stylesheet
 
     digest = base64.b64encode(hashlib.sha256(_SORT_JS.encode("utf-8")).digest()).decode()
     csp = (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "

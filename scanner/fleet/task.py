@@ -74,7 +74,7 @@ def run_task(task: Task) -> dict[str, Any]:
 
 def _scan(task: Task) -> dict[str, Any]:
     from scanner.pipeline import scan
-    from scanner.report.meta import RunMeta
+    from scanner.render.meta import RunMeta
     from scanner.report.scan_json import scan_to_dict
 
     profiles = Path(task.profiles_dir) if task.profiles_dir else None
@@ -95,7 +95,7 @@ def json_text(data: Any) -> str:
     """The scan as the JSON text ``scan --format json`` writes (same writer, same escapes)."""
     import io
 
-    from scanner.report.templating import write_json
+    from scanner.render.templating import write_json
 
     out = io.StringIO()
     write_json(data, out)

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.collectors.folder_facts import MAX_DEPTH
 from scanner.errors import ProfileError
+
+MAX_DEPTH = 3  # subfolder levels a profile may ask for (the folder collector lists no deeper)
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-]+)\s*\]\]?\s*(?:#.*)?$")
 _AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
@@ -163,7 +164,7 @@ class FolderSpec:
     """A folder the component's files live in (below %SystemRoot%); its PE files are all inventoried.
 
     ``depth`` subfolder levels are listed too (0: the folder alone; at most
-    :data:`scanner.collectors.folder_facts.MAX_DEPTH`). A ``lookup_only`` folder is never listed: a file the
+    :data:`MAX_DEPTH`). A ``lookup_only`` folder is never listed: a file the
     profile lists that is not at its path is looked for there by name (e.g. ``system32``, too large to list).
     """
 

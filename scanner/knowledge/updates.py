@@ -9,7 +9,7 @@ with a ``why`` per fact, not code. A fact the profile marks ``confirmed = false`
 never decides a verdict; a value nobody confirmed is left out (an absent file list is allowed), never guessed.
 
 The loader checks what a user editing a profile can get wrong: ids normalised as the collectors normalise
-them (:func:`scanner.collectors.update_ids.normalise_update_id`), OS and component ids that exist, a
+them (:func:`scanner.model.update_ids.normalise_update_id`), OS and component ids that exist, a
 component that belongs to the OS named, SP levels the OS profile defines, versions that parse, branches the
 OS profile knows.
 """
@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.knowledge.components import Component, TomlSource, check_table, read_toml
 from scanner.knowledge.os import BRANCHES, OsProfile
 from scanner.knowledge.versions import FileVersion
+from scanner.model.update_ids import normalise_update_id
 
 ARCHITECTURES = frozenset({"x86", "x64", "ia64"})
 

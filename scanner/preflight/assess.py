@@ -18,13 +18,13 @@ read (no attested SP level, no file of the component) is unknown and names what 
 
 from __future__ import annotations
 
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge
 from scanner.knowledge.updates import UpdateApplicability, UpdateProfile
 from scanner.knowledge.versions import FileVersion, branch_of
 from scanner.model import Finding, Provenance
+from scanner.model.update_ids import normalise_update_id
 from scanner.preflight.facts import PreflightFacts, below_baseline_files, finding_files
 from scanner.preflight.model import (
     PreflightFile,

@@ -22,8 +22,8 @@ from scanner.cli import (
     output_option,
     profiles_option,
 )
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.errors import ExitCode, ScannerError
+from scanner.model.update_ids import normalise_update_id
 from scanner.preflight.model import PreflightReason, PreflightVerdict, ServerPreflight
 
 
@@ -78,7 +78,7 @@ def preflight(
     from scanner.preflight.facts import PreflightFacts
     from scanner.preflight.render import write_preflight_json, write_preflight_markdown, write_preflight_text
     from scanner.preflight.saved import facts_from_scan_json
-    from scanner.report.meta import RunMeta
+    from scanner.render.meta import RunMeta
 
     meta = RunMeta.start(profiles_dir)
     knowledge = load_knowledge(profiles_dir)  # a broken profile fails (exit 7) before any evidence is read

@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 from scanner.preflight.model import PreflightVerdict, ServerPreflight
-from scanner.report.meta import RunMeta
-from scanner.report.templating import code_span, escape_md, write_json
-from scanner.report.text import clean
+from scanner.render.meta import RunMeta
+from scanner.render.templating import code_span, escape_md, write_json
+from scanner.render.text import clean
 
 SCHEMA_VERSION = "1.0"
 _LABEL = {"safe": "SAFE", "at-risk": "AT RISK", "unknown": "UNKNOWN"}

@@ -7,8 +7,8 @@ CurrentState names) and the scan's ``reboot-pending`` finding.
 
 from __future__ import annotations
 
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.knowledge.profiles import Knowledge
+from scanner.model.update_ids import normalise_update_id
 from scanner.preflight.facts import PreflightFacts
 from scanner.preflight.model import PreflightFile, PreflightReason
 from scanner.rules.pending import UNFINISHED

@@ -23,9 +23,9 @@ from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup
 
 from scanner.diagnose import ScanResult
+from scanner.render.templating import TEMPLATES, html_environment, stylesheet
 from scanner.report.plot import opening_preset, timeline_item, zoom_presets
 from scanner.report.sections import template_values
-from scanner.report.templating import TEMPLATES, html_environment, stylesheet
 
 
 @cache

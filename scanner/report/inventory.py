@@ -13,8 +13,8 @@ from typing import Any
 from rich.console import Console
 
 from scanner.model import Inventory
-from scanner.report.meta import RunMeta
-from scanner.report.text import line
+from scanner.render.meta import RunMeta
+from scanner.render.text import line
 
 SCHEMA_VERSION = "1.2"  # 1.2: updates' hotfix_service_pack, package_name, uninstall_command
 # 1.1: folders[]; tool_version, profiles_version, scanned_at
@@ -50,7 +50,7 @@ def inventory_parts(inv: Inventory) -> dict[str, Any]:
 
 def inventory_to_dict(inv: Inventory, meta: RunMeta | None = None) -> dict[str, Any]:
     """The inventory as plain JSON-ready data (``schema_version`` first, then how and when it was made:
-    :mod:`scanner.report.meta`)."""
+    :mod:`scanner.render.meta`)."""
     return {"schema_version": SCHEMA_VERSION, **(meta or RunMeta.start()).to_dict(), **inventory_parts(inv)}
 
 
@@ -69,7 +69,7 @@ def print_inventory(inv: Inventory, console: Console) -> None:
     """A readable summary: system, updates, component files, pending operations, gaps.
 
     One record per line, key first (the update id, the file's path and version), so a pipe can be grepped;
-    a record wider than the console wraps with a hanging indent (:func:`scanner.report.text.line`). Every
+    a record wider than the console wraps with a hanging indent (:func:`scanner.render.text.line`). Every
     string is evidence, printed literally, never read as markup.
     """
     s = inv.system

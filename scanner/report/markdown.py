@@ -6,7 +6,7 @@ twice over by the template environment's ``finalize`` (every ``{{ value }}``): `
 backslash-escaped (a ``|`` cannot split a table cell, ``[x](javascript:…)`` cannot become a link, ``*`` or
 ``_`` cannot restyle). Paths and rule ids go into code spans whose fence is longer than any backtick run
 inside them. Line breaks in evidence become spaces: one value, one line. The escaping and the environment
-live in :mod:`scanner.report.templating`, shared with the ``repro`` plan.
+live in :mod:`scanner.render.templating`, shared with the ``repro`` plan.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from typing import IO
 
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, TimelineEntry
+from scanner.render.phrases import where
+from scanner.render.templating import markdown_environment
 from scanner.report.scan_window import markers, onset_entry, trigger_entry, window
-from scanner.report.sections import template_values, where
-from scanner.report.templating import markdown_environment
+from scanner.report.sections import template_values
 
 _WINDOW_MAX = 60
 

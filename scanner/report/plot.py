@@ -4,7 +4,7 @@ Why Bokeh: it is a maintained (NumFOCUS) plotting library whose Python API build
 BokehJS ships inside the wheel, so the report embeds it and works offline from one file; it has the zoom,
 pan, hover and tap tools a timeline needs, and renders tooltips as text (a field is HTML only when a
 template says ``{safe}``, which ours never does). The data goes into the page as a JSON document, never as
-code; every evidence string is passed through :func:`scanner.report.text.clean` (bidi and control characters
+code; every evidence string is passed through :func:`scanner.render.text.clean` (bidi and control characters
 shown escaped) and truncated, so a hostile hotfix description can neither run nor hide in the plot.
 
 Lanes (top to bottom): service packs, hotfixes and packages, component and software installs, boots and
@@ -26,8 +26,8 @@ from typing import Any
 
 from scanner.diagnose import ScanResult
 from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, TimelineEntry
+from scanner.render.text import clean
 from scanner.report.plot_traffic import draw_bars, hourly_traffic, traffic_bars
-from scanner.report.text import clean
 
 __all__ = ["LANES", "entry_columns", "hourly_traffic", "opening_preset", "timeline_item", "zoom_presets"]
 

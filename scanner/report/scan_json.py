@@ -1,7 +1,7 @@
 """The ``scan`` JSON report: the versioned contract other tools consume (``schemas/scan.schema.json``).
 
 Top-level keys, in this order: ``schema_version``, (1.2) ``tool_version``, ``profiles_version``,
-``scanned_at`` (how and when the report was made: :mod:`scanner.report.meta`), ``source``, ``system``,
+``scanned_at`` (how and when the report was made: :mod:`scanner.render.meta`), ``source``, ``system``,
 ``updates``, ``files``, ``timeline``, ``findings``, ``diagnosis``, ``gaps`` (issue 5's contract), then the
 additions ``pending_renames``, ``software``, ``uninstall_folders``, ``facts``, and (1.1) ``components``: each
 profile component's files placed against the SP baseline (``ComponentLevels.to_dict``), and (1.2)
@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import IO, Any
 
 from scanner.diagnose import ScanResult
+from scanner.render.meta import RunMeta
+from scanner.render.templating import write_json
 from scanner.report.inventory import inventory_parts
-from scanner.report.meta import RunMeta
-from scanner.report.templating import write_json
 
 # 1.3: failure-episode entries + components; qfecheck fields on finding files; update package fields
 SCHEMA_VERSION = "1.3"

@@ -21,12 +21,13 @@ from rich.console import Console
 
 from scanner.diagnose import ScanResult
 from scanner.model import Diagnosis, Evidence, Finding, FindingFile
+from scanner.render.phrases import span, where
+from scanner.render.text import Part, line
 from scanner.report.scan_window import FAILURE_KINDS as FAILURE_KINDS  # re-exported: kind families
 from scanner.report.scan_window import SERVICING_KINDS as SERVICING_KINDS
 from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry, window
-from scanner.report.sections import headline, ordered_findings, remediation_steps, span, utc, where
+from scanner.report.sections import headline, ordered_findings, remediation_steps, utc
 from scanner.report.strip import print_strip
-from scanner.report.text import Part, line
 from scanner.report.timeline import KIND_STYLE, TIME_HANG, when_text
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}

@@ -15,7 +15,8 @@ from typing import Any
 from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.evidence.kinds import container_kind
-from scanner.model import SEVERITY_ORDER, Finding, Inventory, Provenance, TimeZoneFacts
+from scanner.model import SEVERITY_ORDER, Finding, Inventory, TimeZoneFacts
+from scanner.render.phrases import report_title, span, where
 from scanner.report.scan_window import FAILURE_KINDS
 
 
@@ -47,36 +48,9 @@ def utc(at: datetime | None) -> str:
     return f"{at:%Y-%m-%d %H:%M:%S} UTC" if at is not None else "an unknown time"
 
 
-def span(seconds: float) -> str:
-    """A human time gap: '45 s', '17 min', '2 h 5 min', '3 days'."""
-    seconds = abs(int(seconds))
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 2 * 3600:
-        return f"{seconds // 60} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} days"
-
-
-def where(source: Provenance) -> str:
-    """``artifact [locator] (note)``: how every report names a piece of evidence."""
-    text = source.artifact + (f" [{source.locator}]" if source.locator else "")
-    return text + (f" ({source.note})" if source.note else "")
-
-
 def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first; the rules' own order within a severity."""
     return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
-
-
-def report_title(result: ScanResult) -> str:
-    """``Microsoft Windows Server 2003 Service Pack 2 x86 — host WEBSERVER01``."""
-    system = result.inventory.system
-    if system is None:
-        return "unknown system"
-    what = " ".join(p for p in (system.product, system.csd_version, system.architecture) if p)
-    return f"{what or 'unknown system'} — host {system.hostname or '?'}"
 
 
 def verdict_state(result: ScanResult) -> VerdictState:

@@ -13,7 +13,7 @@ its day (registry ``Installed On``, a local date) is spread over that day as ``Â
 
 ASCII stand-ins replace every glyph when the console's encoding cannot encode them (latin-1,
 ``PYTHONIOENCODING=ascii``). The only evidence string in the strip, the trigger id in the legend, goes
-through :func:`scanner.report.text.clean` and is cut to a bounded width.
+through :func:`scanner.render.text.clean` and is cut to a bounded width.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from rich.console import Console
 
 from scanner.diagnose import ScanResult
 from scanner.model import FAILURE_EVENT_KINDS, TimelineEntry, TrafficDay
+from scanner.render.text import Part, clean, line
 from scanner.report.scan_window import trigger_entry
-from scanner.report.text import Part, clean, line
 from scanner.report.timeline import KIND_STYLE
 
 DAYS = 7

@@ -21,7 +21,7 @@ from typing import IO
 from rich.console import Console
 
 from scanner.model import Gap, TimelineEntry
-from scanner.report.text import line
+from scanner.render.text import line
 
 CSV_COLUMNS = (
     "at",
@@ -165,7 +165,7 @@ def print_timeline(
 ) -> None:
     """One line per entry (time, kind, subject, summary, source types), conflicts under it, then gaps.
 
-    Evidence strings are printed literally and cleaned (scanner/report/text.py), never read as markup.
+    Evidence strings are printed literally and cleaned (scanner/render/text.py), never read as markup.
     """
     line(console, ("Servicing timeline", "bold"), f" — {len(entries)} entries, times in UTC")
     for entry in entries:

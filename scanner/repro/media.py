@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from scanner.collectors.update_ids import sp_number
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
+from scanner.model.update_ids import sp_number
 from scanner.repro.model import BaseMedia, MediaFact
 
 #: A component installed this close to the OS install came with the OS setup (same unattended run).
@@ -25,7 +25,7 @@ _MAX_EVIDENCE = 4
 
 def sp_level_of(text: str | None) -> int | None:
     """``Windows Server 2003 Service Pack 2`` -> 2; a text naming no service pack -> None (one definition:
-    :func:`scanner.collectors.update_ids.sp_number`)."""
+    :func:`scanner.model.update_ids.sp_number`)."""
     return sp_number(text or "")
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.profiles import Knowledge
 from scanner.model import FAILURE_EVENT_KINDS, TimelineEntry
-from scanner.report.sections import report_title, span
+from scanner.render.phrases import report_title, span
 from scanner.repro.media import base_components, base_media, entry_evidence, os_install_entry
 from scanner.repro.model import BaseMedia, ExpectedSymptom, FailureSign, ReproPlan, ReproStep
 from scanner.repro.steps import servicing_steps

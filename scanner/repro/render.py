@@ -10,14 +10,14 @@ from __future__ import annotations
 from typing import IO, Any
 
 from scanner import __version__
-from scanner.report.meta import RunMeta
-from scanner.report.sections import span, where
-from scanner.report.templating import markdown_environment, write_json
+from scanner.render.meta import RunMeta
+from scanner.render.phrases import span, where
+from scanner.render.templating import markdown_environment, write_json
 from scanner.repro.model import ReproPlan
 
 
 def plan_to_dict(plan: ReproPlan, meta: RunMeta | None = None) -> dict[str, Any]:
-    """The plan's contract: ``schema_version``, then how and when the scan ran (:mod:`scanner.report.meta`),
+    """The plan's contract: ``schema_version``, then how and when the scan ran (:mod:`scanner.render.meta`),
     then the plan."""
     data = plan.to_dict()
     return {"schema_version": data.pop("schema_version"), **(meta or RunMeta.start()).to_dict(), **data}

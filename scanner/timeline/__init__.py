@@ -11,13 +11,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from scanner.collectors.timerange import RANGE_TEXT, in_range
 from scanner.knowledge.components import Component
 from scanner.knowledge.episodes import EpisodeRules
 from scanner.knowledge.events import EventCatalog
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.versions import FileVersion, service_pack_of
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
+from scanner.model.timerange import RANGE_TEXT, in_range
 from scanner.timeline.episodes import with_episodes
 from scanner.timeline.fuse import fuse
 from scanner.timeline.installs import unnumbered_service_pack_gaps
@@ -84,7 +84,7 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
         *from_logs(inputs.log_events),
         *from_traffic(inputs.traffic),
     ]
-    # Attacker-controlled times outside the accepted range (scanner/collectors/timerange.py) are malformed
+    # Attacker-controlled times outside the accepted range (scanner/model/timerange.py) are malformed
     # values: fusing them would overflow datetime arithmetic near year 9999; they are counted in a gap.
     odd = [o for o in observations if o.at is not None and not in_range(o.at)]
     if odd:

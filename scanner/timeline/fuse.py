@@ -18,8 +18,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
-from scanner.collectors.update_ids import normalise_update_id, sp_number
 from scanner.model import InstallOutcome, TimelineEntry, TimelineSource
+from scanner.model.update_ids import normalise_update_id, sp_number
 from scanner.timeline.installs import (
     UNNUMBERED_SP,
     gap_to,

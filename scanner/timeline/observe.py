@@ -12,8 +12,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.collectors.localtime import converted_with_rule
-from scanner.collectors.update_ids import normalise_update_id, sp_number, update_ids_in
 from scanner.model import (
     FileState,
     InstallOutcome,
@@ -25,6 +23,8 @@ from scanner.model import (
     TimelineSource,
     TrafficDay,
 )
+from scanner.model.localtime import converted_with_rule
+from scanner.model.update_ids import normalise_update_id, sp_number, update_ids_in
 
 #: Log families that narrate installs of updates and service packs.
 _INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspapi"}

@@ -22,8 +22,10 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from scanner.collectors.localtime import local_to_utc
-from scanner.collectors.update_ids import (
+from scanner.knowledge.events import EventCatalog, EventMeaning
+from scanner.model import EventRecord, Precision, TimelineSource, TimeZoneFacts
+from scanner.model.localtime import local_to_utc
+from scanner.model.update_ids import (
     is_named,
     is_title_list,
     normalise_update_id,
@@ -32,8 +34,6 @@ from scanner.collectors.update_ids import (
     title_update_ids,
     titles_in,
 )
-from scanner.knowledge.events import EventCatalog, EventMeaning
-from scanner.model import EventRecord, Precision, TimelineSource, TimeZoneFacts
 from scanner.timeline.observe import Observation, update_key
 
 #: Install-family roles and the observation role each becomes (see fuse.py).

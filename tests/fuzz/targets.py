@@ -261,8 +261,8 @@ def _w3c_stream(data: bytes) -> None:
 def _localtime(data: bytes) -> None:
     import atheris  # only ever run under the fuzzer or the replay test, which imports it too
 
-    from scanner.collectors.localtime import local_date_to_utc, local_to_utc, offset_minutes, utc_to_local
     from scanner.model import TimeZoneFacts
+    from scanner.model.localtime import local_date_to_utc, local_to_utc, offset_minutes, utc_to_local
 
     fdp = atheris.FuzzedDataProvider(data)
 
@@ -328,7 +328,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("w3c_stream", _w3c_stream, ("w3c", "httperr"), ("scanner",),
            doc="logs/w3c.stream_lines with fuzzed max_line/chunk", max_len=_TEXT_MAX),
     Target("localtime", _localtime, ("localtime",), ("scanner",),
-           doc="collectors/localtime.py with random TimeZoneFacts and datetimes"),
+           doc="model/localtime.py with random TimeZoneFacts and datetimes"),
 )}
 
 

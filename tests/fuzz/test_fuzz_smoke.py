@@ -24,7 +24,7 @@ FLAGS = [f"-runs={RUNS}", "-seed=1", "-max_len=4096", "-timeout=10", "-rss_limit
 # Crashes whose fix belongs to another part of issue 15 (time arithmetic: localtime.py, drwatson.py,
 # timeline/fuse.py). The regression inputs are committed (tests/fuzz/regressions/) and replayed by
 # test_fuzz_regressions.py; the smoke pass of these targets expects failure until that fix lands.
-KNOWN: dict[str, str] = {}  # none open: localtime's bias overflow is fixed (collectors/timerange.py)
+KNOWN: dict[str, str] = {}  # none open: localtime's bias overflow is fixed (model/timerange.py)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from scanner.collectors.events import read_event_log
-from scanner.collectors.update_ids import sp_number
 from scanner.knowledge.events import load_event_catalog
 from scanner.model import EventRecord, Inventory
+from scanner.model.update_ids import sp_number
 from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.observe_events import from_events
 

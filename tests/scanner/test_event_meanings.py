@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.collectors.update_ids import is_title_list, title_update_ids, titles_in
 from scanner.errors import ProfileError
 from scanner.knowledge.events import load_event_catalog
 from scanner.model import EventRecord, Inventory, Provenance
+from scanner.model.update_ids import is_title_list, title_update_ids, titles_in
 from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.observe import Observation
 from scanner.timeline.observe_events import from_events

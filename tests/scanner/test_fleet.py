@@ -31,8 +31,8 @@ from scanner.errors import ExitCode
 from scanner.fleet.local import run_local
 from scanner.fleet.task import Task
 from scanner.pipeline import scan
+from scanner.render.templating import write_json
 from scanner.report.scan_json import scan_to_dict
-from scanner.report.templating import write_json
 
 ROOT = Path(__file__).parents[2]
 SCHEMAS = ROOT / "schemas"

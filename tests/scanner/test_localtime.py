@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fixtures.factory.timezones import ZONES, WindowsZone
-from scanner.collectors.localtime import local_date_to_utc, local_to_utc, utc_to_local
 from scanner.model import TimeZoneFacts
+from scanner.model.localtime import local_date_to_utc, local_to_utc, utc_to_local
 
 UTC = timezone.utc
 

@@ -25,16 +25,16 @@ from scanner.evidence.kinds import container_kind
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import load_knowledge, profiles_version
 from scanner.model import Diagnosis, ErrorRun, Provenance, TrafficDay
+from scanner.render.meta import RunMeta
+from scanner.render.templating import escape_md
 from scanner.report.html import render_html
 from scanner.report.inventory import inventory_to_dict
 from scanner.report.markdown import render_markdown
-from scanner.report.meta import RunMeta
 from scanner.report.plot import opening_preset, zoom_presets
 from scanner.report.plot_traffic import traffic_bars
 from scanner.report.scan_json import scan_to_dict
 from scanner.report.schema_files import SCHEMAS, schema_dir
 from scanner.report.sections import Fact, footnoted, headline, verdict_state
-from scanner.report.templating import escape_md
 from scanner.report.timeline import typed_value
 from scanner.repro import plan_repro
 from scanner.repro.render import plan_to_dict

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 
 from scanner.model import Gap, Provenance, TimelineEntry, TimelineSource
-from scanner.report.text import clean
+from scanner.render.text import clean
 from scanner.report.timeline import print_timeline
 
 HOSTILE = "KB1[/]<script>[bold red]x\x1b[2J\u202eevil\\"

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from scanner.report.text import breaks, line
+from scanner.render.text import breaks, line
 
 
 def _print(*parts: str, width: int = 30, hang: int | None = None, wrap: bool = True) -> list[str]:

@@ -1,4 +1,4 @@
-"""Hostile times are malformed values, never a crash (issue 15): scanner/collectors/timerange.py's range.
+"""Hostile times are malformed values, never a crash (issue 15): scanner/model/timerange.py's range.
 
 Each path that did ``+ timedelta`` on an attacker-controlled time or bias is fed the edge of ``datetime``'s
 range (year 9999 / year 1) or a bias of ±2³¹ minutes and must end with the value skipped and reported.
@@ -13,13 +13,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from fixtures.factory.textlogs.facade import drwatson_entry
-from scanner.collectors.localtime import local_date_to_utc, local_to_utc, utc_to_local
 from scanner.collectors.logs.drwatson import parse_drwatson
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import _local_date
-from scanner.collectors.timerange import EARLIEST, LATEST, accepted, in_range, shifted
 from scanner.knowledge.events import load_event_catalog
 from scanner.model import Gap, Inventory, LogEvent, Provenance, TimeZoneFacts
+from scanner.model.localtime import local_date_to_utc, local_to_utc, utc_to_local
+from scanner.model.timerange import EARLIEST, LATEST, accepted, in_range, shifted
 from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.observe import shift
 

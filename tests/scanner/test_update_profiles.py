@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli import cli
-from scanner.collectors.update_ids import normalise_update_id
 from scanner.errors import ExitCode, ProfileError
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import load_knowledge
 from scanner.knowledge.versions import FileVersion
+from scanner.model.update_ids import normalise_update_id
 
 KNOWLEDGE = load_knowledge()
 

@@ -208,8 +208,8 @@ def event(log: str, what: str, at: datetime | None, subject: str | None, line: L
 
 def update_id(text: str) -> str | None:
     """``KB973917`` / ``Q811114`` from a file name, title or package identity (one definition:
-    :func:`scanner.collectors.update_ids.normalise_update_id`)."""
-    from scanner.collectors.update_ids import normalise_update_id
+    :func:`scanner.model.update_ids.normalise_update_id`)."""
+    from scanner.model.update_ids import normalise_update_id
 
     return normalise_update_id(text)
 

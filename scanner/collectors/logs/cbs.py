@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
-from scanner.collectors.localtime import local_to_utc, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, update_id, wall_clock
 from scanner.model import Gap, Provenance, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, zone_note
 
 _LINE = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}),\s+(\w+)\s+(\S+)(?:\s+(.*))?$")
 _SESSION = re.compile(r"^Session: (\S+) initialized by client (.+?)\.?$")

@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.collectors.localtime import local_to_utc, zone_note
 from scanner.collectors.logs.w3c import stream_lines
-from scanner.collectors.timerange import in_range
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
 from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, zone_note
+from scanner.model.timerange import in_range
 
 __all__ = ["DRWATSON_LOGS", "parse_drwatson", "read_drwatson"]
 

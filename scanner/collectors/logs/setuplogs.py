@@ -29,9 +29,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from scanner.collectors.localtime import local_to_utc, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, wall_clock
 from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, zone_note
 
 _OC = re.compile(r"^\[(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})\]\s?(.*)$")
 _OC_START = re.compile(r"^OC_PREINITIALIZE:Start\b", re.IGNORECASE)

@@ -32,12 +32,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from scanner.collectors.localtime import local_to_utc, utc_to_local, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
 from scanner.collectors.logs.leftbehind import left_behind, parse_code
-from scanner.collectors.timerange import shifted
-from scanner.collectors.update_ids import sp_number
 from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, utc_to_local, zone_note
+from scanner.model.timerange import shifted
+from scanner.model.update_ids import sp_number
 
 _OFFSET = re.compile(r"^\s*(\d{1,9})(?:[.,](\d{1,3}))?:(?:\s(.*)|$)")
 _RULE = re.compile(r"^={20,}\s*$")

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
-from scanner.collectors.localtime import local_to_utc, offset_minutes, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
-from scanner.collectors.timerange import shifted
 from scanner.model import Gap, Provenance, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, offset_minutes, zone_note
+from scanner.model.timerange import shifted
 
 _LINE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})[\t ]+(\d{2}):(\d{2}):(\d{2})(?:[:.,](\d{1,3}))?[\t ]+(\d+)[\t ]+([0-9A-Fa-f]+)"

@@ -4,7 +4,7 @@ Every report template (scan HTML/Markdown, diff HTML, repro Markdown) renders at
 The environments here make escaping the default, so a template cannot forget it:
 
 - HTML: autoescaping on; ``finalize`` first shows control and bidi-override characters as ``\\xNN`` /
-  ``\\uNNNN`` (:func:`scanner.report.text.clean`, as in the terminal). Only ``Markup`` built by code passes.
+  ``\\uNNNN`` (:func:`scanner.render.text.clean`, as in the terminal). Only ``Markup`` built by code passes.
 - Markdown: ``finalize`` runs :func:`escape_md` on every value; only :class:`Raw` (code spans built by
   :func:`code_span`) passes. Markdown renderers pass HTML through and turn punctuation into structure, so
   ``& < >`` become entities and Markdown syntax is backslash-escaped; line breaks become spaces.
@@ -21,9 +21,9 @@ from typing import IO, Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from scanner.report.text import clean
+from scanner.render.text import clean
 
-TEMPLATES = files("scanner.report") / "templates"
+TEMPLATES = files("scanner.render") / "templates"
 #: A lone UTF-16 surrogate (from a badly decoded artefact) cannot be written as UTF-8; inside a JSON string it
 #: can be written as a ``\\uXXXX`` escape, which reads back as the same string.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -100,9 +100,9 @@ def _markdown_finalize(value: Any) -> Any:
 
 @cache
 def html_environment() -> Environment:
-    """Autoescaping HTML templates from ``scanner/report/templates``."""
+    """Autoescaping HTML templates from ``scanner/render/templates``."""
     return Environment(
-        loader=PackageLoader("scanner.report", "templates"),
+        loader=PackageLoader("scanner.render", "templates"),
         autoescape=True,
         finalize=_html_finalize,
         undefined=StrictUndefined,
@@ -115,7 +115,7 @@ def html_environment() -> Environment:
 def markdown_environment() -> Environment:
     """Markdown templates: every value escaped by :func:`escape_md`; filters ``code`` and ``md``."""
     env = Environment(
-        loader=PackageLoader("scanner.report", "templates"),
+        loader=PackageLoader("scanner.render", "templates"),
         autoescape=False,
         finalize=_markdown_finalize,
         undefined=StrictUndefined,
