@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scanner.cli import cli  # noqa: E402
-from tests.scanner.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.scanner.report.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 IMAGE = "fixtures/images/kb973917-iis6.vhd"
 PICTURE = ROOT / "docs" / "report-example.png"

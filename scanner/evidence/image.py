@@ -8,7 +8,7 @@ uses neither the guess nor the root: it decides "Windows" by its own rule on eac
 ``Target.apply()`` does *before* the OS step — ``DiskCollection.apply`` and ``VolumeCollection.apply`` in
 dissect.target's ``target.py`` — with the same functions (``container.open``'s detection, ``volume.open``,
 ``filesystem.open``), so partitions come out in the same order, at the same offsets, with the same
-file-system classes (tests/scanner/test_evidence_image.py compares them with dissect's collections).
+file-system classes (tests/scanner/evidence/test_evidence_image.py compares them with dissect's collections).
 
 What is left out, on purpose:
 - Fortinet firmware images (:data:`CONTAINERS` says why).

@@ -4,7 +4,7 @@ plaso's real XP ``SysEvent.Evt`` (McAfee McShield's SCM 7031 and other services'
 its Windows ``System.evtx`` (SCM 7023 of Windows Time, twice) and ``System2.evtx``, and its real IIS 6 log (a
 day of answers in 2013, then one ``500`` in 2015) are routine: none is a failure episode of the IIS
 components, so ``scan`` gives no onset, no trigger and no ``failure-episode`` entry. The literal shapes are
-checked without the corpus in tests/scanner/test_episodes.py.
+checked without the corpus in tests/scanner/timeline/test_episodes.py.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Real event logs (plaso's test_data): our readers against independent ones on the same bytes.
 
 * ``System.evtx`` / ``System2.evtx`` (Windows 7 / Server 2008 R2): every record as dissect.eventlog reads
-  it (normalised where dissect is known wrong: tests/scanner/evtx_dissect.py). ``System2.evtx`` ends inside
-  its third chunk: dissect and the Rust parser drop that chunk; we keep its whole records, which dissect
-  reads too once the chunk is padded to its full size.
+  it (normalised where dissect is known wrong: tests/scanner/formats/evtx_dissect.py). ``System2.evtx``
+  ends inside its third chunk: dissect and the Rust parser drop that chunk; we keep its whole records, which
+  dissect reads too once the chunk is padded to its full size.
 * ``SysEvent.Evt`` (XP): libevt (``pyevt``) sees 6,063 live records (1392..7454) and 438 recovered ones
   (1135..1572); the dirty header's next record number is 7430, so 25 records are newer than it and the
   257 recovered records numbered below the ring's oldest (1392) are older leftovers, not new.
@@ -19,7 +19,7 @@ import pytest
 
 from scanner.collectors.events import read_event_log
 from scanner.formats.evtx import CHUNK, scan_evtx
-from tests.scanner.evtx_dissect import differences, dissect_records
+from tests.scanner.formats.evtx_dissect import differences, dissect_records
 
 
 @pytest.mark.parametrize("name", ["System.evtx", "System2.evtx"])
