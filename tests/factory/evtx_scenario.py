@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fixtures.factory.evtx import (
+from fixtures.factory.evtx_values import (
     EvtxRecord,
     EvtxValue,
     ValueType,

@@ -22,12 +22,12 @@ import pytest
 from dissect.eventlog.bxml import BxmlSub
 from dissect.eventlog.evtx import Evtx as DissectEvtx
 
-from fixtures.factory.evtx import (
+from fixtures.factory.evtx import build_evtx
+from fixtures.factory.evtx_values import (
     EVENT_NAMESPACE,
     EvtxRecord,
     EvtxValue,
     ValueType,
-    build_evtx,
     filetime,
     name_hash,
 )
