@@ -12,9 +12,10 @@ import pytest
 from dissect.hypervisor.disk.vhdx import VHDX
 from dissect.target import Target
 
-from fixtures.factory.containers import FORMATS, convert, crc32c, make_child
+from fixtures.factory.containers import FORMATS, convert, make_child
 from fixtures.factory.disk import Partition, build_disk
 from fixtures.factory.ntfs import NtfsTimes, TreeEntry, build_ntfs_volume
+from fixtures.factory.vhdx import crc32c
 
 CLOCK = datetime(2008, 11, 12, 13, 14, 15, tzinfo=UTC)
 LATER = CLOCK + timedelta(days=40)

@@ -20,7 +20,8 @@ from dissect.eventlog import evt as devt
 from fixtures.factory import evt as evtlib
 from fixtures.factory import evtx as evtxlib
 from fixtures.factory.scenario import SCENARIO_DIR, Scenario, Step, load_scenario
-from fixtures.factory.simulate import SystemState, simulate
+from fixtures.factory.sim_state import SystemState
+from fixtures.factory.simulate import simulate
 from scanner.collectors.logs.w3c import summarise_w3c
 
 Evtx = pytest.importorskip("Evtx.Evtx")

@@ -26,7 +26,8 @@ from fixtures.factory.hivelog import (
     dirty_page_offsets,
     marvin32,
 )
-from fixtures.factory.regf import BASE_BLOCK_SIZE, BaseBlock, HiveBuilder, regf_checksum
+from fixtures.factory.regf import HiveBuilder
+from fixtures.factory.regf_format import BASE_BLOCK_SIZE, BaseBlock, regf_checksum
 
 T0 = datetime(2009, 6, 1, 8, 0, 0, tzinfo=UTC)
 T_OLD = datetime(2009, 12, 1, 10, 0, 0, tzinfo=UTC)

@@ -11,7 +11,8 @@ import pytest
 from dissect.ntfs import NTFS
 from dissect.ntfs.c_ntfs import ATTRIBUTE_TYPE_CODE
 
-from fixtures.factory.ntfs import NtfsTimes, TreeEntry, build_ntfs_volume, datetime_to_filetime
+from fixtures.factory.ntfs import NtfsTimes, TreeEntry, build_ntfs_volume
+from fixtures.factory.ntfs_records import datetime_to_filetime
 
 CLOCK = datetime(2009, 3, 4, 5, 6, 7, tzinfo=UTC)  # "install" time
 BUILD = datetime(2008, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)  # file build time (keeps microseconds)

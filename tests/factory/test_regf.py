@@ -13,7 +13,9 @@ from dissect.regf import RegistryHive as DissectHive
 from regipy.registry import RegistryHive as RegipyHive
 from Registry import Registry
 
-from fixtures.factory.regf import (
+from fixtures.factory.regf import HiveBuilder
+from fixtures.factory.regf_cells import lh_hash
+from fixtures.factory.regf_format import (
     BASE_BLOCK_SIZE,
     REG_BINARY,
     REG_DWORD,
@@ -26,9 +28,7 @@ from fixtures.factory.regf import (
     REG_RESOURCE_LIST,
     REG_SZ,
     BaseBlock,
-    HiveBuilder,
     filetime,
-    lh_hash,
     regf_checksum,
 )
 

@@ -16,7 +16,8 @@ import pytest
 
 from fixtures.factory import evtx as evtxlib
 from fixtures.factory.scenario import SCENARIO_DIR, Scenario, load_scenario
-from fixtures.factory.simulate import SystemState, simulate
+from fixtures.factory.sim_state import SystemState
+from fixtures.factory.simulate import simulate
 from fixtures.factory.variants import ALL_FIELDS, W3C_FIELDS_IIS5, W3C_FIELDS_IIS6, W3C_FIELDS_IIS7
 from scanner.collectors.logs.updateexe import parse_updateexe
 from scanner.collectors.logs.w3c import summarise_w3c

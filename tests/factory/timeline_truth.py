@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from fixtures.factory.scenario import Scenario, Step
-from fixtures.factory.simulate import POOL_FAILURE_ACTIONS, W3C_LOG_NAME, SystemState, pool_failure
+from fixtures.factory.sim_events import POOL_FAILURE_ACTIONS, pool_failure
+from fixtures.factory.sim_state import SystemState
+from fixtures.factory.sim_traffic import W3C_LOG_NAME
 from fixtures.factory.timezones import WindowsZone, zone
 
 UTC = timezone.utc
