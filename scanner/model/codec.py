@@ -158,10 +158,13 @@ def plan_of(cls: type) -> tuple[_Step, ...]:
     shape: JsonShape = getattr(cls, "json_shape", _DEFAULT_SHAPE)
     fields = dataclasses.fields(cls)
     names = {f.name for f in fields}
-    named = set(shape.flatten) | set(shape.omit_empty) | set(shape.rename) | set(shape.skip) | set(shape.convert)
+    named = {*shape.flatten, *shape.omit_empty, *shape.rename, *shape.skip, *shape.convert}
     if named - names:
         raise TypeError(f"{cls.__name__}.json_shape names no such field(s): {sorted(named - names)}")
-    hints = get_type_hints(cls)
+    try:
+        hints: dict[str, Any] = get_type_hints(cls)
+    except NameError:  # an annotation imported only for type checkers: read the fields' own text instead
+        hints = {f.name: PAIRS if f.type == "tuple[tuple[str, str], ...]" else Any for f in fields}
     steps: list[_Step] = []
     for f in fields:
         if f.name in shape.skip:
