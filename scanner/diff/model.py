@@ -1,4 +1,4 @@
-"""The ``diff`` result: frozen dataclasses whose ``to_dict`` is the diff JSON contract.
+"""The ``diff`` result: frozen dataclasses whose ``to_dict`` (the model's codec) is the diff JSON contract.
 
 Field names are a contract (README "``diff``", ``schemas/diff.schema.json``): add, never rename. Every value
 is copied from one of the two scan JSON documents (strings and ISO-8601 UTC times as they were written), so

@@ -9,10 +9,12 @@ same contracts end to end.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -36,6 +38,7 @@ from scanner.model import (
     ComponentFileLevel,
     ComponentLevels,
     Diagnosis,
+    ErrorRun,
     EventRecord,
     Evidence,
     FileLeftBehind,
@@ -45,6 +48,7 @@ from scanner.model import (
     Gap,
     InstallOutcome,
     LogEvent,
+    PendingRename,
     Provenance,
     RecordedFile,
     SoftwareInstall,
@@ -53,8 +57,10 @@ from scanner.model import (
     TimelineEntry,
     TimelineSource,
     TimeZoneFacts,
+    TrafficDay,
     UpdateRecord,
 )
+from scanner.model.codec import JsonRecord, JsonShape, encode, plan_of
 from scanner.preflight.model import PreflightFile, PreflightReason, PreflightVerdict, ServerPreflight
 from scanner.report.meta import RunMeta
 from scanner.repro.model import (
@@ -1779,3 +1785,116 @@ def test_record_json_is_the_contract(case: str) -> None:
     found = CASES[case]().to_dict()
     assert found == EXPECTED[case]
     assert _as_text(found) == _as_text(EXPECTED[case])  # same key order, at every level
+
+
+# -- the codec's own rules ---------------------------------------------------------------------------------
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@dataclasses.dataclass(frozen=True)
+class Version:
+    """A small value type that says how it is written (as FileVersion does): its ``__json__`` wins."""
+
+    parts: tuple[int, ...]
+
+    def __json__(self) -> str:
+        return ".".join(map(str, self.parts))
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample(JsonRecord):
+    name: str
+    colour: Colour
+    version: Version | None
+    when: datetime | None
+    named: tuple[tuple[str, str], ...]
+    counts: tuple[tuple[str, int], ...]  # not (str, str) pairs: a list of lists
+    nested: tuple[Provenance, ...]
+    table: dict[str, Any]
+    note: str = ""
+
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        omit_empty=("note",), rename={"named": "details"}, computed={"first": lambda s: s.nested[0]}
+    )
+
+
+def test_each_value_type_has_one_rule() -> None:
+    sample = Sample(
+        "x",
+        Colour.RED,
+        Version((6, 0, 3790, 3959)),
+        T2,
+        (("a", "1"), ("b", "2")),
+        (("c", 3),),
+        (P_MIN,),
+        {"k": (T1, None)},
+    )
+    assert sample.to_dict() == {
+        "name": "x",
+        "colour": "red",
+        "version": "6.0.3790.3959",
+        "when": "2010-01-02T03:04:05.000006+00:00",
+        "details": {"a": "1", "b": "2"},
+        "counts": [["c", 3]],
+        "nested": [{"artifact": "WINDOWS\\KB973917.log", "locator": ""}],
+        "table": {"k": ["2009-12-09T14:30:05+00:00", None]},
+        "first": {"artifact": "WINDOWS\\KB973917.log", "locator": ""},
+    }
+    assert encode(dataclasses.replace(sample, note="kept", version=None))["note"] == "kept"
+
+
+def test_a_value_without_a_json_form_fails_loudly() -> None:
+    with pytest.raises(TypeError, match="set"):
+        encode(dataclasses.replace(Gap("w", "r"), sources={P_MIN}))  # type: ignore[arg-type]
+
+
+@dataclasses.dataclass(frozen=True)
+class BadShape(JsonRecord):
+    name: str
+    json_shape: ClassVar[JsonShape] = JsonShape(omit_empty=("nmae",))
+
+
+@dataclasses.dataclass(frozen=True)
+class BadOrder(JsonRecord):
+    name: str
+    json_shape: ClassVar[JsonShape] = JsonShape(order=("name", "nmae"))
+
+
+@pytest.mark.parametrize("cls", [BadShape, BadOrder])
+def test_a_shape_naming_no_field_fails(cls: type) -> None:
+    with pytest.raises(TypeError, match="nmae"):
+        plan_of(cls)
+
+
+def _records(cls: type = JsonRecord) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_records(sub)]
+    return found
+
+
+def test_every_record_shape_names_real_fields() -> None:
+    """Every record of the package compiles (a shape naming a field that was renamed fails here, not in a
+    report); the test samples above are records too."""
+    records = [cls for cls in _records() if cls.__module__.startswith("scanner.")]
+    assert len(records) > 40
+    for cls in records:
+        assert plan_of(cls), cls
+
+
+def test_records_not_in_a_contract_of_their_own_still_encode() -> None:
+    """PendingRename is written by the inventory report field by field; the codec writes the same keys."""
+    rename = PendingRename("\\??\\C:\\a.dll.new", "\\??\\C:\\a.dll", True, (P_MIN,))
+    assert rename.to_dict() == {
+        "source": "\\??\\C:\\a.dll.new",
+        "destination": "\\??\\C:\\a.dll",
+        "replace_existing": True,
+        "sources": [{"artifact": "WINDOWS\\KB973917.log", "locator": ""}],
+    }
+    run = ErrorRun(T1, T2, 3, ((503, 3),), P_MIN, (("AppOffline", 3),), ("DefaultAppPool",))
+    assert run.to_dict()["statuses"] == [[503, 3]]
+    day = TrafficDay("w3c", "W3SVC1", T1, 1, T1, T1, T1, ((200, 1),), ((T1, 1, 0),), (run,), None, P_MIN)
+    assert day.to_dict()["hourly"] == [["2009-12-09T14:30:05+00:00", 1, 0]]
