@@ -50,7 +50,8 @@ def main() -> None:
     results = [scan(path) for _, path in sorted(_images().items())]
     meta = RunMeta("bench", "sha256:0000000000000000", datetime(2026, 1, 1, tzinfo=UTC))
     text = "".join(json.dumps([scan_to_dict(r, meta), inventory_to_dict(r.inventory, meta)]) for r in results)
-    digest = hashlib.sha256(text.encode()).hexdigest()
+    # the sources' paths differ between two trees: the digest is of the rest
+    digest = hashlib.sha256(text.replace(json.dumps(str(IMAGES_DIR))[1:-1], "").encode()).hexdigest()
     print(f"{len(results)} scenarios, JSON text {len(text)} chars, sha256 {digest}")
     best = float("inf")
     for _ in range(3):

@@ -60,7 +60,7 @@ from scanner.model import (
     TrafficDay,
     UpdateRecord,
 )
-from scanner.model.codec import JsonRecord, JsonShape, encode, plan_of
+from scanner.model.codec import JsonRecord, JsonShape, encode, encoder_of, plan_of
 from scanner.preflight.model import PreflightFile, PreflightReason, PreflightVerdict, ServerPreflight
 from scanner.report.meta import RunMeta
 from scanner.repro.model import (
@@ -1847,8 +1847,9 @@ def test_each_value_type_has_one_rule() -> None:
 
 
 def test_a_value_without_a_json_form_fails_loudly() -> None:
+    sample = Sample("x", Colour.RED, None, None, (), (), (), {"k": {1, 2}})
     with pytest.raises(TypeError, match="set"):
-        encode(dataclasses.replace(Gap("w", "r"), sources={P_MIN}))  # type: ignore[arg-type]
+        sample.to_dict()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1863,9 +1864,15 @@ class BadOrder(JsonRecord):
     json_shape: ClassVar[JsonShape] = JsonShape(order=("name", "nmae"))
 
 
-@pytest.mark.parametrize("cls", [BadShape, BadOrder])
+@dataclasses.dataclass(frozen=True)
+class BadFlatten(JsonRecord):
+    nmae: Provenance
+    json_shape: ClassVar[JsonShape] = JsonShape(flatten=("nmae",), omit_empty=("nmae",))
+
+
+@pytest.mark.parametrize("cls", [BadShape, BadOrder, BadFlatten])
 def test_a_shape_naming_no_field_fails(cls: type) -> None:
-    with pytest.raises(TypeError, match="nmae"):
+    with pytest.raises(TypeError, match="nmae|flattened"):
         plan_of(cls)
 
 
@@ -1883,6 +1890,7 @@ def test_every_record_shape_names_real_fields() -> None:
     assert len(records) > 40
     for cls in records:
         assert plan_of(cls), cls
+        assert encoder_of(cls).__doc__.startswith(f"def encode_{cls.__name__}(r):"), cls  # type: ignore[union-attr]
 
 
 def test_records_not_in_a_contract_of_their_own_still_encode() -> None:
