@@ -26,14 +26,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
 from scanner.collectors.volume import lookup
 from scanner.evidence.errors import READ_ERRORS
-from scanner.model import FileState, Gap, Provenance, iso
+from scanner.model import FileState, Gap, Provenance
+from scanner.model.codec import JsonRecord, JsonShape
 
 __all__ = ["MAX_HASH_SIZE", "UninstallFolder", "collect_files", "collect_uninstall_folders"]
 
@@ -52,7 +53,7 @@ _UNINSTALLER_DIR = "spuninst"  # the uninstaller's own binaries, not backups
 
 
 @dataclass(frozen=True)
-class UninstallFolder:
+class UninstallFolder(JsonRecord):
     """One update's backup folder under %SystemRoot%.
 
     Attributes:
@@ -74,16 +75,7 @@ class UninstallFolder:
     sources: tuple[Provenance, ...]
     kind: str = "hotfix-backup"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "update_id": self.update_id,
-            "kind": self.kind,
-            "created_at": iso(self.created_at),
-            "fn_created_at": iso(self.fn_created_at),
-            "files": [f.to_dict() for f in self.files],
-            "sources": [s.to_dict() for s in self.sources],
-        }
+    json_shape: ClassVar[JsonShape] = JsonShape(order=("path", "update_id", "kind"))  # kind before the times
 
 
 class _Missing(LookupError):

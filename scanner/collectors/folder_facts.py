@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from scanner.model import FileState, Gap, Provenance
+from scanner.model.codec import JsonRecord, JsonShape
 
 MAX_PE_FILES = 2000  # PE files inventoried per profile folder (IIS 10's inetsrv holds a few hundred)
 MAX_SUBFOLDERS = 256  # subfolders listed per profile folder
@@ -44,7 +45,7 @@ class Cost:
 
 
 @dataclass(frozen=True)
-class ComponentFolder:
+class ComponentFolder(JsonRecord):
     """What one profile folder holds and what reading it cost (the ``folders[]`` record of the inventory).
 
     ``entries`` counts the live directory entries listed (files and subfolders, all levels); ``pe_files`` the
@@ -70,26 +71,14 @@ class ComponentFolder:
     gap: str | None = None
     sources: tuple[Provenance, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "component": self.component,
-            "depth": self.depth,
-            "lookup_only": self.lookup_only,
-            "present": self.present,
-            "entries": self.entries,
-            "subfolders": self.subfolders,
-            "pe_files": self.pe_files,
-            "unlisted": self.unlisted,
-            "not_pe": self.not_pe,
-            "cost": {
-                "listings": self.listings,
-                "mft_records": self.mft_records,
-                "bytes_read": self.bytes_read,
-            },
-            "gap": self.gap,
-            "sources": [s.to_dict() for s in self.sources],
-        }
+    # What reading the folder cost is one ``cost`` object in the contract, in place of the three counters.
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        skip=("listings", "mft_records", "bytes_read"),
+        computed={"cost": lambda f: {"listings": f.listings, "mft_records": f.mft_records,
+                                     "bytes_read": f.bytes_read}},
+        order=("path", "component", "depth", "lookup_only", "present", "entries", "subfolders", "pe_files",
+               "unlisted", "not_pe", "cost"),
+    )
 
 
 @dataclass

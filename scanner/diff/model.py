@@ -1,4 +1,4 @@
-"""The ``diff`` result: frozen dataclasses whose ``to_dict`` is the diff JSON contract.
+"""The ``diff`` result: frozen dataclasses whose ``to_dict`` (the model's codec) is the diff JSON contract.
 
 Field names are a contract (README "``diff``", ``schemas/diff.schema.json``): add, never rename. Every value
 is copied from one of the two scan JSON documents (strings and ISO-8601 UTC times as they were written), so
@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.model.codec import JsonRecord
+
 DIFF_SCHEMA_VERSION = "1.1"  # 1.1: tool_version, profiles_version, scanned_at
 
 
 @dataclass(frozen=True)
-class Side:
+class Side(JsonRecord):
     """What one side of the comparison is: a label (path, ``parent of X``) and the system it describes."""
 
     label: str
@@ -24,19 +26,9 @@ class Side:
     service_pack: int | None
     csd_version: str | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "label": self.label,
-            "source": self.source,
-            "hostname": self.hostname,
-            "product": self.product,
-            "service_pack": self.service_pack,
-            "csd_version": self.csd_version,
-        }
-
 
 @dataclass(frozen=True)
-class Verdict:
+class Verdict(JsonRecord):
     """The three facts that make a post-mortem's verdict (``diagnosis`` of the scan JSON)."""
 
     failure_onset: str | None
@@ -44,17 +36,9 @@ class Verdict:
     latent_cause: str | None
     summary: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "failure_onset": self.failure_onset,
-            "trigger": self.trigger,
-            "latent_cause": self.latent_cause,
-            "summary": self.summary,
-        }
-
 
 @dataclass(frozen=True)
-class UpdateRef:
+class UpdateRef(JsonRecord):
     """One update as a side records it (``updates[]``)."""
 
     id: str
@@ -63,30 +47,18 @@ class UpdateRef:
     installed_at: str | None
     description: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": self.state,
-            "installed_at": self.installed_at,
-            "description": self.description,
-        }
-
 
 @dataclass(frozen=True)
-class UpdateChange:
+class UpdateChange(JsonRecord):
     """An update both sides record whose state or install time differs."""
 
     id: str
     before: UpdateRef
     after: UpdateRef
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "before": self.before.to_dict(), "after": self.after.to_dict()}
-
 
 @dataclass(frozen=True)
-class FileRef:
+class FileRef(JsonRecord):
     """A component file on one side: its version resource and NTFS times."""
 
     path: str
@@ -96,19 +68,9 @@ class FileRef:
     modified_at: str | None = None
     created_at: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "component": self.component,
-            "version": self.version,
-            "lab_tag": self.lab_tag,
-            "modified_at": self.modified_at,
-            "created_at": self.created_at,
-        }
-
 
 @dataclass(frozen=True)
-class Attribution:
+class Attribution(JsonRecord):
     """Which update changed a file, by which rule, and the evidence for it.
 
     ``rule``: ``recorded-file`` (the update's ``Filelist``/file list names the file) or ``install-time``
@@ -119,12 +81,9 @@ class Attribution:
     rule: str
     evidence: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"update": self.update, "rule": self.rule, "evidence": self.evidence}
-
 
 @dataclass(frozen=True)
-class FileChange:
+class FileChange(JsonRecord):
     """A component file whose version or lab tag differs between the sides, and what did it."""
 
     path: str
@@ -132,28 +91,17 @@ class FileChange:
     after: FileRef
     changed_by: Attribution | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "before": self.before.to_dict(),
-            "after": self.after.to_dict(),
-            "changed_by": self.changed_by.to_dict() if self.changed_by else None,
-        }
-
 
 @dataclass(frozen=True)
-class RenameRef:
+class RenameRef(JsonRecord):
     """A PendingFileRenameOperations pair (destination ``""`` = delete at next boot)."""
 
     source: str
     destination: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "destination": self.destination}
-
 
 @dataclass(frozen=True)
-class FindingRef:
+class FindingRef(JsonRecord):
     """A finding, identified by its rule and the files it names."""
 
     rule: str
@@ -161,12 +109,9 @@ class FindingRef:
     title: str | None
     files: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity, "title": self.title, "files": list(self.files)}
-
 
 @dataclass(frozen=True)
-class ScanDiff:
+class ScanDiff(JsonRecord):
     """What changed from BEFORE to AFTER, at the level of a patch post-mortem (not a file dump)."""
 
     before: Side
@@ -210,7 +155,11 @@ class ScanDiff:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The diff JSON contract (``schemas/diff.schema.json``), keys in documented order."""
+        """The diff JSON contract (``schemas/diff.schema.json``), keys in documented order.
+
+        Written by hand, not by the codec: the contract groups the fields into sections (verdict, updates,
+        files, ...) and adds the schema version and ``is_empty``; it is not this record's fields.
+        """
         return {
             "schema_version": DIFF_SCHEMA_VERSION,
             "before": self.before.to_dict(),

@@ -19,13 +19,14 @@ return zeros for everything the snapshot did not change.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scanner.errors import NoWindowsError, SourceNotFoundError, UnsupportedSourceError
 from scanner.evidence.sysroot import find_windows_dir
 from scanner.model import Gap, Provenance
+from scanner.model.codec import JsonRecord, JsonShape
 
 if TYPE_CHECKING:
     from scanner.evidence.image import ImageLayers
@@ -38,7 +39,7 @@ ASSUMED_WINDOWS_DIR = "Windows"
 
 
 @dataclass(frozen=True)
-class VolumeDescription:
+class VolumeDescription(JsonRecord):
     """One volume dissect found (or a folder source's drive root), and whether it holds a Windows directory.
 
     ``drive`` and ``roots`` are set for folder sources only: the drive letter the layout names and the
@@ -57,7 +58,7 @@ class VolumeDescription:
 
 
 @dataclass(frozen=True)
-class SourceDescription:
+class SourceDescription(JsonRecord):
     """What an evidence source is, as far as the container and volume layers can tell."""
 
     path: str
@@ -69,6 +70,10 @@ class SourceDescription:
     layout: str = "image"  # image | directory | triage | kape | velociraptor (scanner.evidence.triage)
     notes: list[str] = field(default_factory=list)  # parts of a collection seen and not read
 
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        computed={"windows_volumes": lambda s: [v.index for v in s.windows_volumes]}
+    )
+
     @property
     def windows_volumes(self) -> list[VolumeDescription]:
         return [v for v in self.volumes if v.windows_dir]
@@ -77,13 +82,6 @@ class SourceDescription:
     def scannable_volumes(self) -> list[VolumeDescription]:
         """Windows volumes; for a folder source without any, the drive roots holding IIS's ``inetpub``."""
         return self.windows_volumes or [v for v in self.volumes if v.iis_root and self.layout != "image"]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for volume in data["volumes"]:
-            volume["roots"] = list(volume["roots"])  # JSON has lists: the dict round-trips unchanged
-        data["windows_volumes"] = [v.index for v in self.windows_volumes]
-        return data
 
     def to_text(self) -> str:
         lines = [f"source:     {self.path} ({self.size} bytes)"]

@@ -30,6 +30,8 @@ class Group:
         return self.key[0]
 
     def to_dict(self) -> dict[str, Any]:
+        """The fleet JSON's group: written by hand, not by the codec, because it is not this record's fields
+        (the key tuple is spread into named keys, ``failing`` becomes objects, ``text`` is computed)."""
         rule, components, levels, installed = self.key
         return {
             "rule": rule,

@@ -5,7 +5,8 @@ appear in a report (STYLE.md, after dissect's registry record descriptors and pl
 collector cannot read becomes a :class:`Gap`, never an omission, so a reader knows what was not checked.
 
 Times are timezone-aware UTC ``datetime`` values; ``precision`` says how much of them the source really had.
-JSON field names produced by ``to_dict`` methods are a contract (README "JSON output"): add, never rename.
+A record's JSON (its ``to_dict()``) is its fields, written by the one codec (:mod:`scanner.model.codec`); the
+field names are therefore a contract (README "JSON output"): add, never rename.
 """
 
 from __future__ import annotations

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
+
+from scanner.model.codec import JsonRecord, JsonShape
 
 Precision = Literal["second", "minute", "hour", "day"]
 
 
 @dataclass(frozen=True)
-class Provenance:
+class Provenance(JsonRecord):
     """Where a fact came from: the artefact's path inside the image and a locator within it.
 
     Attributes:
@@ -27,23 +29,16 @@ class Provenance:
     locator: str = ""
     note: str = ""
 
-    def to_dict(self) -> dict[str, str]:
-        data = {"artifact": self.artifact, "locator": self.locator}
-        if self.note:
-            data["note"] = self.note
-        return data
+    json_shape: ClassVar[JsonShape] = JsonShape(omit_empty=("note",))
 
 
 @dataclass(frozen=True)
-class Gap:
+class Gap(JsonRecord):
     """Something that could not be read or checked, and why."""
 
     what: str
     reason: str
     sources: tuple[Provenance, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"what": self.what, "reason": self.reason, "sources": [s.to_dict() for s in self.sources]}
 
 
 def iso(value: datetime | None) -> str | None:
@@ -52,7 +47,7 @@ def iso(value: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True)
-class TimeZoneFacts:
+class TimeZoneFacts(JsonRecord):
     """``TimeZoneInformation`` as stored, enough to turn local-time artefacts into UTC."""
 
     key_name: str
@@ -69,24 +64,12 @@ class TimeZoneFacts:
     standard_name_ref: str | None = None
     daylight_name_ref: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "key_name": self.key_name,
-            "standard_name_ref": self.standard_name_ref,
-            "daylight_name_ref": self.daylight_name_ref,
-            "standard_name": self.standard_name,
-            "daylight_name": self.daylight_name,
-            "bias_minutes": self.bias_minutes,
-            "standard_bias": self.standard_bias,
-            "daylight_bias": self.daylight_bias,
-            "standard_start": list(self.standard_start),
-            "daylight_start": list(self.daylight_start),
-            "active_bias": self.active_bias,
-        }
+    # The contract (README "JSON output") names the raw references right after the key name.
+    json_shape: ClassVar[JsonShape] = JsonShape(order=("key_name", "standard_name_ref", "daylight_name_ref"))
 
 
 @dataclass(frozen=True)
-class SystemFacts:
+class SystemFacts(JsonRecord):
     """What the system says it is (registry), with provenance per field."""
 
     product: str | None
@@ -105,39 +88,26 @@ class SystemFacts:
     build_lab: str | None = None
     sources: tuple[Provenance, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "product": self.product,
-            "version": self.version,
-            "build": self.build,
-            "service_pack": self.service_pack,
-            "csd_version": self.csd_version,
-            "architecture": self.architecture,
-            "hostname": self.hostname,
-            "install_date": iso(self.install_date),
-            "system_root": self.system_root,
-            "timezone": (self.timezone.standard_name or None) if self.timezone else None,
-            "timezone_info": self.timezone.to_dict() if self.timezone else None,
-            "edition": self.edition,
-            "build_lab": self.build_lab,
-            "sources": [s.to_dict() for s in self.sources],
-        }
+    # "timezone" is the zone's standard name (what a reader wants), "timezone_info" the whole record.
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        rename={"timezone": "timezone_info"},
+        computed={"timezone": lambda s: (s.timezone.standard_name or None) if s.timezone else None},
+        order=("product", "version", "build", "service_pack", "csd_version", "architecture", "hostname",
+               "install_date", "system_root", "timezone", "timezone_info"),
+    )
 
 
 @dataclass(frozen=True)
-class RecordedFile:
+class RecordedFile(JsonRecord):
     """A file an update says it installed (Updates ``Filelist\\<n>``), with the version it recorded."""
 
     name: str
     version: str | None
     location: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "location": self.location}
-
 
 @dataclass(frozen=True)
-class SourceTime:
+class SourceTime(JsonRecord):
     """One source's own claim of when something happened, kept apart so the timeline can show conflicts.
 
     ``says`` is the claim as written (``Installed On = 12/9/2009``, ``key last written``), so a reader can
@@ -152,18 +122,14 @@ class SourceTime:
     # Uninstall key rewritten after its InstallDate's day) — kept as a source, never used to place the event.
     bound: Literal["at", "not-after"] = "at"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "precision": self.precision,
-            "says": self.says,
-            "bound": self.bound,
-            **self.source.to_dict(),
-        }
+    # The provenance's keys follow the claim, beside it (not nested), as in every timeline source.
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        flatten=("source",), order=("at", "precision", "says", "bound")
+    )
 
 
 @dataclass(frozen=True)
-class UpdateRecord:
+class UpdateRecord(JsonRecord):
     """One service pack, hotfix, update or CBS package as one registry source records it.
 
     ``kind``: ``service-pack`` | ``hotfix`` | ``update`` | ``package``;
@@ -188,27 +154,9 @@ class UpdateRecord:
     package_name: str | None = None  # as the evidence names it: Updates PackageName, CBS identity
     uninstall_command: str | None = None  # Add/Remove Programs UninstallString
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "installed_at": iso(self.installed_at),
-            "precision": self.precision,
-            "state": self.state,
-            "files": [f.to_dict() for f in self.files],
-            "sources": [s.to_dict() for s in self.sources],
-            "sp_folder": self.sp_folder,
-            "description": self.description,
-            "details": dict(self.details),
-            "times": [t.to_dict() for t in self.times],
-            "hotfix_service_pack": self.hotfix_service_pack,
-            "package_name": self.package_name,
-            "uninstall_command": self.uninstall_command,
-        }
-
 
 @dataclass(frozen=True)
-class FileState:
+class FileState(JsonRecord):
     """A component file as it really is on disk: PE version resource and NTFS times."""
 
     path: str  # Windows path relative to the volume root, e.g. WINDOWS\system32\inetsrv\w3core.dll
@@ -226,27 +174,9 @@ class FileState:
     link_time: datetime | None = None  # PE COFF TimeDateStamp
     sources: tuple[Provenance, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "version": self.version,
-            "lab_tag": self.lab_tag,
-            "file_version_string": self.file_version_string,
-            "product_version": self.product_version,
-            "size": self.size,
-            "sha256": self.sha256,
-            "modified_at": iso(self.modified_at),
-            "created_at": iso(self.created_at),
-            "fn_created_at": iso(self.fn_created_at),
-            "fn_modified_at": iso(self.fn_modified_at),
-            "component": self.component,
-            "link_time": iso(self.link_time),
-            "sources": [s.to_dict() for s in self.sources],
-        }
-
 
 @dataclass(frozen=True)
-class PendingRename:
+class PendingRename(JsonRecord):
     """One PendingFileRenameOperations pair: source -> destination ('' = delete)."""
 
     source: str
@@ -256,7 +186,7 @@ class PendingRename:
 
 
 @dataclass(frozen=True)
-class SoftwareInstall:
+class SoftwareInstall(JsonRecord):
     """A non-Microsoft program's Add/Remove Programs entry: the installer that may have put old DLLs back."""
 
     name: str
@@ -267,18 +197,6 @@ class SoftwareInstall:
     precision: Precision | None
     times: tuple[SourceTime, ...] = ()
     source: Provenance = Provenance("")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "publisher": self.publisher,
-            "version": self.version,
-            "install_location": self.install_location,
-            "installed_at": iso(self.installed_at),
-            "precision": self.precision,
-            "times": [t.to_dict() for t in self.times],
-            "source": self.source.to_dict(),
-        }
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from scanner.model.facts import Precision, Provenance, iso
+from scanner.model.codec import JsonRecord
+from scanner.model.facts import Precision, Provenance
 
 
 @dataclass(frozen=True)
-class EventRecord:
+class EventRecord(JsonRecord):
     """One event log record (``.evt`` or ``.evtx``), decoded as far as the record itself allows.
 
     ``event_id`` is masked to its low 16 bits (legacy ``.evt`` stores severity/facility bits above it, e.g.
@@ -36,28 +36,9 @@ class EventRecord:
     past_stale_header: bool = False
     source: Provenance = Provenance("")
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "log": self.log,
-            "provider": self.provider,
-            "event_id": self.event_id,
-            "level": self.level,
-            "at": iso(self.at),
-            "record_number": self.record_number,
-            "strings": list(self.strings),
-            "data": dict(self.data),
-            "computer": self.computer,
-            "user_sid": self.user_sid,
-            "raw_event_id": self.raw_event_id,
-            "category": self.category,
-            "message": self.message,
-            "past_stale_header": self.past_stale_header,
-            "source": self.source.to_dict(),
-        }
-
 
 @dataclass(frozen=True)
-class LogEvent:
+class LogEvent(JsonRecord):
     """One meaningful line (or block) of a text log, decoded: what it says happened and when.
 
     ``log`` names the log family: ``update.exe`` (KB/Q logs), ``svcpack``, ``iis-setup``, ``setupapi``,
@@ -89,26 +70,9 @@ class LogEvent:
     def detail(self, name: str, default: str | None = None) -> str | None:
         return dict(self.details).get(name, default)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "log": self.log,
-            "what": self.what,
-            "at": iso(self.at),
-            "precision": self.precision,
-            "subject": self.subject,
-            "text": self.text,
-            "details": dict(self.details),
-            "source": self.source.to_dict(),
-            "sp_level": self.sp_level,
-            "outcome": self.outcome.to_dict() if self.outcome else None,
-            "update_id": self.update_id,
-            "file_path": self.file_path,
-            "file_version": self.file_version,
-        }
-
 
 @dataclass(frozen=True)
-class ErrorRun:
+class ErrorRun(JsonRecord):
     """Consecutive 5xx answers with no success in between: what users saw while the site was down."""
 
     start: datetime
@@ -121,7 +85,7 @@ class ErrorRun:
 
 
 @dataclass(frozen=True)
-class TrafficDay:
+class TrafficDay(JsonRecord):
     """One IIS log file's day (W3C ``ex``/``u_ex`` or HTTPERR), reduced to what brackets an outage.
 
     Times are UTC (W3C and HTTPERR logs are written in UTC). ``hourly`` holds (hour start, requests, 5xx) for
@@ -144,7 +108,7 @@ class TrafficDay:
 
 
 @dataclass(frozen=True)
-class FileLeftBehind:
+class FileLeftBehind(JsonRecord):
     """A file an install session did not put in place, and the typed reason its log gives.
 
     ``reason``: ``in-use-delayed`` (in use, queued for replacement at the next boot),
@@ -156,12 +120,9 @@ class FileLeftBehind:
     reason: str
     code: int | None = None  # the Win32 / HRESULT error the log gives, when it gives one
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "reason": self.reason, "code": self.code}
-
 
 @dataclass(frozen=True)
-class InstallOutcome:
+class InstallOutcome(JsonRecord):
     """What one install session did, as its own log or records say it: typed, so no rule parses prose.
 
     ``result``: ``success`` | ``failed`` | ``partial`` (ended, but files were left behind) | ``cancelled`` |
@@ -175,13 +136,3 @@ class InstallOutcome:
     reboot_required: bool | None = None
     return_code: int | None = None
     extended_error: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "result": self.result,
-            "files_replaced": self.files_replaced,
-            "left_behind": [f.to_dict() for f in self.left_behind],
-            "reboot_required": self.reboot_required,
-            "return_code": self.return_code,
-            "extended_error": self.extended_error,
-        }

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
-from scanner.model.facts import Precision, Provenance, iso
+from scanner.model.codec import JsonRecord, JsonShape
+from scanner.model.facts import Precision, Provenance
 from scanner.model.records import InstallOutcome
 
 
 @dataclass(frozen=True)
-class TimelineSource:
+class TimelineSource(JsonRecord):
     """One artefact attesting a timeline entry, with its own time claim and what it says."""
 
     type: str  # "registry" | "event" | "log" | "file" | "traffic"
@@ -20,15 +21,7 @@ class TimelineSource:
     says: str
     provenance: Provenance
 
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "type": self.type,
-            "at": iso(self.at),
-            "precision": self.precision,
-            "says": self.says,
-        }
-        data.update(self.provenance.to_dict())
-        return data
+    json_shape: ClassVar[JsonShape] = JsonShape(flatten=("provenance",))  # artifact, locator beside the claim
 
 
 #: Timeline kinds that are failure *evidence* (event records, crash logs): what a failure episode is made of.
@@ -41,7 +34,7 @@ FAILURE_KINDS = FAILURE_EVENT_KINDS | {"unexpected-shutdown"}
 
 
 @dataclass(frozen=True)
-class TimelineEntry:
+class TimelineEntry(JsonRecord):
     """One real-world event (an install, a boot, a crash...), carrying every source that attests it.
 
     JSON contract (issue 4, also the ``scan`` JSON's ``timeline``): ``at`` (UTC ISO-8601), ``precision``,
@@ -67,20 +60,3 @@ class TimelineEntry:
     sp_level: int | None = None  # the service-pack number an SP entry installs, or the SP a boot reports
     outcome: InstallOutcome | None = None  # what the install session did, when a log or record says
     components: tuple[str, ...] = ()  # a failure episode's profile components (profiles/components ids)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "precision": self.precision,
-            "kind": self.kind,
-            "subject": self.subject,
-            "summary": self.summary,
-            "sources": [s.to_dict() for s in self.sources],
-            "end": iso(self.end),
-            "conflicts": list(self.conflicts),
-            "details": dict(self.details),
-            "update_ids": list(self.update_ids),
-            "sp_level": self.sp_level,
-            "outcome": self.outcome.to_dict() if self.outcome else None,
-            "components": list(self.components),
-        }

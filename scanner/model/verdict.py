@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
-from scanner.model.facts import Provenance, iso
+from scanner.model.codec import JsonRecord, JsonShape
+from scanner.model.facts import Provenance
 
 Severity = Literal["critical", "warning", "info"]
 #: Most severe first: the one order reports sort by and ``scan --fail-on`` compares with.
@@ -15,19 +16,19 @@ Confidence = Literal["high", "medium", "low"]
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Evidence(JsonRecord):
     """One piece of evidence behind a claim: what the artefact says, where, and (if dated) when."""
 
     says: str
     source: Provenance
     at: datetime | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"says": self.says, "at": iso(self.at), **self.source.to_dict()}
+    # The contract writes the claim and its time first, then the provenance's keys beside them.
+    json_shape: ClassVar[JsonShape] = JsonShape(flatten=("source",), order=("says", "at"))
 
 
 @dataclass(frozen=True)
-class FindingFile:
+class FindingFile(JsonRecord):
     """A file a finding is about: what is on disk, and what it should be (baseline / recorded version)."""
 
     path: str  # Windows path relative to the volume root
@@ -48,26 +49,9 @@ class FindingFile:
     replaced_by_kind: str | None = None
     replaced_at: datetime | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "version": self.version,
-            "lab_tag": self.lab_tag,
-            "expected": self.expected,
-            "component": self.component,
-            "modified_at": iso(self.modified_at),
-            "created_at": iso(self.created_at),
-            "recorded_by": self.recorded_by,
-            "recorded_version": self.recorded_version,
-            "previous_version": self.previous_version,
-            "replaced_by": self.replaced_by,
-            "replaced_by_kind": self.replaced_by_kind,
-            "replaced_at": iso(self.replaced_at),
-        }
-
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(JsonRecord):
     """One rule's conclusion. JSON contract (issue 5): rule, severity, title, summary, files, updates,
     evidence, remediation, confidence; plus attribution, at, details.
 
@@ -90,25 +74,9 @@ class Finding:
     at: datetime | None = None
     details: tuple[tuple[str, str], ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "severity": self.severity,
-            "title": self.title,
-            "summary": self.summary,
-            "files": [f.to_dict() for f in self.files],
-            "updates": list(self.updates),
-            "evidence": [e.to_dict() for e in self.evidence],
-            "remediation": list(self.remediation),
-            "confidence": self.confidence,
-            "attribution": self.attribution,
-            "at": iso(self.at),
-            "details": dict(self.details),
-        }
-
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(JsonRecord):
     """The verdict: when it broke, what set it off, what latent condition that exposed, and the fix.
 
     JSON contract (issue 5): failure_onset, trigger, latent_cause, summary, remediation; plus the rest.
@@ -132,31 +100,12 @@ class Diagnosis:
     references: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "failure_onset": iso(self.failure_onset),
-            "trigger": self.trigger,
-            "latent_cause": self.latent_cause,
-            "summary": self.summary,
-            "remediation": list(self.remediation),
-            "confidence": self.confidence,
-            "cause_attribution": self.cause_attribution,
-            "symptom": self.symptom,
-            "last_good": iso(self.last_good),
-            "trigger_at": iso(self.trigger_at),
-            "trigger_gap_seconds": self.trigger_gap_seconds,
-            "contributing": list(self.contributing),
-            "known_issue": self.known_issue,
-            "references": list(self.references),
-            "evidence": [e.to_dict() for e in self.evidence],
-        }
-
 
 # -- the component table: each profile file's level (issue 6) -----------------------------------------------
 
 
 @dataclass(frozen=True)
-class ComponentFileLevel:
+class ComponentFileLevel(JsonRecord):
     """One file a component profile names, as found on disk, placed against the installed SP's baseline.
 
     ``sp_level`` is the service pack the file's version belongs to (0 = RTM; None when the OS profile cannot
@@ -180,33 +129,11 @@ class ComponentFileLevel:
     listed: bool = True  # False: found only by listing the component's folders (the profile does not name it)
     listed_path: str | None = None  # the path the profile names, when the file was found at another path
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "present": self.present,
-            "version": self.version,
-            "lab_tag": self.lab_tag,
-            "sp_level": self.sp_level,
-            "sp_name": self.sp_name,
-            "modified_at": iso(self.modified_at),
-            "created_at": iso(self.created_at),
-            "below_baseline": self.below_baseline,
-            "expected": self.expected,
-            "optional": self.optional,
-            "why": self.why,
-            "sources": [s.to_dict() for s in self.sources],
-            "listed": self.listed,
-            "listed_path": self.listed_path,
-        }
-
 
 @dataclass(frozen=True)
-class ComponentLevels:
+class ComponentLevels(JsonRecord):
     """A profile component (e.g. ``iis6``) and the level of each of its files."""
 
     id: str
     title: str
     files: tuple[ComponentFileLevel, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "title": self.title, "files": [f.to_dict() for f in self.files]}

@@ -9,9 +9,10 @@ field names are a contract (``schemas/preflight.schema.json``): add, never renam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import ClassVar, Literal
 
 from scanner.model import Provenance
+from scanner.model.codec import JsonRecord, JsonShape
 
 Status = Literal["safe", "at-risk", "unknown"]
 #: What a reason does to the verdict: a risk makes it at-risk; missing evidence makes it unknown (when no
@@ -35,7 +36,7 @@ KINDS = (
 
 
 @dataclass(frozen=True)
-class PreflightFile:
+class PreflightFile(JsonRecord):
     """A file a reason is about: what the disk has and what the update (or its SP baseline) requires."""
 
     path: str  # Windows path relative to the volume root
@@ -46,20 +47,9 @@ class PreflightFile:
     lab_tag: str | None = None
     sources: tuple[Provenance, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "on_disk": self.on_disk,
-            "required": self.required,
-            "component": self.component,
-            "sp_level": self.sp_level,
-            "lab_tag": self.lab_tag,
-            "sources": [s.to_dict() for s in self.sources],
-        }
-
 
 @dataclass(frozen=True)
-class PreflightReason:
+class PreflightReason(JsonRecord):
     """One typed reason behind a verdict."""
 
     kind: str  # one of KINDS
@@ -74,24 +64,9 @@ class PreflightReason:
     missing: tuple[str, ...] = ()  # what evidence is needed (effect "missing")
     evidence: tuple[Provenance, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "effect": self.effect,
-            "summary": self.summary,
-            "rule": self.rule,
-            "interaction": self.interaction,
-            "files": [f.to_dict() for f in self.files],
-            "updates": list(self.updates),
-            "required_service_pack": self.required_service_pack,
-            "service_pack": self.service_pack,
-            "missing": list(self.missing),
-            "evidence": [e.to_dict() for e in self.evidence],
-        }
-
 
 @dataclass(frozen=True)
-class PreflightVerdict:
+class PreflightVerdict(JsonRecord):
     """One update on one server, before it is installed."""
 
     update: str  # normalised id, e.g. "KB973917"
@@ -102,20 +77,12 @@ class PreflightVerdict:
     missing: tuple[str, ...] = ()  # every piece of evidence an unknown verdict lacks
     references: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "update": self.update,
-            "status": self.status,
-            "title": self.title,
-            "installed": self.installed,
-            "reasons": [r.to_dict() for r in self.reasons],
-            "missing": list(self.missing),
-            "references": list(self.references),
-        }
+    # The contract names the verdict (title, installed) before the reasons behind it.
+    json_shape: ClassVar[JsonShape] = JsonShape(order=("update", "status", "title", "installed"))
 
 
 @dataclass(frozen=True)
-class ServerPreflight:
+class ServerPreflight(JsonRecord):
     """One source's preflight: what the server is, and a verdict per update (or why it could not be read)."""
 
     source: str
@@ -127,17 +94,10 @@ class ServerPreflight:
     architecture: str | None = None
     error: str | None = None  # the source could not be scanned: every verdict is unknown
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "hostname": self.hostname,
-            "product": self.product,
-            "version": self.version,
-            "service_pack": self.service_pack,
-            "architecture": self.architecture,
-            "error": self.error,
-            "verdicts": [v.to_dict() for v in self.verdicts],
-        }
+    # The contract describes the server first, then its verdicts.
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        order=("source", "hostname", "product", "version", "service_pack", "architecture", "error")
+    )
 
 
 def status_of(reasons: tuple[PreflightReason, ...]) -> Status:

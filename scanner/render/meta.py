@@ -19,17 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import ClassVar
 
 from scanner import __version__
+from scanner.model.codec import JsonRecord, JsonShape
 
 
 @dataclass(frozen=True)
-class RunMeta:
+class RunMeta(JsonRecord):
     """How and when one output was made (see the module docstring for each field's meaning)."""
 
     tool_version: str
     profiles_version: str
     scanned_at: datetime
+
+    # ``scanned_at`` is written with ``Z`` and whole seconds (the module docstring), not as isoformat().
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        convert={"scanned_at": lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    )
 
     @classmethod
     def start(cls, profiles_dir: Path | None = None, at: datetime | None = None) -> RunMeta:
@@ -38,10 +45,3 @@ class RunMeta:
 
         when = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         return cls(__version__, profiles_version(profiles_dir), when)
-
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "tool_version": self.tool_version,
-            "profiles_version": self.profiles_version,
-            "scanned_at": self.scanned_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import ClassVar
 
-from scanner.model import Evidence, Precision, iso
+from scanner.model import Evidence, Precision
+from scanner.model.codec import JsonRecord, JsonShape
 
 #: Version of the repro JSON contract.
 SCHEMA_VERSION = "1.1"  # 1.1: tool_version, profiles_version, scanned_at
 
 
 @dataclass(frozen=True)
-class MediaFact:
+class MediaFact(JsonRecord):
     """One property of the install media (product, edition, architecture, language, SP level, components).
 
     ``value`` None means the evidence does not say: a lab must then ask the customer, never guess.
@@ -34,17 +35,9 @@ class MediaFact:
     how: str
     evidence: tuple[Evidence, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "value": self.value,
-            "how": self.how,
-            "evidence": [e.to_dict() for e in self.evidence],
-        }
-
 
 @dataclass(frozen=True)
-class BaseMedia:
+class BaseMedia(JsonRecord):
     """The OS media to start from: the level the OS was installed at, not the level it has today."""
 
     product: str | None
@@ -56,33 +49,18 @@ class BaseMedia:
     components: tuple[str, ...]  # component ids installed with the OS (e.g. "iis6"), at the media's level
     facts: tuple[MediaFact, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "product": self.product,
-            "edition": self.edition,
-            "architecture": self.architecture,
-            "language": self.language,
-            "service_pack": self.service_pack,
-            "service_pack_name": self.service_pack_name,
-            "components": list(self.components),
-            "facts": [f.to_dict() for f in self.facts],
-        }
-
 
 @dataclass(frozen=True)
-class StepFile:
+class StepFile(JsonRecord):
     """A file a step leaves at a given version (what a lab checks after the step)."""
 
     path: str  # volume-relative Windows path, e.g. WINDOWS\system32\inetsrv\w3core.dll
     version: str | None
     why: str = ""  # "recorded by KB973917", "Service Pack 1 media", "put back by <program>"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "version": self.version, "why": self.why}
-
 
 @dataclass(frozen=True)
-class ReproStep:
+class ReproStep(JsonRecord):
     """One thing to do in the lab, in order.
 
     ``action``: ``install-os`` | ``service-pack`` | ``hotfix`` | ``update`` | ``package`` |
@@ -107,26 +85,9 @@ class ReproStep:
     notes: tuple[str, ...] = ()
     evidence: tuple[Evidence, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "action": self.action,
-            "title": self.title,
-            "at": iso(self.at),
-            "precision": self.precision,
-            "package_id": self.package_id,
-            "level": self.level,
-            "component": self.component,
-            "files": [f.to_dict() for f in self.files],
-            "deviation": self.deviation,
-            "trigger": self.trigger,
-            "notes": list(self.notes),
-            "evidence": [e.to_dict() for e in self.evidence],
-        }
-
 
 @dataclass(frozen=True)
-class FailureSign:
+class FailureSign(JsonRecord):
     """One kind of failure seen after the onset: what the lab should watch for, and when."""
 
     kind: str  # timeline kind: worker-process-failure, rapid-fail-disable, service-failure, crash...
@@ -138,21 +99,9 @@ class FailureSign:
     after_trigger_seconds: int | None
     evidence: tuple[Evidence, ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "subject": self.subject,
-            "provider": self.provider,
-            "event_id": self.event_id,
-            "count": self.count,
-            "first_at": iso(self.first_at),
-            "after_trigger_seconds": self.after_trigger_seconds,
-            "evidence": [e.to_dict() for e in self.evidence],
-        }
-
 
 @dataclass(frozen=True)
-class ExpectedSymptom:
+class ExpectedSymptom(JsonRecord):
     """What the lab should see after the trigger step if the reproduction worked."""
 
     summary: str | None  # the diagnosis' symptom (the known issue's wording)
@@ -161,18 +110,9 @@ class ExpectedSymptom:
     last_good: datetime | None
     signs: tuple[FailureSign, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "summary": self.summary,
-            "watch_for": self.watch_for,
-            "onset": iso(self.onset),
-            "last_good": iso(self.last_good),
-            "signs": [s.to_dict() for s in self.signs],
-        }
-
 
 @dataclass(frozen=True)
-class ReproPlan:
+class ReproPlan(JsonRecord):
     """The whole plan: where it comes from, the media, the steps, the trigger and the symptom."""
 
     source: str
@@ -186,17 +126,6 @@ class ReproPlan:
     symptom: ExpectedSymptom | None
     caveats: tuple[str, ...] = ()  # what the plan could not establish (unknown values, gaps that matter)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "source": self.source,
-            "system": self.system,
-            "base": self.base.to_dict(),
-            "steps": [s.to_dict() for s in self.steps],
-            "trigger": self.trigger,
-            "latent_cause": self.latent_cause,
-            "cause_attribution": self.cause_attribution,
-            "known_issue": self.known_issue,
-            "symptom": self.symptom.to_dict() if self.symptom else None,
-            "caveats": list(self.caveats),
-        }
+    json_shape: ClassVar[JsonShape] = JsonShape(
+        computed={"schema_version": lambda _: SCHEMA_VERSION}, order=("schema_version",)
+    )
