@@ -141,7 +141,7 @@ def _reg_servicing_markers(data: bytes) -> None:
 
 def _evt(data: bytes) -> None:
     from scanner.collectors.events import read_event_log
-    from scanner.collectors.evt_records import scan_evt
+    from scanner.formats.evt import scan_evt
 
     read_event_log(io.BytesIO(data), "WINDOWS/system32/config/SysEvent.Evt", "System")
     scan_evt(io.BytesIO(data), len(data) + 512)  # a size beyond the data: a file shorter than it says
@@ -299,7 +299,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            doc="registry.pending_renames"),
     Target("reg_servicing_markers", _reg_servicing_markers, ("hive",), _REG_MODULES,
            doc="registry.servicing_markers and iis_setup_time"),
-    Target("evt", _evt, ("evt",), ("scanner",), doc="events.read_event_log and evt_records.scan_evt on .evt",
+    Target("evt", _evt, ("evt",), ("scanner",), doc="events.read_event_log and formats.evt.scan_evt on .evt",
            max_len=64 * 1024),
     Target("evtx", _evtx, ("evtx",), ("scanner",),
            doc="events.read_event_log on .evtx (formats/evtx.py)", max_len=4096 + 2 * 65536),
