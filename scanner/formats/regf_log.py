@@ -68,8 +68,9 @@ def checksum_ok(block: bytes | bytearray) -> bool:
 
 
 def file_type(data: bytes | bytearray) -> int:
-    """The base block's File type: 0 primary hive, 1 (or 2) old-format log, 6 new-format log."""
-    return _u32(data, 28)
+    """The base block's File type: 0 primary hive, 1 (or 2) old-format log, 6 new-format log; -1 when the
+    bytes are too short to hold one."""
+    return _u32(data, 28) if len(data) >= 32 else -1
 
 
 def is_dirty(primary: bytes) -> bool:
@@ -102,8 +103,11 @@ def replay_nt5(primary: bytes, log: bytes) -> tuple[bytes, int]:
     """Apply an old-format log to a copy of ``primary``; spec "Old format" (base block, dirty vector, pages).
 
     Raises:
-        LogRejected: the log is invalid, belongs to another flush, is truncated, or yields a bad hive bin.
+        LogRejected: the log is not an old-format log, is invalid, belongs to another flush, is truncated,
+            or yields a bad hive bin.
     """
+    if log_format(log) != "nt5":
+        raise LogRejected("it is not an old-format (DIRT) transaction log")
     if _u32(log, 28) not in _OLD_LOG_TYPES or not checksum_ok(log) or _u32(log, 4) != _u32(log, 8):
         raise LogRejected("its base block is invalid (bad checksum or unequal sequence numbers)")
     # "A transaction log can be applied when its Last written timestamp equals the primary's; when the
@@ -193,7 +197,8 @@ def replay_nt6(primary: bytes, logs: list[tuple[str, bytes]]) -> tuple[bytes, in
     base block replacing the primary's.
 
     Raises:
-        LogRejected: no log is eligible and valid (the reasons per log are in the message).
+        LogRejected: no log is eligible and valid (the reasons per log are in the message), or a log entry
+            python-registry cannot decode.
     """
     work = io.BytesIO(primary)
     eligible: list[tuple[str, _BoundedLog]] = []
@@ -212,6 +217,17 @@ def replay_nt6(primary: bytes, logs: list[tuple[str, bytes]]) -> tuple[bytes, in
             reasons.append(f"{name} is not a valid log ({exc})")
     if not eligible:
         raise LogRejected(", ".join(reasons) or "no log is eligible")
+    try:
+        return _apply_nt6(primary, work, eligible)
+    except PARSE_ERRORS as exc:  # python-registry on a log entry it cannot decode
+        names = ", ".join(n for n, _ in logs)
+        why = f"{names}: a log entry is corrupt or the replayed hive does not parse ({exc})"
+        raise LogRejected(why) from exc
+
+
+def _apply_nt6(primary: bytes, work: io.BytesIO, eligible: list[tuple[str, _BoundedLog]]
+               ) -> tuple[bytes, int, list[str]]:
+    """Apply the eligible logs oldest first, each continuing the previous one's sequence numbers."""
     eligible.sort(key=cmp_to_key(_log_order))
     if not checksum_ok(primary):
         eligible = eligible[-1:]
