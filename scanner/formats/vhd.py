@@ -146,8 +146,15 @@ def read_info(fh: BinaryIO) -> VhdInfo:
 
     Raises:
         VhdFormatError: the file is no VHD, or declares sizes or offsets the spec or the file rule out.
-        struct.error: a structure shorter than the spec's (the caller treats it as VhdFormatError).
+        OSError: the handle cannot be read.
     """
+    try:
+        return _read_info(fh)
+    except struct.error as exc:  # a structure shorter than the spec's: not reachable, kept as a guarantee
+        raise VhdFormatError(f"truncated structure ({exc})") from exc
+
+
+def _read_info(fh: BinaryIO) -> VhdInfo:
     file_size = fh.seek(0, io.SEEK_END)
     raw, problems = _read_footer(fh, file_size)
     f = _FOOTER.unpack_from(raw)
