@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "scanner.errors": 0,
     "scanner.model": 0,
     "scanner.evidence": 1,
-    "scanner.formats": 1,
+    "scanner.formats": 0,  # byte parsers: below evidence and collectors, which use them; import no stage
     "scanner.collectors": 2,
     "scanner.timeline": 3,
     "scanner.knowledge": 3,
@@ -75,3 +75,25 @@ def test_stages_import_only_upstream() -> None:
                 if target.startswith("scanner") and target != "scanner" and _layer(target) > own:
                     violations.append(f"{name} (layer {own}) imports {target} (layer {_layer(target)})")
     assert not violations, "\n".join(violations)
+
+
+def test_formats_import_no_other_scanner_package() -> None:
+    """scanner/formats/ holds byte parsers that know nothing of the model or any stage (STYLE.md): they may
+    import each other and third-party parsers only, so they can be fuzzed and reused alone."""
+    found = []
+    for name, path in _modules():
+        if not name.startswith("scanner.formats"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                # formats/ is flat: one dot stays inside it, two leave it
+                targets = [node.module or ""] if node.level == 0 else ["scanner.formats" if node.level == 1
+                                                                      else "(relative import)"]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            for target in targets:
+                outside = target == "(relative import)" or target.split(".")[0] == "scanner"
+                if outside and not target.startswith("scanner.formats"):
+                    found.append(f"{name} imports {target}")
+    assert not found, "\n".join(found)
