@@ -16,6 +16,7 @@ service's header) is still parsed. Bounds: a line longer than :data:`MAX_LINE` i
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
@@ -76,6 +77,7 @@ class W3cLineParser:
 
     def __init__(self, log: str = "w3c") -> None:
         self.log = log
+        self.lines = 0
         self.saw_fields = False
         self._fields: dict[str, int] | None = None
         self._nfields = 0
@@ -84,30 +86,33 @@ class W3cLineParser:
         self._last_abs = -1  # last request's absolute second, for date-less day roll-over
         self._dates: dict[str, int] = {}
 
-    def parse(self, raw: str, *, first: bool = False) -> tuple[Skip | Request, ...]:
-        """What one line holds: nothing (blank, directive), a :class:`Request`, or :class:`Skip` reasons.
+    def items(self, lines: Iterable[str]) -> Iterator[Skip | Request]:
+        """What the lines hold, in order: a :class:`Request` per data line, a :class:`Skip` per malformed one
+        (two for a NUL-padded line whose tail is a malformed data line); directives and blank lines yield
+        nothing. :attr:`lines` counts the lines consumed, so the caller knows which line an item came from.
+        Can be called repeatedly for one file (a generator: one resume a line, for logs of gigabytes).
 
         Args:
-            raw: the decoded line, line end optional.
-            first: the file's first line (a UTF-8 BOM left on it is dropped).
+            lines: decoded lines, line ends optional.
         """
-        line = raw.rstrip("\r\n")
-        skipped: tuple[Skip, ...] = ()
-        if "\x00" in line:
-            # NUL padding left by a crash; text after it (a service restart's header) is still good.
-            skipped = (_NUL,)
-            line = line[line.rfind("\x00") + 1 :]
-            if not line.strip() or len(line) > MAX_LINE:
-                return skipped
-        elif len(line) > MAX_LINE:
-            return (_OVERLONG,)
-        if first and line.startswith("\ufeff"):
-            line = line[1:]
-        if line.startswith("#"):
-            self._directive(line)
-        elif line.strip():
-            return (*skipped, self._data(line))
-        return skipped
+        for raw in lines:
+            self.lines += 1
+            line = raw.rstrip("\r\n")
+            if "\x00" in line:
+                # NUL padding left by a crash; text after it (a service restart's header) is still good.
+                yield _NUL
+                line = line[line.rfind("\x00") + 1 :]
+                if not line.strip() or len(line) > MAX_LINE:
+                    continue
+            elif len(line) > MAX_LINE:
+                yield _OVERLONG
+                continue
+            if self.lines == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            if line.startswith("#"):
+                self._directive(line)
+            elif line.strip():
+                yield self._data(line)
 
     def _directive(self, line: str) -> None:
         name, _, value = line[1:].partition(":")
@@ -178,4 +183,6 @@ class W3cLineParser:
         self._last_abs = ordinal * 86_400 + secs
         reason = parts[fields["s-reason"]] if "s-reason" in fields else None
         queue = parts[fields["s-queuename"]] if "s-queuename" in fields else None
-        return Request(ordinal, secs, status, reason, None if queue == "-" else queue, self._software)
+        # tuple.__new__: the NamedTuple's own __new__ is a Python call, and this runs once a request line
+        return tuple.__new__(Request, (ordinal, secs, status, reason, None if queue == "-" else queue,
+                                       self._software))

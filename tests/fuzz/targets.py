@@ -283,15 +283,18 @@ def _w3c_stream(data: bytes) -> None:
     # The first two bytes choose the reader's bounds, so short lines and chunk edges meet.
     max_line = 1 + (data[0] if data else 0)
     chunk = 1 + (data[1] if len(data) > 1 else 0)
-    parser = W3cLineParser("httperr")
     total = 0
+    texts = []
     for line in read_lines(io.BytesIO(data[2:]), max_line=max_line, chunk=chunk):
         assert len(line.text) <= max_line + 1, f"a line of {len(line.text)} characters passed {max_line=}"
         assert line.overlong or len(line.text) <= max_line, "a line over max_line is not flagged"
         total += 1
         assert line.number == total, "line numbers skip or repeat"
         assert total <= len(data) + 1, "more lines than bytes: the reader is not making progress"
-        list(parser.parse(line.text, first=total == 1))
+        texts.append(line.text)
+    parser = W3cLineParser("httperr")
+    list(parser.items(texts))
+    assert parser.lines == total
 
 
 # --- local time ------------------------------------------------------------------------------------------

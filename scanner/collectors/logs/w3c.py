@@ -105,7 +105,6 @@ class W3cSummary:
         self.artifact = artifact
         self.site = site
         self.log = log
-        self.lines = 0
         self.skipped = 0
         self.first_skipped: tuple[int, str] | None = None
         self.runs_dropped = 0
@@ -116,6 +115,11 @@ class W3cSummary:
         self._orphan_skips = 0
 
     @property
+    def lines(self) -> int:
+        """Lines consumed so far (the current line's number while an item of it is handled)."""
+        return self._parser.lines
+
+    @property
     def saw_fields(self) -> bool:
         """Whether any ``#Fields`` directive was seen (a file without one is not a W3C extended log)."""
         return self._parser.saw_fields
@@ -124,13 +128,23 @@ class W3cSummary:
 
     def feed(self, lines: Iterable[str]) -> None:
         """Reduce ``lines`` (strings, line ends optional); can be called repeatedly for one file."""
-        for raw in lines:
-            self.lines += 1
-            for item in self._parser.parse(raw, first=self.lines == 1):
-                if isinstance(item, Skip):
-                    self._skip(item.reason)
-                else:
-                    self._request(item)
+        days = self._days
+        for req in self._parser.items(lines):
+            if isinstance(req, Skip):
+                self._skip(req.reason)
+                continue
+            # the request's day (inline: this loop runs once a line over gigabytes of logs)
+            day = days.get(req.ordinal)
+            if day is None:
+                if len(days) >= MAX_DAYS:
+                    self._skip(f"more than {MAX_DAYS} days in one file")
+                    continue
+                day = days[req.ordinal] = _Day(req.ordinal, req.software, self.lines)
+                if self._orphan_skips:
+                    day.skipped += self._orphan_skips
+                    self._orphan_skips = 0
+            self._day = day
+            self._count(day, req)
 
     def _skip(self, reason: str) -> None:
         self.skipped += 1
@@ -140,19 +154,6 @@ class W3cSummary:
             self._day.skipped += 1
         else:
             self._orphan_skips += 1
-
-    def _request(self, req: Request) -> None:
-        day = self._days.get(req.ordinal)
-        if day is None:
-            if len(self._days) >= MAX_DAYS:
-                self._skip(f"more than {MAX_DAYS} days in one file")
-                return
-            day = self._days[req.ordinal] = _Day(req.ordinal, req.software, self.lines)
-            if self._orphan_skips:
-                day.skipped += self._orphan_skips
-                self._orphan_skips = 0
-        self._day = day
-        self._count(day, req)
 
     def _count(self, day: _Day, req: Request) -> None:
         secs, status = req.seconds, req.status
