@@ -105,7 +105,7 @@ def read_lines(handle: BinaryIO, *, max_line: int = MAX_LINE, chunk: int = CHUNK
         chunk: bytes read at a time (at least 1).
     """
     size = max(1, chunk)
-    first = handle.read(size)
+    first = handle.read(max(size, 4))  # detection needs the first four bytes, whatever the chunk
     codec, bom = detect_encoding(first)
     number = 0
     if codec is None:
