@@ -1,7 +1,7 @@
 """Event logs: finding them on the system volume and reading them into :class:`EventRecord` facts.
 
 NT5 keeps ``SysEvent.Evt`` / ``AppEvent.Evt`` / ``SecEvent.Evt`` in ``system32\\config`` (legacy ``.evt``,
-read by the bounded scanner in :mod:`scanner.collectors.evt_records`); Vista and later keep one ``.evtx`` per
+read by the bounded scanner in :mod:`scanner.formats.evt`); Vista and later keep one ``.evtx`` per
 channel in ``System32\\winevt\\Logs``, the channel's ``/`` stored as ``%4`` in the file name
 (``Microsoft-Windows-WindowsUpdateClient%4Operational.evtx``).
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from scanner.collectors.evt_records import RawEvtRecord, scan_evt
+from scanner.formats.evt import RawEvtRecord, scan_evt
 from scanner.collectors.volume import READ_ERRORS, glob, size_of
 from scanner.formats.evtx import EvtxEvent, scan_evtx
 from scanner.model import EventRecord, Gap, Provenance

@@ -2,55 +2,47 @@
 
 A server that lost power mid-flush leaves a *dirty* hive: a bad base-block checksum, or primary and secondary
 sequence numbers that differ. Its newest keys (often the very update that killed it) then exist only in the
-transaction log beside it. Spec: Maxim Suhanov, "Windows registry file format specification"
-(https://github.com/msuhanov/regf), sections "Format of transaction log files", "Dirty state of a hive" and
-"Multiple transaction log files"; Joachim Metz, libregf "Windows NT Registry File (REGF) format".
+transaction log beside it. The bytes of that replay (old ``DIRT`` and new ``HvLE`` logs) are the format
+layer's (:mod:`scanner.formats.regf_log`, with the spec references); this collector finds the logs beside a
+hive, tries them in the order Windows does, parses the result with python-registry and records what was done
+(:class:`HiveRecovery`) for the report.
 
-* Old format (NT 5.x to Windows 8; ``.LOG``, and ``.LOG1/.LOG2`` on Vista-8.0): the first sector is a copy of
-  the base block (File type 1), the next sector starts ``"DIRT"`` + a bitmap with one bit per 512-byte page
-  of hive bins data, then every dirty page in bitmap order, each written back to ``4096 + 512 * bit``.
-  python-registry refuses this format, so :func:`_replay_nt5` implements it (regipy's ``recovery.py`` was
-  read for comparison; regipy is a test-only dependency and is not imported here).
-* New format (Windows 8.1+; ``.LOG1/.LOG2``): base block (File type 6) + HvLE log entries. Replayed with
-  python-registry's ``RegistryLog``, following the eligibility and ordering rules of its recovery sample.
-
-The format is recognised by content, never by file name. Everything happens on an in-memory copy: evidence is
-only ever opened ``rb`` and the caller's bytes are never modified.
+Everything happens on an in-memory copy: evidence is only ever opened ``rb`` and the caller's bytes are never
+modified.
 """
 
 from __future__ import annotations
 
 import io
-import struct
 from dataclasses import dataclass
-from functools import cmp_to_key
 from pathlib import Path
 from typing import Any
 
-from Registry import Registry, RegistryLog, RegistryParse
+from Registry import Registry, RegistryParse
 
 from scanner.collectors.regsafe import HiveReader, Node
 from scanner.evidence.errors import READ_ERRORS
+from scanner.formats.regf_log import (
+    BASE_BLOCK,
+    MAX_HIVE_SIZE,
+    PARSE_ERRORS,
+    LogRejected,
+    checksum_ok,
+    file_type,
+    is_dirty,
+    log_format,
+    replay_nt5,
+    replay_nt6,
+)
 
 __all__ = ["MAX_HIVE_SIZE", "HiveRecovery", "HiveUnreadable", "OpenHive", "open_hive", "read_hive_files"]
 
-MAX_HIVE_SIZE = 512 * 1024 * 1024
-"""Largest hive or log read or replayed; real SOFTWARE hives stay far below it."""
-_BASE = 4096  # base block size = offset of the hive bins data (spec: "Base block")
-_SECTOR = 512
-_OLD_LOG_TYPES = (1, 2)  # File type 1 (2 also appears in python-registry's FileType as an old log)
-_NEW_LOG_TYPE = 6
 _LOG_SUFFIXES = (".LOG", ".LOG1", ".LOG2")
 _MAX_DIR_ENTRIES = 100_000
-_PARSE_ERRORS = (RegistryParse.RegistryException, struct.error, ValueError, IndexError, OverflowError)
 
 
 class HiveUnreadable(ValueError):
     """The primary hive file itself cannot be read or parsed; the caller records a Gap with this sentence."""
-
-
-class _LogRejected(Exception):
-    """A transaction log that cannot be applied; the message is the reason, without a final period."""
 
 
 @dataclass(frozen=True)
@@ -86,183 +78,6 @@ class OpenHive:
     recovery: HiveRecovery
 
 
-def _u32(data: bytes | bytearray, offset: int) -> int:
-    return int(struct.unpack_from("<I", data, offset)[0])
-
-
-def _checksum(block: bytes | bytearray) -> int:
-    """XOR-32 of the first 508 bytes, 0 -> 1 and 0xFFFFFFFF -> 0xFFFFFFFE (spec: "Base block", Checksum)."""
-    value = 0
-    for (word,) in struct.iter_unpack("<I", bytes(block[:508])):
-        value ^= word
-    return 1 if value == 0 else 0xFFFFFFFE if value == 0xFFFFFFFF else value
-
-
-def _checksum_ok(block: bytes | bytearray) -> bool:
-    return len(block) >= _SECTOR and _checksum(block) == _u32(block, 508)
-
-
-def _is_dirty(primary: bytes) -> bool:
-    """Spec "Dirty state of a hive": wrong checksum, or primary sequence != secondary sequence."""
-    return not _checksum_ok(primary) or _u32(primary, 4) != _u32(primary, 8)
-
-
-def _seal_header(buf: bytearray, sequence: int, hbins_size: int) -> None:
-    """Mark the replayed copy clean: both sequence numbers equal, File type primary, fresh checksum."""
-    struct.pack_into("<II", buf, 4, sequence, sequence)
-    struct.pack_into("<I", buf, 28, 0)
-    struct.pack_into("<I", buf, 40, hbins_size)
-    struct.pack_into("<I", buf, 508, _checksum(buf))
-
-
-def _log_format(data: bytes) -> str | None:
-    """Recognise a log by content: ``regf`` base block, then DIRT at 512/4096 (old) or HvLE at 512 (new)."""
-    if len(data) < _SECTOR + 4 or data[:4] != b"regf":  # a truncated log is still recognised
-        return None
-    file_type = _u32(data, 28)
-    if file_type in _OLD_LOG_TYPES and b"DIRT" in (data[512:516], data[4096:4100]):
-        return "nt5"
-    if file_type == _NEW_LOG_TYPE and data[512:516] == b"HvLE":
-        return "nt6"
-    return None
-
-
-# --- old format (DIRT) -------------------------------------------------------------------------------------
-def _replay_nt5(primary: bytes, log: bytes) -> tuple[bytes, int]:
-    """Apply an old-format log to a copy of ``primary``; spec "Old format" (base block, dirty vector, pages).
-
-    Raises:
-        _LogRejected: the log is invalid, belongs to another flush, is truncated, or yields a bad hive bin.
-    """
-    if _u32(log, 28) not in _OLD_LOG_TYPES or not _checksum_ok(log) or _u32(log, 4) != _u32(log, 8):
-        raise _LogRejected("its base block is invalid (bad checksum or unequal sequence numbers)")
-    # "A transaction log can be applied when its Last written timestamp equals the primary's; when the
-    # primary's base block is invalid, the Timestamp of the first hive bin is used instead."
-    stamp_at = 12 if _checksum_ok(primary) else _BASE + 20
-    if len(primary) < stamp_at + 8 or log[12:20] != primary[stamp_at : stamp_at + 8]:
-        raise _LogRejected("its last-written time stamp differs from the hive's: it is from another flush")
-    dirt = _SECTOR if log[512:516] == b"DIRT" else _BASE  # the second sector: 512, or 4096 with 4 KiB sectors
-    hbins_size = _u32(log, 40)  # the in-memory size at the flush: the hive may have grown since
-    if hbins_size == 0 or hbins_size % _BASE or hbins_size > MAX_HIVE_SIZE - _BASE:
-        raise _LogRejected(f"its hive bins size {hbins_size:#x} is not a plausible multiple of 4096")
-    bitmap = log[dirt + 4 : dirt + 4 + hbins_size // (8 * _SECTOR)]  # one bit per 512-byte page
-    if len(bitmap) * 8 * _SECTOR != hbins_size:
-        raise _LogRejected("it is truncated inside its dirty vector")
-    bits = [i * 8 + b for i, byte in enumerate(bitmap) if byte for b in range(8) if byte >> b & 1]
-    first_page = -(-(dirt + 4 + len(bitmap)) // dirt) * dirt  # the sector after the dirty vector
-    if first_page + len(bits) * _SECTOR > len(log):
-        raise _LogRejected(f"it is truncated: {len(bits)} dirty pages are announced but not all are present")
-
-    out = bytearray(primary)
-    if not _checksum_ok(primary):  # spec note 4: recover the base block from the log's copy
-        out[:_SECTOR] = log[:_SECTOR]
-    out.extend(bytes(max(0, _BASE + hbins_size - len(out))))
-    for index, bit in enumerate(bits):
-        src = first_page + index * _SECTOR
-        out[_BASE + bit * _SECTOR : _BASE + (bit + 1) * _SECTOR] = log[src : src + _SECTOR]
-    _check_dirty_bins(out, hbins_size, set(bits))
-    _seal_header(out, _u32(log, 4), hbins_size)
-    return bytes(out), len(bits)
-
-
-def _check_dirty_bins(buf: bytearray, hbins_size: int, dirty: set[int]) -> None:
-    """Spec "Dirty pages": a dirty hive bin must have its signature and its own offset, or recovery aborts.
-
-    Bins are walked from the first; the walk stops (without blame) at a broken header on a clean page, since
-    that is the primary's own damage and the log cannot be judged beyond it.
-    """
-    offset = 0
-    while offset < hbins_size and dirty:
-        pos = _BASE + offset
-        size = _u32(buf, pos + 8)
-        valid = buf[pos : pos + 4] == b"hbin" and _u32(buf, pos + 4) == offset
-        if not valid or size < _BASE or size % _BASE or offset + size > hbins_size:
-            if offset // _SECTOR in dirty:
-                raise _LogRejected(f"replaying it leaves an invalid hive bin at offset {offset:#x}")
-            return
-        offset += size
-
-
-# --- new format (HvLE) -------------------------------------------------------------------------------------
-class _BoundedLog(RegistryLog.RegistryLog):
-    """python-registry's RegistryLog, refusing pages outside the entry's hive bins size (hostile logs).
-
-    Without this a log with valid hashes but a page offset near 4 GiB would grow the in-memory copy to 4 GiB.
-    """
-
-    pages = 0
-
-    def write_dirty_page(self, dirty_page_reference: Any, dirty_page: Any) -> None:
-        entry_hbins = dirty_page_reference.parent().hbins_size()
-        offset, size = dirty_page_reference.offset(), dirty_page_reference.size()
-        if entry_hbins > MAX_HIVE_SIZE - _BASE or offset + size > entry_hbins:
-            raise _LogRejected(f"a log entry references a page outside the hive (offset {offset:#x})")
-        if len(dirty_page.data()) != size:
-            raise _LogRejected("it is truncated inside a log entry")
-        super().write_dirty_page(dirty_page_reference, dirty_page)
-        self.pages += 1
-
-
-def _has_entries(log: bytes) -> bool:
-    """True when the first log entry is valid (hashes, size) and carries its base block's sequence number."""
-    first = next(iter(RegistryParse.REGFBlock(log, 0, False).log_entries()), None)
-    return first is not None
-
-
-def _log_order(a: tuple[str, _BoundedLog], b: tuple[str, _BoundedLog]) -> int:
-    """Sort key of the dual-logging scheme: the log whose first sequence number comes first (wrap-safe)."""
-    return -1 if a[1].is_starting_log(b[1]) else 1
-
-
-def _replay_nt6(primary: bytes, logs: list[tuple[str, bytes]]) -> tuple[bytes, int, list[str]]:
-    """Apply new-format logs with python-registry, as its recovery sample orders them.
-
-    Eligible logs (first sequence >= the primary's secondary sequence, or any when the primary's checksum is
-    bad) are applied oldest first (``is_starting_log``), each next one continuing from the sequence number
-    after the previous one's last entry; with a bad primary base block only the newest log is applied, its
-    base block replacing the primary's.
-
-    Raises:
-        _LogRejected: no log is eligible and valid (the reasons per log are in the message).
-    """
-    work = io.BytesIO(primary)
-    eligible: list[tuple[str, _BoundedLog]] = []
-    reasons: list[str] = []
-    for name, data in logs:
-        work.seek(0)
-        try:
-            log = _BoundedLog(work, io.BytesIO(data))  # checks file type, own checksum, clustering factor
-            if not log.is_eligible_log():
-                reasons.append(f"{name} predates the hive's last complete write")
-            elif not _has_entries(data):
-                reasons.append(f"{name} has no valid log entry")
-            else:
-                eligible.append((name, log))
-        except _PARSE_ERRORS as exc:
-            reasons.append(f"{name} is not a valid log ({exc})")
-    if not eligible:
-        raise _LogRejected(", ".join(reasons) or "no log is eligible")
-    eligible.sort(key=cmp_to_key(_log_order))
-    if not _checksum_ok(primary):
-        eligible = eligible[-1:]
-    (first_name, first), *rest = eligible
-    work.seek(0)
-    first.reload_primary_regf()
-    sequence = first.recover_hive()
-    if sequence is None:
-        raise _LogRejected(f"{first_name} applied no entry")
-    applied = [first_name]
-    for name, log in rest:
-        log.reload_primary_regf()
-        following = log.recover_hive_continue((sequence + 1) & 0xFFFFFFFF)
-        if following is not None:
-            sequence = following
-            applied.append(name)
-    out = bytearray(work.getvalue())
-    _seal_header(out, _u32(out, 4), _u32(out, 40))
-    return bytes(out), sum(log.pages for _, log in eligible), applied
-
-
 # --- public API --------------------------------------------------------------------------------------------
 def _parse(data: bytes) -> Registry.Registry:
     """Parse with python-registry and read the root key and its subkey list, where broken hives fail.
@@ -295,7 +110,7 @@ def _recover(primary: bytes, logs: dict[str, bytes]) -> tuple[Registry.Registry 
     Old-format logs are tried first, each alone (only one matches the flush by time stamp); new-format logs
     are applied together. A log whose replay does not parse counts as failed.
     """
-    candidates = [(n, d, _log_format(d)) for n, d in _sort_logs(logs) if len(d) <= MAX_HIVE_SIZE]
+    candidates = [(n, d, log_format(d)) for n, d in _sort_logs(logs) if len(d) <= MAX_HIVE_SIZE]
     usable = [(n, d, f) for n, d, f in candidates if f is not None]
     if not usable:
         present = ", ".join(n for n, _, _ in candidates)
@@ -305,20 +120,20 @@ def _recover(primary: bytes, logs: dict[str, bytes]) -> tuple[Registry.Registry 
     reasons: list[str] = []
     for name, data, _ in (c for c in usable if c[2] == "nt5"):
         try:
-            replayed, pages = _replay_nt5(primary, data)
+            replayed, pages = replay_nt5(primary, data)
             return _parse(replayed), HiveRecovery(True, True, name, "nt5", pages)
-        except _LogRejected as exc:
+        except LogRejected as exc:
             reasons.append(f"{name}: {exc}")
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             reasons.append(f"{name}: the replayed hive does not parse ({exc})")
     nt6 = [(n, d) for n, d, f in usable if f == "nt6"]
     if nt6:
         try:
-            replayed, pages, applied = _replay_nt6(primary, nt6)
+            replayed, pages, applied = replay_nt6(primary, nt6)
             return _parse(replayed), HiveRecovery(True, True, ", ".join(applied), "nt6", pages)
-        except _LogRejected as exc:
+        except LogRejected as exc:
             reasons.append(str(exc))
-        except _PARSE_ERRORS as exc:
+        except PARSE_ERRORS as exc:
             names = ", ".join(n for n, _ in nt6)
             reasons.append(f"{names}: a log entry is corrupt or the replayed hive does not parse ({exc})")
     formats = {f for _, _, f in usable}
@@ -346,16 +161,16 @@ def open_hive(primary: bytes, logs: dict[str, bytes], *, artifact: str) -> OpenH
     name = artifact.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     if len(primary) > MAX_HIVE_SIZE:
         raise HiveUnreadable(f"{artifact} is larger than {MAX_HIVE_SIZE >> 20} MiB, which no real hive is.")
-    if len(primary) < _BASE + 32 or primary[:4] != b"regf":
+    if len(primary) < BASE_BLOCK + 32 or primary[:4] != b"regf":
         raise HiveUnreadable(f"{artifact} is not a registry hive (no regf base block and hive bin).")
-    if _checksum_ok(primary) and _u32(primary, 28) != 0:
-        raise HiveUnreadable(f"{artifact} is a transaction log (file type {_u32(primary, 28)}), not a hive.")
+    if checksum_ok(primary) and file_type(primary) != 0:
+        raise HiveUnreadable(f"{artifact} is a transaction log (file type {file_type(primary)}), not a hive.")
     try:
         registry: Registry.Registry | None = _parse(primary)
         error = ""
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         registry, error = None, str(exc) or type(exc).__name__
-    if not _is_dirty(primary):
+    if not is_dirty(primary):
         if registry is None:
             raise HiveUnreadable(f"{artifact} does not parse as a registry hive ({error}).")
         return OpenHive(registry, name, artifact, HiveRecovery(dirty=False, recovered=False))

@@ -85,7 +85,7 @@ def _store(out: Path, kind: str, name: str, data: bytes) -> None:
 
 def _vhd_seed(path: Path) -> bytes:
     """A VHD's headers without its data: the first 64 KiB (footer copy, dynamic header, locators, BAT)
-    and the footer. Enough for vhdchain's ``_inspect`` to reach every header field."""
+    and the footer. Enough for formats/vhd.py's ``read_info`` to reach every header field."""
     size = path.stat().st_size
     with path.open("rb") as fh:
         head = fh.read(64 * 1024)

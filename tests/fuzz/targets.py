@@ -1,10 +1,11 @@
 """One fuzz target per parser that reads untrusted bytes, and the errors each documents.
 
-A target is ``run(data)``: it feeds the bytes to the parser the way the scanner does. ``allowed`` lists the
-exceptions the API documents (``HiveUnreadable``, ``PeUnreadable``, the VHD chain's ``ScannerError``s...);
-anything else escaping ``run`` is a crash. Documented "empty result with a gap" APIs (event logs, text logs,
-registry collectors) allow nothing: a gap is their only way to fail. The imports are lazy so each target's
-subprocess loads (and atheris instruments) only what it exercises.
+A target is ``run(data)``: it feeds the bytes to the format layer's parser directly (``scanner/formats/``:
+regf logs, .evt, .evtx, PE version resources, VHD, text lines), then the way the scanner does. ``allowed``
+lists the exceptions the API documents (``HiveUnreadable``, ``PeFormatError``, ``VhdFormatError``, the VHD
+chain's ``ScannerError``s...); anything else escaping ``run`` is a crash. Documented "empty result with a
+gap" APIs (event logs, text logs, registry collectors) allow nothing: a gap is their only way to fail. The
+imports are lazy so each target's subprocess loads (and atheris instruments) only what it exercises.
 """
 
 from __future__ import annotations
@@ -44,13 +45,18 @@ _state: dict[str, Any] = {}
 
 def _hive_unreadable() -> tuple[type[BaseException], ...]:
     from scanner.collectors.hive import HiveUnreadable
+    from scanner.formats.regf_log import LogRejected
 
-    return (HiveUnreadable,)
+    return (HiveUnreadable, LogRejected)
 
 
 def _hive_open(data: bytes) -> None:
     from scanner.collectors.hive import open_hive
+    from scanner.formats.regf_log import file_type, is_dirty, log_format
 
+    is_dirty(data)
+    file_type(data)
+    log_format(data)
     open_hive(data, {}, artifact="WINDOWS\\system32\\config\\SOFTWARE")
 
 
@@ -67,18 +73,28 @@ def _primary(kind: str) -> bytes:
 
 def _hive_log_nt5(data: bytes) -> None:
     from scanner.collectors.hive import open_hive
+    from scanner.formats.regf_log import LogRejected, replay_nt5
 
+    try:
+        replay_nt5(_primary("hive_log_nt5"), data)
+    except LogRejected:
+        pass
     open_hive(_primary("hive_log_nt5"), {"software.LOG": data}, artifact="WINDOWS/system32/config/SOFTWARE")
 
 
 def _hive_log_nt6(data: bytes) -> None:
     from scanner.collectors.hive import open_hive
+    from scanner.formats.regf_log import LogRejected, replay_nt6
 
     # A second "regf" base block in the bytes starts .LOG2 (the replay orders and chains both logs); a
     # seed (one real .LOG1) so replays unchanged, and mutation can grow the pair.
     cut = data.find(b"regf", 1)
     logs = {"SYSTEM.LOG1": data, "SYSTEM.LOG2": b""} if cut < 0 else {
         "SYSTEM.LOG1": data[:cut], "SYSTEM.LOG2": data[cut:]}
+    try:
+        replay_nt6(_primary("hive_log_nt6"), [(n, d) for n, d in logs.items() if d])
+    except LogRejected:
+        pass
     open_hive(_primary("hive_log_nt6"), logs, artifact="Windows/System32/config/SYSTEM")
 
 
@@ -141,28 +157,34 @@ def _reg_servicing_markers(data: bytes) -> None:
 
 def _evt(data: bytes) -> None:
     from scanner.collectors.events import read_event_log
-    from scanner.collectors.evt_records import scan_evt
+    from scanner.formats.evt import scan_evt
 
-    read_event_log(io.BytesIO(data), "WINDOWS/system32/config/SysEvent.Evt", "System")
     scan_evt(io.BytesIO(data), len(data) + 512)  # a size beyond the data: a file shorter than it says
+    read_event_log(io.BytesIO(data), "WINDOWS/system32/config/SysEvent.Evt", "System")
 
 
 def _evtx(data: bytes) -> None:
     from scanner.collectors.events import read_event_log
+    from scanner.formats.evtx import scan_evtx
 
+    scan_evtx(io.BytesIO(data), len(data))
     read_event_log(io.BytesIO(data), "Windows/System32/winevt/Logs/System.evtx", "System")
 
 
 def _pe(data: bytes) -> None:
-    from scanner.collectors.pe_version import read_pe_version
+    from scanner.collectors.pe_version import lab_tag_of
+    from scanner.formats.pe_version import read_version_resource
 
-    read_pe_version(io.BytesIO(data), len(data))
+    resource = read_version_resource(io.BytesIO(data), len(data))
+    lab_tag_of(resource.string("FileVersion"))
+    # max_resource=64: the sparse RT_VERSION walk, which whole-section reads of small inputs never reach.
+    read_version_resource(io.BytesIO(data), len(data), max_resource=64)
 
 
 def _pe_unreadable() -> tuple[type[BaseException], ...]:
-    from scanner.collectors.pe_version import PeUnreadable
+    from scanner.formats.pe_version import PeFormatError
 
-    return (PeUnreadable,)
+    return (PeFormatError,)
 
 
 def _vhd_dir() -> Path:
@@ -175,7 +197,18 @@ def _vhd_dir() -> Path:
 
 def _vhd(data: bytes) -> None:
     from scanner.evidence.vhdchain import is_vhd_differencing, resolve_chain
+    from scanner.formats.vhd import SECTOR, VhdLayer, footer_disk_type, read_info
 
+    fh = io.BytesIO(data)
+    footer_disk_type(fh)
+    info = read_info(fh)  # VhdFormatError ends the run (documented); else its BAT and bitmaps are read
+    try:
+        layer = VhdLayer(info, fh, None, "fuzz.vhd")
+        last = info.size // SECTOR - 1
+        for sector in {0, last // 2, last}:
+            layer.read(sector, 1)
+    except OSError:  # VhdLayer's documented read failure (a BAT entry or sector outside the file)
+        pass
     child = _vhd_dir() / "child.avhd"
     child.write_bytes(data)
     if is_vhd_differencing(child):
@@ -184,8 +217,9 @@ def _vhd(data: bytes) -> None:
 
 def _scanner_errors() -> tuple[type[BaseException], ...]:
     from scanner.errors import IncompleteChainError, SourceNotFoundError, UnsupportedSourceError
+    from scanner.formats.vhd import VhdFormatError
 
-    return (IncompleteChainError, SourceNotFoundError, UnsupportedSourceError)
+    return (IncompleteChainError, SourceNotFoundError, UnsupportedSourceError, VhdFormatError)
 
 
 # --- text logs --------------------------------------------------------------------------------------------
@@ -225,9 +259,9 @@ def _leftbehind(data: bytes) -> None:
 
 
 def _decoded_lines(data: bytes) -> list[str]:
-    from scanner.collectors.logs.w3c import stream_lines
+    from scanner.formats.lines import read_lines
 
-    return [raw.decode("utf-8", "replace") for raw in stream_lines(io.BytesIO(data))]
+    return [line.text for line in read_lines(io.BytesIO(data))]
 
 
 def _w3c(data: bytes) -> None:
@@ -243,16 +277,24 @@ def _httperr(data: bytes) -> None:
 
 
 def _w3c_stream(data: bytes) -> None:
-    from scanner.collectors.logs.w3c import stream_lines
+    from scanner.formats.lines import read_lines
+    from scanner.formats.w3c import W3cLineParser
 
     # The first two bytes choose the reader's bounds, so short lines and chunk edges meet.
     max_line = 1 + (data[0] if data else 0)
     chunk = 1 + (data[1] if len(data) > 1 else 0)
     total = 0
-    for raw in stream_lines(io.BytesIO(data[2:]), max_line=max_line, chunk=chunk):
-        assert len(raw) <= max_line + 2, f"a line of {len(raw)} bytes passed max_line={max_line}"
+    texts = []
+    for line in read_lines(io.BytesIO(data[2:]), max_line=max_line, chunk=chunk):
+        assert len(line.text) <= max_line + 1, f"a line of {len(line.text)} characters passed {max_line=}"
+        assert line.overlong or len(line.text) <= max_line, "a line over max_line is not flagged"
         total += 1
+        assert line.number == total, "line numbers skip or repeat"
         assert total <= len(data) + 1, "more lines than bytes: the reader is not making progress"
+        texts.append(line.text)
+    parser = W3cLineParser("httperr")
+    list(parser.items(texts))
+    assert parser.lines == total
 
 
 # --- local time ------------------------------------------------------------------------------------------
@@ -284,11 +326,11 @@ def _localtime(data: bytes) -> None:
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("hive_open", _hive_open, ("hive",), _REG_MODULES, _hive_unreadable,
-           "collectors/hive.py open_hive on a primary hive alone"),
+           "formats/regf_log dirty checks and collectors/hive.py open_hive on a primary hive alone"),
     Target("hive_log_nt5", _hive_log_nt5, ("hive_log_nt5",), _REG_MODULES, _hive_unreadable,
-           "open_hive replaying a fuzzed NT5 .LOG onto a dirty primary"),
+           "formats/regf_log.replay_nt5 and open_hive with a fuzzed NT5 .LOG on a dirty primary"),
     Target("hive_log_nt6", _hive_log_nt6, ("hive_log_nt6",), _REG_MODULES, _hive_unreadable,
-           "open_hive replaying fuzzed NT6 .LOG1/.LOG2 (HvLE) onto a dirty primary"),
+           "formats/regf_log.replay_nt6 and open_hive with fuzzed NT6 .LOG1/.LOG2 on a dirty primary"),
     Target("reg_system_facts", _reg_system_facts, ("hive",), _REG_MODULES, doc="registry.system_facts, "
            "current_control_set, registry_tz.time_zone"),
     Target("reg_update_records", _reg_update_records, ("hive",), _REG_MODULES,
@@ -299,13 +341,14 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            doc="registry.pending_renames"),
     Target("reg_servicing_markers", _reg_servicing_markers, ("hive",), _REG_MODULES,
            doc="registry.servicing_markers and iis_setup_time"),
-    Target("evt", _evt, ("evt",), ("scanner",), doc="events.read_event_log and evt_records.scan_evt on .evt",
+    Target("evt", _evt, ("evt",), ("scanner",), doc="formats/evt.scan_evt and events.read_event_log on .evt",
            max_len=64 * 1024),
     Target("evtx", _evtx, ("evtx",), ("scanner",),
-           doc="events.read_event_log on .evtx (formats/evtx.py)", max_len=4096 + 2 * 65536),
-    Target("pe_version", _pe, ("pe",), ("scanner", "pefile"), _pe_unreadable, "pe_version.read_pe_version"),
+           doc="formats/evtx.scan_evtx and events.read_event_log on .evtx", max_len=4096 + 2 * 65536),
+    Target("pe_version", _pe, ("pe",), ("scanner", "pefile"), _pe_unreadable,
+           "formats/pe_version.read_version_resource (whole and sparse resource section)"),
     Target("vhd_chain", _vhd, ("vhd",), ("scanner",), _scanner_errors,
-           "vhdchain: is_vhd_differencing + resolve_chain on a temp file"),
+           "formats/vhd read_info + VhdLayer reads, vhdchain is_vhd_differencing + resolve_chain"),
     Target("updateexe", _text("parse_updateexe", "scanner.collectors.logs.updateexe", "WINDOWS/KB973917.log"),
            ("updateexe",), ("scanner",), doc="logs/updateexe.parse_updateexe", max_len=_TEXT_MAX),
     Target("iis_setup", _text("parse_iis_setup", "scanner.collectors.logs.setuplogs", "WINDOWS/iis6.log"),
@@ -322,11 +365,12 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("leftbehind", _leftbehind, ("updateexe",), ("scanner",),
            doc="logs/leftbehind.left_behind", max_len=_TEXT_MAX),
     Target("w3c", _w3c, ("w3c",), ("scanner",),
-           doc="logs/w3c.summarise_w3c over stream_lines", max_len=_TEXT_MAX),
+           doc="logs/w3c.summarise_w3c over formats/lines.read_lines", max_len=_TEXT_MAX),
     Target("httperr", _httperr, ("httperr",), ("scanner",),
            doc="logs/w3c.summarise_httperr", max_len=_TEXT_MAX),
     Target("w3c_stream", _w3c_stream, ("w3c", "httperr"), ("scanner",),
-           doc="logs/w3c.stream_lines with fuzzed max_line/chunk", max_len=_TEXT_MAX),
+           doc="formats/lines.read_lines with fuzzed max_line/chunk, lines through formats/w3c",
+           max_len=_TEXT_MAX),
     Target("localtime", _localtime, ("localtime",), ("scanner",),
            doc="model/localtime.py with random TimeZoneFacts and datetimes"),
 )}

@@ -163,3 +163,23 @@ def test_sideways_imports_are_refused() -> None:
         ("scanner.cli", "scanner.preflight.command"),
     ]
     assert [pair for pair in allowed if not _allowed(*pair)] == []
+def test_formats_import_no_other_scanner_package() -> None:
+    """scanner/formats/ holds byte parsers that know nothing of the model or any stage (STYLE.md): they may
+    import each other and third-party parsers only, so they can be fuzzed and reused alone."""
+    found = []
+    for name, path in _modules():
+        if not name.startswith("scanner.formats"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom):
+                # formats/ is flat: one dot stays inside it, two leave it
+                targets = [node.module or ""] if node.level == 0 else ["scanner.formats" if node.level == 1
+                                                                      else "(relative import)"]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            for target in targets:
+                outside = target == "(relative import)" or target.split(".")[0] == "scanner"
+                if outside and not target.startswith("scanner.formats"):
+                    found.append(f"{name} imports {target}")
+    assert not found, "\n".join(found)

@@ -4,10 +4,8 @@ The servicing logs (this helper's part: :mod:`.updateexe`, :mod:`.setuplogs`, :m
 :mod:`.cbs`) share what lives here: decoding a log's bytes into bounded lines, counting malformed lines, the
 :class:`LogParse` result, and :func:`read_servicing_logs`, which finds the files below ``%windir%``.
 
-Decoding (why each rule): Windows wrote these logs in the ANSI code page (update.exe, setupapi, iis6.log,
-WindowsUpdate.log; cp1252 on Western systems), some tools in UTF-16LE with a BOM, CBS.log in ASCII/UTF-8. A
-UTF-16LE or UTF-8 byte-order mark decides; UTF-16LE without a BOM is recognised by its NUL high bytes; else
-each line is tried as UTF-8 and falls back to cp1252, so a line of either encoding reads correctly.
+Decoding and line length are the one bounded line reader's (:mod:`scanner.formats.lines`, which says why
+each rule).
 
 Malformed lines (NUL bytes - a dead server's log is often NUL-padded where the last write was lost - control
 characters, binary garbage, lines longer than :data:`MAX_LINE_CHARS`, and lines without the timestamp the
@@ -17,22 +15,22 @@ parser does not understand but which look like log lines are not malformed: they
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, NamedTuple, cast
 
+from scanner.formats.lines import MAX_LINE
+from scanner.formats.lines import read_lines as text_lines
 from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
 
 #: Longest line kept (characters); a longer line is skipped as malformed (no real log line comes near it).
-MAX_LINE_CHARS = 64 * 1024
+MAX_LINE_CHARS = MAX_LINE
 #: Events kept per file; later ones are counted in a gap, never held in memory.
 MAX_EVENTS = 20_000
 #: Log files read per name pattern (a folder with more KB logs than this is hostile or broken).
 MAX_FILES = 5_000
-_CHUNK = 64 * 1024
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 
 
@@ -77,71 +75,21 @@ def _check(number: int, text: str) -> Line:
     return Line(number, text, None)
 
 
-def _split(chunks: Iterator[Any], newline: Any, empty: Any) -> Iterator[tuple[Any, bool]]:
-    """Split a stream of str or bytes chunks into lines, each at most MAX_LINE_CHARS (else flagged)."""
-    buf, overlong = empty, False
-    for chunk in chunks:
-        buf = buf + chunk if buf else chunk
-        start = 0
-        while (cut := buf.find(newline, start)) >= 0:
-            line = buf[start:cut]
-            yield (empty if overlong else line), overlong or len(line) > MAX_LINE_CHARS
-            overlong, start = False, cut + 1
-        buf = buf[start:]
-        if len(buf) > MAX_LINE_CHARS:
-            buf, overlong = empty, True  # drop the rest of this line as it arrives
-    if buf or overlong:
-        yield buf, overlong
-
-
-def _chunks(handle: BinaryIO, first: bytes) -> Iterator[bytes]:
-    if first:
-        yield first
-    while True:
-        data = handle.read(_CHUNK)
-        if not data:
-            return
-        yield data
-
-
-def _ansi(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
-
-
 def read_lines(source: BinaryIO | Iterable[str]) -> Iterator[Line]:
-    """The lines of a binary log (encoding detected, see module docstring) or of already decoded lines.
+    """The lines of a binary log (the one bounded reader, :func:`scanner.formats.lines.read_lines`: encoding
+    detected, see its docstring) or of already decoded lines, each checked for NUL and control characters.
 
     Memory is bounded by :data:`MAX_LINE_CHARS` plus one read chunk, whatever the file's size.
     """
+    if hasattr(source, "read"):
+        for raw in text_lines(cast(BinaryIO, source), max_line=MAX_LINE_CHARS):
+            yield Line(raw.number, "", "overlong") if raw.overlong else _check(raw.number, raw.text)
+        return
     number = 0
-    if not hasattr(source, "read"):
-        for text in cast(Iterable[str], source):
-            number += 1
-            text = text.rstrip("\r\n")
-            yield Line(number, "", "overlong") if len(text) > MAX_LINE_CHARS else _check(number, text)
-        return
-    handle = cast(BinaryIO, source)
-    first = handle.read(_CHUNK)
-    codec: str | None = None
-    if first.startswith(codecs.BOM_UTF16_LE):
-        codec, first = "utf-16-le", first[2:]
-    elif first.startswith(codecs.BOM_UTF8):
-        codec, first = "utf-8", first[3:]
-    elif len(first) >= 4 and first[1] == 0 and first[3] == 0 and first[0] and first[2]:
-        codec = "utf-16-le"
-    if codec is None:
-        for raw, overlong in _split(_chunks(handle, first), b"\n", b""):
-            number += 1
-            yield Line(number, "", "overlong") if overlong else _check(number, _ansi(raw).rstrip("\r"))
-        return
-    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
-    texts = (decoder.decode(chunk) for chunk in _chunks(handle, first))
-    for text, overlong in _split(texts, "\n", ""):
+    for text in cast(Iterable[str], source):
         number += 1
-        yield Line(number, "", "overlong") if overlong else _check(number, text.rstrip("\r"))
+        text = text.rstrip("\r\n")
+        yield Line(number, "", "overlong") if len(text) > MAX_LINE_CHARS else _check(number, text)
 
 
 class Tally:

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.collectors.logs.w3c import stream_lines
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
+from scanner.formats.lines import read_lines
 from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
 from scanner.model.localtime import local_to_utc, zone_note
 from scanner.model.timerange import in_range
@@ -285,8 +285,7 @@ def read_drwatson(fs: Any, windows_dir: str, tz: TimeZoneFacts | None) -> tuple[
         seen.add(artifact.lower())
         try:
             with entry.open("rb") as fh:
-                found, more = parse_drwatson(
-                    (raw.decode("cp1252", "replace") for raw in stream_lines(fh)), artifact, tz)
+                found, more = parse_drwatson((line.text for line in read_lines(fh)), artifact, tz)
         except READ_ERRORS as exc:
             gaps.append(Gap(artifact, f"unreadable: {exc or type(exc).__name__}", (Provenance(artifact),)))
             continue

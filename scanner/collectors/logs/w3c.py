@@ -2,18 +2,16 @@
 
 Where (reference §4.6): IIS 5/6 ``%windir%\\system32\\LogFiles\\W3SVC<n>\\ex<yymmdd>.log``, IIS 7+
 ``%SystemDrive%\\inetpub\\logs\\LogFiles\\W3SVC<n>\\u_ex<yymmdd>.log`` and HTTP.sys
-``%windir%\\system32\\LogFiles\\HTTPERR\\httperr<n>.log``. Format (W3C WD-logfile-960323, IIS 6.0 SDK "W3C
-Extended Log File Format"): directive lines ``#Software``, ``#Version``, ``#Date``, ``#Fields`` written when
-the file is created and again at every service start, so the field list can change in the middle of a file;
-data lines are space separated, empty values ``-``, spaces inside values written as ``+``. ``date``/``time``
-are UTC; IIS 5's default field list has no ``date`` (the day comes from ``#Date``).
+``%windir%\\system32\\LogFiles\\HTTPERR\\httperr<n>.log``. Lines are read by the one bounded line reader
+(:mod:`scanner.formats.lines`) and parsed by :mod:`scanner.formats.w3c` (directives, ``#Fields`` layout, one
+request a line, malformed lines as skips); this module reduces the requests to traffic days.
 
 An outage shows as the last 2xx/3xx answer in the W3C log, then either nothing (the worker died, HTTP.sys
 answered) or 5xx lines, and ``503 ... AppOffline`` / ``QueueFull`` / ``Connection_Abandoned_By_AppPool`` lines
 in HTTPERR naming the application pool (s-queuename). A log directory can hold gigabytes, so files are read
 in chunks and only per-day counters and error runs are kept: memory is O(days + runs), never O(lines).
-A server that died mid-write leaves a truncated last line and a tail of NUL bytes (NTFS extended the file but
-the data never reached the disk): such lines, and any line that breaks the format, are counted and skipped.
+A truncated last line, a tail of NUL bytes left by a crash, and any line that breaks the format are counted
+and skipped (the first one's number and reason become a gap).
 """
 
 from __future__ import annotations
@@ -24,66 +22,28 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, BinaryIO
 
 from scanner.collectors.volume import READ_ERRORS, glob, listdir
+from scanner.formats.lines import read_lines
+from scanner.formats.w3c import MAX_LINE, Request, Skip, W3cLineParser
 from scanner.model import ErrorRun, Gap, Provenance, TrafficDay
 
 __all__ = [
+    "MAX_LINE",
     "W3cSummary",
     "read_iis_logs",
-    "stream_lines",
     "summarise_httperr",
     "summarise_w3c",
 ]
 
-MAX_LINE = 65_536  # characters; longer lines are malformed (real lines stay far below: URIs cap at 16 KiB)
 MAX_DAYS = 4_000  # distinct days kept from one file (a daily/weekly/monthly file spans at most 31)
 MAX_RUNS_PER_DAY = 1_000  # error runs kept per day; more are counted, not kept
 MAX_RUN_LABELS = 16  # distinct s-reason / s-queuename values kept per HTTPERR run
 HTTPERR_RUN_GAP = 1800  # seconds without an HTTPERR error line that end a run (HTTPERR logs no successes)
-_CHUNK = 1 << 20
 # HTTP.sys reasons that mean the application pool could not serve (IIS 6.0 "HTTP API Error Logging"):
 # logged with status 503, or with no status when the worker died mid-request.
 POOL_FAILURE_REASONS = frozenset({
     "AppOffline", "AppPoolTimer", "AppShutdown", "QueueFull", "Disabled", "DisabledByPolicy",
     "Connection_Abandoned_By_AppPool", "Connection_Abandoned_By_ReqQueue", "Connection_Dropped_List_Full",
 })
-
-
-def stream_lines(fh: BinaryIO, *, max_line: int = MAX_LINE, chunk: int = _CHUNK) -> Iterator[bytes]:
-    """The lines of a binary stream with their line ends, read in ``chunk``-sized pieces.
-
-    A line longer than ``max_line`` bytes is yielded once, cut to ``max_line + 1`` bytes and without a line
-    end (so a parser sees it is over-long), and the rest of it is dropped: a NUL-filled tail or a binary
-    file without line ends cannot grow memory. The last line is yielded without a line end if it had none.
-    """
-    pending = b""
-    dropping = False
-    while True:
-        data = fh.read(chunk)
-        if not data:
-            break
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            if nl < 0:
-                break
-            if dropping:
-                dropping = False
-            else:
-                line = pending + data[start : nl + 1] if pending else data[start : nl + 1]
-                pending = b""
-                if len(line) > max_line + 2:  # an over-long line that ends inside this chunk
-                    yield line[: max_line + 1]
-                else:
-                    yield line
-            start = nl + 1
-        if not dropping:
-            pending += data[start:]
-            if len(pending) > max_line:
-                yield pending[: max_line + 1]
-                pending = b""
-                dropping = True
-    if pending and not dropping:
-        yield pending
 
 
 @dataclass
@@ -125,15 +85,6 @@ def _label_add(labels: dict[str, int], value: str) -> None:
         labels["(other)"] = labels.get("(other)", 0) + 1
 
 
-def _digits(text: str) -> bool:
-    return text.isascii() and text.isdigit()  # str.isdigit alone accepts "²", which int() rejects
-
-
-#: The last day a W3C date may name: one day short of ``date.max``, so a run or a midnight rollover that goes
-#: on into the next day still has a representable end (a hostile ``#Date: 9999-12-31`` must not overflow).
-_LAST_ORDINAL = date(9999, 12, 30).toordinal()
-
-
 def _dt(seconds: int) -> datetime:
     """Seconds counted from the proleptic ordinal's day 0 (``date.toordinal() * 86400``) -> UTC datetime."""
     day, rest = divmod(seconds, 86_400)
@@ -154,44 +105,46 @@ class W3cSummary:
         self.artifact = artifact
         self.site = site
         self.log = log
-        self.lines = 0
         self.skipped = 0
         self.first_skipped: tuple[int, str] | None = None
         self.runs_dropped = 0
-        self.saw_fields = False
-        self._fields: dict[str, int] | None = None
-        self._nfields = 0
-        self._software: str | None = None
-        self._header_day: int | None = None  # #Date's day, for logs without a date field
-        self._last_abs = -1  # last line's absolute second, for date-less day roll-over
+        self._parser = W3cLineParser(log)
         self._days: dict[int, _Day] = {}
-        self._dates: dict[str, int] = {}
         self._run: _Run | None = None
         self._day: _Day | None = None
         self._orphan_skips = 0
+
+    @property
+    def lines(self) -> int:
+        """Lines consumed so far (the current line's number while an item of it is handled)."""
+        return self._parser.lines
+
+    @property
+    def saw_fields(self) -> bool:
+        """Whether any ``#Fields`` directive was seen (a file without one is not a W3C extended log)."""
+        return self._parser.saw_fields
 
     # -- input -------------------------------------------------------------------------------------------
 
     def feed(self, lines: Iterable[str]) -> None:
         """Reduce ``lines`` (strings, line ends optional); can be called repeatedly for one file."""
-        for raw in lines:
-            self.lines += 1
-            line = raw.rstrip("\r\n")
-            if "\x00" in line:
-                # NUL padding left by a crash; text after it (a service restart's header) is still good.
-                self._skip("NUL bytes (crash padding)")
-                line = line[line.rfind("\x00") + 1 :]
-                if not line.strip() or len(line) > MAX_LINE:
-                    continue
-            elif len(line) > MAX_LINE:
-                self._skip("over-long line")
+        days = self._days
+        for req in self._parser.items(lines):
+            if isinstance(req, Skip):
+                self._skip(req.reason)
                 continue
-            if self.lines == 1 and line.startswith("\ufeff"):
-                line = line[1:]
-            if line.startswith("#"):
-                self._directive(line)
-            elif line.strip():
-                self._data(line)
+            # the request's day (inline: this loop runs once a line over gigabytes of logs)
+            day = days.get(req.ordinal)
+            if day is None:
+                if len(days) >= MAX_DAYS:
+                    self._skip(f"more than {MAX_DAYS} days in one file")
+                    continue
+                day = days[req.ordinal] = _Day(req.ordinal, req.software, self.lines)
+                if self._orphan_skips:
+                    day.skipped += self._orphan_skips
+                    self._orphan_skips = 0
+            self._day = day
+            self._count(day, req)
 
     def _skip(self, reason: str) -> None:
         self.skipped += 1
@@ -202,95 +155,8 @@ class W3cSummary:
         else:
             self._orphan_skips += 1
 
-    def _directive(self, line: str) -> None:
-        name, _, value = line[1:].partition(":")
-        name, value = name.strip().lower(), value.strip()
-        if name == "software":
-            self._software = value[:200] or None
-        elif name == "date":
-            ordinal = self._ordinal(value[:10])
-            self._header_day = ordinal
-            self._last_abs = -1
-        elif name == "fields":
-            names = value.split()
-            self._fields = {n.lower(): i for i, n in enumerate(names)}
-            self._nfields = len(names)
-            self.saw_fields = True
-            if "time" not in self._fields or ("sc-status" not in self._fields and self.log == "w3c"):
-                self._fields = None  # no usable layout: the data lines that follow are skipped
-
-    def _ordinal(self, text: str) -> int | None:
-        cached = self._dates.get(text)
-        if cached is not None:
-            return cached
-        if len(text) != 10 or text[4] != "-" or text[7] != "-" or not text.isascii():
-            return None
-        try:
-            ordinal = date(int(text[:4]), int(text[5:7]), int(text[8:10])).toordinal()
-        except ValueError:
-            return None
-        if len(self._dates) < MAX_DAYS:
-            self._dates[text] = ordinal
-        return ordinal
-
-    def _data(self, line: str) -> None:
-        fields = self._fields
-        if fields is None:
-            self._skip("data line without a usable #Fields directive")
-            return
-        parts = line.split()
-        if len(parts) != self._nfields:
-            self._skip(f"{len(parts)} fields where #Fields names {self._nfields}")
-            return
-        t = parts[fields["time"]]
-        if len(t) > 8 and t[8] == ".":
-            t = t[:8]
-        if len(t) != 8 or t[2] != ":" or t[5] != ":" or not _digits(t[:2] + t[3:5] + t[6:]):
-            self._skip("bad time")
-            return
-        secs = int(t[:2]) * 3600 + int(t[3:5]) * 60 + int(t[6:])
-        if int(t[:2]) > 23 or int(t[3:5]) > 59 or int(t[6:]) > 60:
-            self._skip("bad time")
-            return
-        secs = min(secs, 86_399)
-        di = fields.get("date")
-        if di is not None:
-            ordinal = self._ordinal(parts[di])
-        else:
-            ordinal = self._header_day
-            if ordinal is not None and self._last_abs >= 0:
-                # No date field (IIS 5 default): the clock going back by over 12 h means midnight passed.
-                if ordinal * 86_400 + secs < self._last_abs - 43_200:
-                    ordinal += 1
-                    self._header_day = ordinal
-        if ordinal is None:
-            self._skip("bad or missing date")
-            return
-        if ordinal > _LAST_ORDINAL:
-            self._skip("date out of range")
-            return
-        st = parts[fields["sc-status"]] if "sc-status" in fields else "-"
-        if st == "-":
-            status = None
-        elif len(st) == 3 and _digits(st) and st[0] != "0":
-            status = int(st)
-        else:
-            self._skip("bad sc-status")
-            return
-        day = self._days.get(ordinal)
-        if day is None:
-            if len(self._days) >= MAX_DAYS:
-                self._skip(f"more than {MAX_DAYS} days in one file")
-                return
-            day = self._days[ordinal] = _Day(ordinal, self._software, self.lines)
-            if self._orphan_skips:
-                day.skipped += self._orphan_skips
-                self._orphan_skips = 0
-        self._day = day
-        self._last_abs = ordinal * 86_400 + secs
-        self._count(day, secs, status, parts)
-
-    def _count(self, day: _Day, secs: int, status: int | None, parts: list[str]) -> None:
+    def _count(self, day: _Day, req: Request) -> None:
+        secs, status = req.seconds, req.status
         day.last_line = self.lines
         day.requests += 1
         day.first = min(day.first, secs)
@@ -307,30 +173,27 @@ class W3cSummary:
                 day.last_success = max(day.last_success, secs)
                 self._close_run()
             elif status is not None and status >= 500:
-                self._extend_run(day, abs_secs, status, parts)
+                self._extend_run(day, abs_secs, req)
             return
-        fields = self._fields or {}
-        reason = parts[fields["s-reason"]] if "s-reason" in fields else "-"
-        if (status is not None and status >= 500) or reason in POOL_FAILURE_REASONS:
+        if (status is not None and status >= 500) or (req.reason or "-") in POOL_FAILURE_REASONS:
             run = self._run
             if run is not None and abs_secs - run.end > HTTPERR_RUN_GAP:
                 self._close_run()
-            self._extend_run(day, abs_secs, status, parts)
+            self._extend_run(day, abs_secs, req)
 
-    def _extend_run(self, day: _Day, abs_secs: int, status: int | None, parts: list[str]) -> None:
+    def _extend_run(self, day: _Day, abs_secs: int, req: Request) -> None:
         run = self._run
         if run is None:
             run = self._run = _Run(day.ordinal, abs_secs, abs_secs, self.lines)
         run.end = max(run.end, abs_secs)
         run.count += 1
-        if status is not None:
-            run.statuses[status] = run.statuses.get(status, 0) + 1
+        if req.status is not None:
+            run.statuses[req.status] = run.statuses.get(req.status, 0) + 1
         if self.log == "httperr":
-            fields = self._fields or {}
-            if "s-reason" in fields:
-                _label_add(run.reasons, parts[fields["s-reason"]])
-            if "s-queuename" in fields and parts[fields["s-queuename"]] != "-":
-                _label_add(run.queues, parts[fields["s-queuename"]])
+            if req.reason is not None:
+                _label_add(run.reasons, req.reason)
+            if req.queue is not None:
+                _label_add(run.queues, req.queue)
 
     def _close_run(self) -> None:
         run, self._run = self._run, None
@@ -409,9 +272,10 @@ def summarise_httperr(lines: Iterable[str], artifact: str, site: str = "HTTPERR"
 
 
 def _decoded(fh: BinaryIO) -> Iterator[str]:
-    # ANSI (ex*.log, httperr) or UTF-8 (u_ex*.log): the fields parsed here are ASCII either way.
-    for raw in stream_lines(fh):
-        yield raw.decode("utf-8", "replace")
+    # The one bounded line reader; an over-long line arrives cut to MAX_LINE + 1 characters, so the parser
+    # counts it as over-long.
+    for line in read_lines(fh, max_line=MAX_LINE):
+        yield line.text
 
 
 def _read_one(entry: Any, path: str, site: str, log: str, gaps: list[Gap]) -> list[TrafficDay]:

@@ -37,13 +37,13 @@ from scanner.collectors.logs.w3c import (
     MAX_LINE,
     W3cSummary,
     read_iis_logs,
-    stream_lines,
     summarise_httperr,
     summarise_w3c,
 )
 from scanner.collectors.registry import Hive, system_facts
 from scanner.collectors.wua import history_event, read_wua_history
 from scanner.evidence.source import open_evidence
+from scanner.formats.lines import read_lines
 from scanner.model import TimeZoneFacts, TrafficDay
 
 
@@ -414,11 +414,14 @@ def test_200k_lines_stream_in_bounded_memory() -> None:
     assert samples[-1] - samples[1] < 4_000, samples
 
 
-def test_stream_lines_bounds_over_long_lines() -> None:
+def test_line_reader_bounds_over_long_lines() -> None:
+    """W3C logs go through the one bounded line reader (scanner/formats/lines.py): over-long lines are cut."""
     data = b"a\r\n" + b"\x00" * (3 * MAX_LINE) + b"\r\nb\r\n" + b"c" * (MAX_LINE + 10)
-    lines = list(stream_lines(io.BytesIO(data), chunk=4096))
-    assert [len(x) for x in lines] == [3, MAX_LINE + 1, 3, MAX_LINE + 1]
-    assert lines[0] == b"a\r\n" and lines[2] == b"b\r\n"
+    lines = list(read_lines(io.BytesIO(data), max_line=MAX_LINE, chunk=4096))
+    assert [(len(x.text), x.overlong) for x in lines] == [(1, False), (MAX_LINE + 1, True), (1, False),
+                                                          (MAX_LINE + 1, True)]
+    assert [x.number for x in lines] == [1, 2, 3, 4]
+    assert lines[0].text == "a" and lines[2].text == "b"
 
 
 # --- WUA DataStore ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from fixtures.factory.hivelog import build_dirty_nt5, build_dirty_nt6, marvin32
 from fixtures.factory.regf import BASE_BLOCK_SIZE, HiveBuilder, patch_base_block, regf_checksum
 from scanner.collectors import hive as hive_mod
 from scanner.collectors.hive import HiveRecovery, HiveUnreadable, OpenHive, open_hive, read_hive_files
+from scanner.formats.regf_log import replay_nt5
 
 IMAGES = Path(__file__).resolve().parents[3] / "fixtures" / "images"
 KB973917 = "Microsoft\\Updates\\Windows Server 2003\\SP3\\KB973917"
@@ -134,7 +135,7 @@ def test_kb973917_nt5_log_recovers_the_update_key(kb973917: Target, tmp_path: Pa
     out, pages = apply_transaction_logs(str(tmp_path / "SOFTWARE"), str(tmp_path / "software.LOG"),
                                         restored_hive_path=str(tmp_path / "restored"))
     theirs = Path(out).read_bytes()
-    ours, our_pages = hive_mod._replay_nt5(primary, logs["software.LOG"])
+    ours, our_pages = replay_nt5(primary, logs["software.LOG"])
     assert opened.registry._buf == ours and our_pages == pages == opened.recovery.pages
     assert ours[BASE_BLOCK_SIZE:] == theirs[BASE_BLOCK_SIZE:]
     assert [i for i in range(BASE_BLOCK_SIZE) if ours[i] != theirs[i]] == [
@@ -222,8 +223,8 @@ def test_nt5_dirty_vector_in_a_4k_sector(nt5: tuple[bytes, bytes]) -> None:
     primary, log = nt5
     pad = bytes(BASE_BLOCK_SIZE - 512)  # base block sector, DIRT sector and pages all on 4 KiB boundaries
     log4k = log[:512] + pad + log[512:1024] + pad + log[1024:]
-    ours, _ = hive_mod._replay_nt5(primary, log4k)
-    assert ours == hive_mod._replay_nt5(primary, log)[0]
+    ours, _ = replay_nt5(primary, log4k)
+    assert ours == replay_nt5(primary, log)[0]
 
 
 def test_nt5_bad_primary_checksum_recovers_the_base_block(nt5: tuple[bytes, bytes]) -> None:

@@ -1,6 +1,7 @@
 """A bounded scanner for legacy ``.evt`` event logs (NT 4 / 2000 / XP / Server 2003), record by record.
 
-Format: libyal "Windows Event Log (EVT) format" and the Win32 ``ELF_LOGFILE_HEADER`` / ``EVENTLOGRECORD`` /
+This module walks the ring; one structure at a time is :mod:`scanner.formats.evt_records`'s. Format: libyal
+"Windows Event Log (EVT) format" and the Win32 ``ELF_LOGFILE_HEADER`` / ``EVENTLOGRECORD`` /
 ``ELF_EOF_RECORD`` documentation. The file is a 48-byte header and a ring buffer of DWORD-aligned records
 (``LfLe`` at offset 4, a copy of the length as the last DWORD) running to the file's end, closed by a
 floating 40-byte EOF record (0x28, 0x11111111 ... 0x44444444). A record's 56-byte fixed part is never split;
@@ -19,64 +20,35 @@ every record, so it is current even when the header is not.
 from __future__ import annotations
 
 import bisect
-import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from scanner.formats.evt_records import (
+    EOF_NEEDLE,
+    EOF_SIZE,
+    FIXED_SIZE,
+    HEADER_SIZE,
+    MAX_RECORD,
+    SIGNATURE,
+    EvtHeaderInfo,
+    RawEvtRecord,
+    decode_record,
+    parse_eof,
+    parse_header,
+    u32,
+    valid_record,
+)
+
 __all__ = ["MAX_RECORD", "EvtHeaderInfo", "EvtScan", "RawEvtRecord", "scan_evt"]
 
-HEADER_SIZE = 0x30
-FIXED_SIZE = 0x38  # EVENTLOGRECORD without its variable part
-EOF_SIZE = 0x28
-MAX_RECORD = 0x40000  # far above what ReportEvent can write (~64 KiB strings + 60 KiB data)
 MAX_FILE = 0xFFFFFFFF  # offsets are 32-bit
 _CHUNK = 1 << 20
 _MAX_RUNS = 16384  # record-number runs kept for deduplication (a real log has one or two)
 _MAX_FAILED = 1 << 18  # invalid "LfLe" candidates before giving up on a file (hostile: ~0.5 s per MiB)
-_DIRTY_FLAG = 0x1
-_SIG = b"LfLe"
-_EOF_NEEDLE = struct.pack("<5I", EOF_SIZE, 0x11111111, 0x22222222, 0x33333333, 0x44444444)
 _WRAP_PAD = b"\x27\x00\x00\x00"
-_RECORD = struct.Struct("<I4sIIIIHHHHIIIIII")
 
 Keep = Callable[[str, int], bool]
-
-
-@dataclass(frozen=True)
-class EvtHeaderInfo:
-    """The ring bookkeeping of an ``ELF_LOGFILE_HEADER`` or ``ELF_EOF_RECORD``."""
-
-    start: int
-    end: int
-    current: int  # next record number to be written
-    oldest: int
-    max_size: int = 0
-    flags: int = 0
-
-    @property
-    def dirty(self) -> bool:
-        return bool(self.flags & _DIRTY_FLAG)
-
-
-@dataclass(frozen=True)
-class RawEvtRecord:
-    """One kept ``EVENTLOGRECORD``, decoded; ``offset`` is where it starts in the file."""
-
-    offset: int
-    number: int
-    time_generated: int  # POSIX seconds, UTC
-    time_written: int
-    event_id: int  # as stored (32 bits)
-    event_type: int
-    category: int
-    source: str
-    computer: str
-    user_sid: str | None
-    strings: tuple[str, ...]
-    data: bytes
-    past_header: bool
-    split: bool
 
 
 @dataclass
@@ -149,91 +121,6 @@ class _Numbers:
         return True
 
 
-def _u32(data: bytes, offset: int) -> int:
-    return int(struct.unpack_from("<I", data, offset)[0])
-
-
-def _wstr(rec: bytes, start: int, limit: int) -> tuple[str, int] | None:
-    """UTF-16LE string starting at ``start``, NUL-terminated before ``limit``: (text, offset after NUL)."""
-    i = rec.find(b"\0\0", start, limit)
-    while i != -1 and (i - start) % 2:
-        i = rec.find(b"\0\0", i + 1, limit)
-    if i == -1:
-        return None
-    return rec[start:i].decode("utf-16-le", "replace"), i + 2
-
-
-def sid_string(raw: bytes) -> str | None:
-    """A binary SID ([MS-DTYP] 2.4.2.2) as ``S-1-5-18``; None when it is not a well-formed SID."""
-    if len(raw) < 8 or raw[0] != 1 or len(raw) != 8 + 4 * raw[1]:
-        return None
-    subs = struct.unpack_from(f"<{raw[1]}I", raw, 8)
-    return "-".join(["S", "1", str(int.from_bytes(raw[2:8], "big")), *map(str, subs)])
-
-
-def _valid(rec: bytes) -> str | None:
-    """Structural checks of one candidate record (``rec`` holds exactly its ``Length`` bytes).
-
-    Returns:
-        The record's source name when it passes, else None.
-    """
-    length = len(rec)
-    (_l, _s, _n, _tg, _tw, _eid, _et, nstr, _cat, _rf, _crn, str_off, sid_len, sid_off, data_len,
-     data_off) = _RECORD.unpack_from(rec)
-    body = length - 4
-    if _u32(rec, body) != length:
-        return None
-    if nstr and not FIXED_SIZE <= str_off < body:
-        return None
-    if sid_len and not (FIXED_SIZE <= sid_off and sid_off + sid_len <= body):
-        return None
-    if data_len and not (FIXED_SIZE <= data_off and data_off + data_len <= body):
-        return None
-    source = _wstr(rec, FIXED_SIZE, body)
-    return source[0] if source is not None else None
-
-
-def _decode(rec: bytes, offset: int, past: bool, split: bool) -> RawEvtRecord:
-    (length, _s, number, generated, written, eid, etype, nstr, category, _rf, _crn, str_off, sid_len,
-     sid_off, data_len, data_off) = _RECORD.unpack_from(rec)
-    body = length - 4
-    source, after = _wstr(rec, FIXED_SIZE, body) or ("", FIXED_SIZE)
-    computer = (_wstr(rec, after, body) or ("", after))[0]
-    strings: list[str] = []
-    limit = data_off if data_len and str_off < data_off <= body else body
-    pos = str_off
-    for _ in range(nstr):
-        got = _wstr(rec, pos, limit)
-        if got is None:  # unterminated last string: keep what is there
-            strings.append(rec[pos:limit].decode("utf-16-le", "replace").rstrip("\0"))
-            break
-        strings.append(got[0])
-        pos = got[1]
-    sid = sid_string(rec[sid_off : sid_off + sid_len]) if sid_len else None
-    data = rec[data_off : data_off + data_len] if data_len else b""
-    return RawEvtRecord(offset, number, generated, written, eid, etype, category, source, computer, sid,
-                        tuple(strings), data, past, split)
-
-
-def _header(data: bytes, size: int) -> EvtHeaderInfo | None:
-    if len(data) < HEADER_SIZE:
-        return None
-    fields = struct.unpack_from("<I4s10I", data)
-    hsize, sig, _major, _minor, start, end, current, oldest, max_size, flags, _ret, hsize2 = fields
-    if sig != _SIG or hsize != HEADER_SIZE or hsize2 != HEADER_SIZE:
-        return None
-    return EvtHeaderInfo(start, end, current, oldest, max_size, flags)
-
-
-def _parse_eof(raw: bytes, offset: int, size: int) -> EvtHeaderInfo | None:
-    if len(raw) != EOF_SIZE or raw[:20] != _EOF_NEEDLE or _u32(raw, 36) != EOF_SIZE:
-        return None
-    begin, end, current, oldest = struct.unpack_from("<4I", raw, 20)
-    if end != offset or not HEADER_SIZE <= begin < size:
-        return None
-    return EvtHeaderInfo(begin, end, current, oldest)
-
-
 def _eof_at(win: _Window, offset: int, size: int) -> EvtHeaderInfo | None:
     """The EOF record at ``offset`` (possibly split across the end of the file), if it is one."""
     if not HEADER_SIZE <= offset < size or offset % 4:
@@ -241,7 +128,7 @@ def _eof_at(win: _Window, offset: int, size: int) -> EvtHeaderInfo | None:
     raw = win.read(offset, EOF_SIZE)
     if len(raw) < EOF_SIZE:
         raw += win.read(HEADER_SIZE, EOF_SIZE - len(raw))
-    return _parse_eof(raw, offset, size)
+    return parse_eof(raw, offset, size)
 
 
 def _find_eof(fh: BinaryIO, win: _Window, size: int) -> EvtHeaderInfo | None:
@@ -250,12 +137,12 @@ def _find_eof(fh: BinaryIO, win: _Window, size: int) -> EvtHeaderInfo | None:
     for pos in range(HEADER_SIZE, size, _CHUNK):
         fh.seek(pos)
         buf = fh.read(min(_CHUNK + EOF_SIZE, size - pos))
-        i = buf.find(_EOF_NEEDLE)
+        i = buf.find(EOF_NEEDLE)
         while -1 < i < _CHUNK:
-            found = _parse_eof(buf[i : i + EOF_SIZE], pos + i, size)
+            found = parse_eof(buf[i : i + EOF_SIZE], pos + i, size)
             if found and (best is None or found.current > best.current):
                 best = found
-            i = buf.find(_EOF_NEEDLE, i + 1)
+            i = buf.find(EOF_NEEDLE, i + 1)
     # An EOF record split across the end of the file: the needle itself may be cut.
     for offset in range(max(HEADER_SIZE, (size - EOF_SIZE + 4) & ~3), size, 4):
         found = _eof_at(win, offset, size)
@@ -323,9 +210,9 @@ class _Scanner:
             buf = self.win.load(pos, MAX_RECORD)  # reloads (1 MiB) only when less than a record is left
             base = self.win.base
             end = min(base + len(buf), stop)
-            i = buf.find(_SIG, pos - base + 4, end - base)
+            i = buf.find(SIGNATURE, pos - base + 4, end - base)
             while i != -1 and (base + i - 4) % 4:
-                i = buf.find(_SIG, i + 1, end - base)
+                i = buf.find(SIGNATURE, i + 1, end - base)
             if i == -1:
                 nxt = stop if end >= stop else max(pos + 4, (end - 8) & ~3)
                 self._note(pos, min(nxt, end), buf)
@@ -338,7 +225,7 @@ class _Scanner:
     def _candidate(self, at: int) -> int:
         """Validate the record starting at ``at``; return where scanning continues."""
         head = self.win.read(at, 4)
-        length = _u32(head, 0) if len(head) == 4 else 0
+        length = u32(head, 0) if len(head) == 4 else 0
         rec, split, source = b"", False, None
         if FIXED_SIZE + 4 <= length <= min(MAX_RECORD, self.size - HEADER_SIZE) and length % 4 == 0:
             rec = self.win.read(at, length)
@@ -346,7 +233,7 @@ class _Scanner:
                 rec += self.win.read(HEADER_SIZE, length - len(rec))
                 split = True
             if len(rec) == length:
-                source = _valid(rec)
+                source = valid_record(rec)
         if source is None:
             self.failed += 1
             if self.failed == _MAX_FAILED:
@@ -365,7 +252,7 @@ class _Scanner:
 
     def _accept(self, rec: bytes, at: int, split: bool, source: str) -> None:
         scan = self.scan
-        number = _u32(rec, 8)
+        number = u32(rec, 8)
         if not self.numbers.add(number):
             scan.duplicates += 1
             return
@@ -378,9 +265,9 @@ class _Scanner:
         scan.past_header += past
         bookkeeping = scan.eof or h
         scan.leftover += bookkeeping is not None and number < bookkeeping.oldest
-        if self.keep is not None and not self.keep(source, _u32(rec, 20) & 0xFFFF):
+        if self.keep is not None and not self.keep(source, u32(rec, 20) & 0xFFFF):
             return
-        scan.records.append(_decode(rec, at, past, split))
+        scan.records.append(decode_record(rec, at, past, split))
 
 
 def scan_evt(fh: BinaryIO, size: int, keep: Keep | None = None) -> EvtScan:
@@ -399,7 +286,7 @@ def scan_evt(fh: BinaryIO, size: int, keep: Keep | None = None) -> EvtScan:
         scan.notes.append(f"file of {size} bytes is larger than a .evt can be; only the first 4 GiB read")
         size = MAX_FILE
     win = _Window(fh, size)
-    scan.header = _header(win.read(0, HEADER_SIZE), size)
+    scan.header = parse_header(win.read(0, HEADER_SIZE), size)
     if scan.header is None:
         scan.notes.append("no valid ELF_LOGFILE_HEADER; records scanned without it")
     h = scan.header
