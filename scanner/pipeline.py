@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.collectors.events import find_event_logs, read_event_log
-from scanner.collectors.files import collect_files, collect_uninstall_folders
+from scanner.collectors.files import collect_files
 from scanner.collectors.folders import FolderRequest, collect_component_folders
 from scanner.collectors.hive import HiveUnreadable, open_hive, read_hive_files
 from scanner.collectors.logs import read_servicing_logs
@@ -28,6 +28,7 @@ from scanner.collectors.registry import (
     system_facts,
     update_records,
 )
+from scanner.collectors.uninstall import collect_uninstall_folders
 from scanner.collectors.volume import created_at
 from scanner.collectors.wua import read_wua_history
 from scanner.diagnose import ScanResult

@@ -14,9 +14,10 @@ A file the profile lists but that is not at its listed path is looked for by nam
 listings (any depth), then by one B-tree search in each ``lookup_only`` folder (a folder too large to list,
 such as ``system32``, where another Windows release keeps the file). Found there, it is found, not missing.
 
-The cost is bounded by the folders' own sizes, never the volume's: each folder's listing is capped at the
-files module's entry cap, its PE files at :data:`MAX_PE_FILES`, its subfolders at :data:`MAX_SUBFOLDERS`;
-what is cut is a gap. Each folder record carries what it cost (listings, MFT records, file bytes read).
+The cost is bounded by the folders' own sizes, never the volume's: each folder's listing is capped at
+:data:`scanner.evidence.ntfs.MAX_ENTRIES`, its PE files at :data:`MAX_PE_FILES`, its subfolders at
+:data:`MAX_SUBFOLDERS`; what is cut is a gap. Each folder record carries what it cost (listings, MFT
+records, file bytes read).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
 
-from scanner.collectors.files import _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
+from scanner.collectors.files import file_state
 from scanner.collectors.folder_facts import (
     MAX_DEPTH,
     MAX_PE_FILES,
@@ -38,6 +39,7 @@ from scanner.collectors.folder_facts import (
     is_pe_stream,
 )
 from scanner.collectors.folders_plain import plain_folder
+from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
@@ -78,7 +80,7 @@ def _walk(
     pending, entries, subfolders, cut = [(record, path, 0)], 0, 0, None
     while pending:
         directory, where, level = pending.pop(0)
-        listing = _listing(directory, where, gaps)
+        listing = mft.listing(directory, where, gaps)
         cost.listings += 1
         cost.mft_records += len(listing)
         entries += len(listing)
@@ -105,8 +107,8 @@ def _folder(
     """List one profile folder and inventory its PE files (see the module docstring)."""
     cost = Cost()
     try:
-        record, real = _lookup(ntfs, req.path)
-    except _Missing:
+        record, real = mft.resolve(ntfs, req.path)
+    except mft.Missing:
         scan.gaps.append(Gap(req.path, "component folder not present on the volume"))
         return _absent(req, "not present on the volume")
     except READ_ERRORS as exc:
@@ -141,7 +143,7 @@ def _folder(
         pe_files += 1
         why = f"{note}; " if note else ""
         why += f"listed by the profile as {listed_as}" if listed_as else f"in component folder {real}"
-        state = _file_state(_Opened(child, cost), path, why, gaps, listed_as is not None)
+        state = file_state(_Opened(child, cost), path, why, gaps, listed_as is not None)
         known.add(key)
         if listed_as:
             scan.relocated[listed_as] = path
@@ -188,22 +190,22 @@ def _look_up_names(
     cost = Cost()
     found = 0
     try:
-        record, real = _lookup(ntfs, req.path)
-    except (_Missing, *READ_ERRORS):
+        record, real = mft.resolve(ntfs, req.path)
+    except (mft.Missing, *READ_ERRORS):
         return _absent(req, "not present on the volume")
     for name in list(wanted):
         try:
-            entry = _search(record, name)
+            entry = mft.search(record, name)
             child = entry.dereference()
             cost.mft_records += 1
             if child.is_dir():
                 continue
             path = f"{real}\\{entry.attribute.file_name}"
-        except (_Missing, *READ_ERRORS):
+        except (mft.Missing, *READ_ERRORS):
             continue
         listed_as = wanted.pop(name)
         why = (f"{note}; " if note else "") + f"listed by the profile as {listed_as}"
-        state = _file_state(_Opened(child, cost), path, why, scan.gaps, True)
+        state = file_state(_Opened(child, cost), path, why, scan.gaps, True)
         scan.relocated[listed_as] = path
         scan.files.append(_with(state, req.component))
         found += 1
@@ -248,7 +250,7 @@ def collect_component_folders(
         A :class:`FolderScan`; a listed file still not found stays the caller's "not present" gap.
     """
     scan = FolderScan()
-    ntfs = _ntfs_of(fs)
+    ntfs = mft.ntfs_of(fs)
     note = f"volume {volume_label}" if volume_label else ""
     seen = {p.upper() for p in known}
     by_component: dict[str, dict[str, str]] = {}

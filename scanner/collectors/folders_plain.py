@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, cast
 
-from scanner.collectors.files import _pe_fields, _sha256
+from scanner.collectors.files import pe_fields, sha256_of
 from scanner.collectors.folder_facts import (
     MAX_PE_FILES,
     MAX_SUBFOLDERS,
@@ -76,11 +76,11 @@ def _state(
             pe = read_pe_version(cast(BinaryIO, fh), size)  # Counted reads and seeks like one
         except PeUnreadable as exc:
             gaps.append(Gap(path, f"PE version unreadable: {exc}", (source,)))
-        digest = _sha256(fh, size) if hash_file else None
+        digest = sha256_of(fh, size) if hash_file else None
     gaps.append(Gap(path, _NO_TIMES, (source,)))
     return FileState(
         path=path,
-        **_pe_fields(pe),
+        **pe_fields(pe),
         size=size,
         sha256=digest,
         modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),

@@ -18,8 +18,9 @@ from dissect.target.filesystems.ntfs import NtfsFilesystem
 from fixtures.factory.ntfs import NtfsTimes, TreeEntry, build_ntfs_volume
 from fixtures.factory.pe import CORRUPT_MODES, VersionInfo, build_corrupt_pe_resource, build_pe
 from fixtures.factory.scenario import IMAGES_DIR, SCENARIO_DIR
-from scanner.collectors.files import UninstallFolder, collect_files, collect_uninstall_folders
+from scanner.collectors.files import collect_files
 from scanner.collectors.pe_version import read_pe_version
+from scanner.collectors.uninstall import UninstallFolder, collect_uninstall_folders
 from tests.scanner.counting import CountingReader
 
 INETSRV = "WINDOWS\\system32\\inetsrv"
