@@ -18,7 +18,6 @@ says which hive, key or value was missing — never a default.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import software_installs, update_records
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, value_text
 from scanner.collectors.timerange import accepted
+from scanner.collectors.update_ids import sp_number
 from scanner.model import Gap, PendingRename, Provenance, SourceTime, SystemFacts, UpdateRecord
 
 __all__ = [
@@ -233,9 +233,9 @@ def _service_pack(
         out.attested(win, "CSDVersion", hive=system)
         return dword >> 8 & 0xFF, csd_text
     if csd_text:
-        if match := re.search(r"(?i)Service Pack (\d+)", csd_text):
+        if (number := sp_number(csd_text)) is not None:
             out.attested(cv, "CSDVersion", hive=software)
-            return int(match.group(1)), csd_text
+            return number, csd_text
         extra = f" that names a service pack (it reads {csd_text!r})"
         out.unattested("service pack", cv, "CSDVersion", extra)
         return None, csd_text
