@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scanner.collectors.base import KnowledgeView, SystemVolume
 from scanner.collectors.files import file_state
 from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance, iso
+from scanner.model.facts_bundle import Facts
 
-__all__ = ["UninstallFolder", "collect_uninstall_folders"]
+__all__ = ["UninstallFolder", "collect", "collect_uninstall_folders"]
 
 _NT_UNINSTALL = re.compile(r"^\$NtUninstall(.+)\$$", re.IGNORECASE)
 _SP_UNINSTALL = "$ntservicepackuninstall$"
@@ -133,3 +135,9 @@ def collect_uninstall_folders(
                 folders.append(_folder(rec, f"{path}\\{sub}", sub, sub, "hotfix-migration", gaps, hash_files))
     folders.sort(key=lambda f: f.path.upper())
     return folders, gaps
+
+
+def collect(volume: SystemVolume, knowledge: KnowledgeView, facts: Facts) -> Facts:
+    """The backup folders of %SystemRoot% (see :func:`collect_uninstall_folders`)."""
+    folders, gaps = collect_uninstall_folders(volume.fs, volume.windows_dir)
+    return facts.adding(uninstall_folders=folders, gaps=gaps)
