@@ -43,16 +43,14 @@ def load_hive(
     except (HiveUnreadable, FileNotFoundError, OSError) as exc:
         return None, facts, [Gap(f"{name} hive", str(exc) or type(exc).__name__, (Provenance(artifact),))]
     rec = opened.recovery
-    note = ""
-    if rec.recovered and rec.log_name:
-        note = f"hive replayed with transaction log {rec.log_name}"
+    if rec is not None and rec.recovered and rec.log_name:
         log_prov = Provenance(
             f"{config}\\{rec.log_name}", f"{rec.pages} dirty page(s), {rec.log_format} format"
         )
         facts.append((f"{name.lower()}_recovered_from_log", rec.log_name, log_prov))
-    if rec.warning:
+    if rec is not None and rec.warning:
         gaps.append(Gap(f"{name} hive transaction log", rec.warning, (Provenance(artifact),)))
-    return Hive(opened.registry, artifact, note), facts, gaps
+    return opened, facts, gaps
 
 
 def collect(volume: SystemVolume, knowledge: KnowledgeView, facts: Facts) -> Facts:
