@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from scanner.collectors.base import KnowledgeView, SystemVolume
-from scanner.collectors.files import collect_files
+from scanner.collectors.files import collect_files, read_files
 from scanner.collectors.folders import FolderRequest, collect_component_folders
 from scanner.model import FileState, Gap, Provenance, UpdateRecord
 from scanner.model.facts_bundle import Facts
@@ -24,7 +24,6 @@ from scanner.model.facts_bundle import Facts
 __all__ = ["MAX_STAGED", "collect", "collect_none_read", "component_paths"]
 
 MAX_STAGED = 256  # staged copies read: PendingFileRenameOperations is attacker-sized
-_ABSENT = "not present on the volume"
 
 
 def component_paths(
@@ -58,7 +57,7 @@ def collect(volume: SystemVolume, knowledge: KnowledgeView, facts: Facts) -> Fac
     wanted = component_paths(windows_dir, components, facts.updates)
     component_of = {p.lower(): c for p, c in wanted.items()}
     paths = list(wanted)
-    files, gaps = collect_files(fs, paths)
+    found = read_files(fs, paths)
     staged = [_volume_relative(p.source) for p in facts.pending_renames if p.destination][:MAX_STAGED]
     staged_files, _ = collect_files(fs, [p for p in staged if p], hash_files=False)  # absent ones are normal
     requests = [
@@ -66,14 +65,18 @@ def collect(volume: SystemVolume, knowledge: KnowledgeView, facts: Facts) -> Fac
         for c in components
         for f in c.folders
     ]
-    missing = {g.what.lower() for g in gaps if g.reason == _ABSENT}
+    missing = {p.lower() for p in found.absent}
     lost = [(p, component_of[p.lower()]) for p in paths if p.lower() in missing and component_of[p.lower()]]
-    scanned = collect_component_folders(fs, requests, known=[f.path for f in files], missing=lost)
+    scanned = collect_component_folders(fs, requests, known=[f.path for f in found.files], missing=lost)
     found_elsewhere = {p.lower() for p in scanned.relocated}
     optional = {f"{windows_dir}\\{e.path}".lower() for c in components for e in c.files if e.optional}
-    gaps = [g for g in gaps if not (g.reason == _ABSENT and g.what.lower() in optional | found_elsewhere)]
+    # an absent file that is optional, or was found in a component folder, is no gap (an absent path has no
+    # other gap than its "not present" one: it was not read)
+    forgiven = missing & (optional | found_elsewhere)
+    gaps = [g for g in found.gaps if g.what.lower() not in forgiven]
     placed = {p.lower(): c for p, c in scanned.placed.items()}
-    read = [_with_component(f, component_of.get(f.path.lower()) or placed.get(f.path.lower())) for f in files]
+    owner = {**placed, **{p: c for p, c in component_of.items() if c}}  # the profile's own listing first
+    read = [_with_component(f, owner.get(f.path.lower())) for f in found.files]
     return facts.adding(
         files=[*read, *scanned.files],
         staged_files=staged_files,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +23,15 @@ from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
-__all__ = ["MAX_HASH_SIZE", "collect_files", "file_state", "pe_fields", "sha256_of"]
+__all__ = [
+    "MAX_HASH_SIZE",
+    "FilesRead",
+    "collect_files",
+    "file_state",
+    "pe_fields",
+    "read_files",
+    "sha256_of",
+]
 
 MAX_HASH_SIZE = 256 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -135,9 +144,31 @@ def _plain_file_state(fs: Any, path: str, note: str, gaps: list[Gap], hash_files
     )
 
 
+@dataclass(frozen=True)
+class FilesRead:
+    """What :func:`read_files` found: the files, the gaps, and (typed) the paths the MFT does not hold.
+
+    ``absent`` lists the requested paths no ``$I30`` index holds (the "not present on the volume" gaps), so a
+    caller deciding where else to look reads a field, not a gap's text. A directory source's missing files
+    are gaps only (``absent`` stays empty), as before.
+    """
+
+    files: tuple[FileState, ...]
+    gaps: tuple[Gap, ...]
+    absent: tuple[str, ...]
+
+
 def collect_files(
     fs: Any, paths: Sequence[str], *, volume_label: str = "", hash_files: bool = True
 ) -> tuple[list[FileState], list[Gap]]:
+    """:func:`read_files` as (files, gaps)."""
+    found = read_files(fs, paths, volume_label=volume_label, hash_files=hash_files)
+    return list(found.files), list(found.gaps)
+
+
+def read_files(
+    fs: Any, paths: Sequence[str], *, volume_label: str = "", hash_files: bool = True
+) -> FilesRead:
     """Read file facts for each path on the system volume.
 
     Args:
@@ -147,13 +178,14 @@ def collect_files(
         hash_files: compute SHA-256 (files over :data:`MAX_HASH_SIZE` are skipped with a Gap).
 
     Returns:
-        One FileState per path found (its ``path`` spelled as on disk, in request order, duplicates merged)
-        and the gaps: missing files, unreadable PEs, files without a version resource.
+        One FileState per path found (its ``path`` spelled as on disk, in request order, duplicates merged),
+        the gaps (missing files, unreadable PEs, files without a version resource) and the absent paths.
     """
     note = f"volume {volume_label}" if volume_label else ""
     ntfs = mft.ntfs_of(fs)
     files: list[FileState] = []
     gaps: list[Gap] = []
+    absent: list[str] = []
     seen: set[str] = set()
     for path in paths:
         key = "\\".join(p for p in path.replace("/", "\\").split("\\") if p).upper()
@@ -169,6 +201,7 @@ def collect_files(
             record, real = mft.resolve(ntfs, path)
         except mft.Missing:
             gaps.append(Gap(path, "not present on the volume"))
+            absent.append(path)
             continue
         except READ_ERRORS as exc:
             gaps.append(Gap(path, f"lookup failed: {type(exc).__name__}: {exc}"))
@@ -180,4 +213,4 @@ def collect_files(
             continue
         seen.add(real.upper())
         files.append(file_state(record, real, note, gaps, hash_files))
-    return files, gaps
+    return FilesRead(tuple(files), tuple(gaps), tuple(absent))
