@@ -73,3 +73,22 @@ def test_facts_adding_appends_in_order_and_replaces_the_system() -> None:
     assert facts.inventory().gaps == [first, second] and facts.inventory().source == {"path": "s"}
     with pytest.raises(AttributeError):
         facts.gaps = ()  # type: ignore[misc]
+
+
+def test_every_collect_function_is_registered() -> None:
+    """Every ``collect*(volume, knowledge, facts)`` of a collector module is in the ordered tuple."""
+    import importlib
+    import pkgutil
+
+    import scanner.collectors as package
+
+    registered = {(c.__module__, c.__name__) for _, c in COLLECTORS}
+    defined = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"scanner.collectors.{info.name}")
+        for name, value in vars(module).items():
+            own = callable(value) and getattr(value, "__module__", "") == module.__name__
+            params = list(getattr(value, "__annotations__", {})) if own else []
+            if name.startswith("collect") and params[:3] == ["volume", "knowledge", "facts"]:
+                defined.add((module.__name__, name))
+    assert defined == registered
