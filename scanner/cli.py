@@ -681,14 +681,15 @@ def repro(
     verbosity = ctx.find_root().obj.get("verbosity", 0)
     err = Console(stderr=True, quiet=verbosity < 0)
     with err.status("working") as status:
+        knowledge = load_knowledge(profiles_dir)  # once: the scan and the plan read the same profiles
         result = run_scan(
             source,
             parent=parent,
             system=system_index,
-            profiles_dir=profiles_dir,
+            knowledge=knowledge,
             progress=lambda message: status.update(message),
         )
-        plan = plan_repro(result, load_knowledge(profiles_dir))
+        plan = plan_repro(result, knowledge)
     with _report_out(output) as out:
         if fmt == "json":
             write_repro_json(plan, out, meta)

@@ -1,7 +1,7 @@
-"""The records of the component-folder collector (:mod:`scanner.collectors.folders`) and what both of its
-readers share: the NTFS one (one ``$I30`` listing per folder) and the directory-source one.
+"""The records of the component-folder collector (:mod:`scanner.collectors.folders`) and the stream helpers
+its two trees (NTFS, one ``$I30`` listing per folder; a directory source) share.
 
-Kept apart so each reader stays small; the collector re-exports the public names.
+Kept apart so the collector stays small; it re-exports the public names.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 from scanner.model.codec import JsonRecord, JsonShape
 
@@ -112,6 +113,27 @@ class Counted:
 
     def tell(self) -> int:
         return int(self._fh.tell())
+
+
+class CountedRecord:
+    """An MFT record whose ``open()`` streams are counted (so ``file_state``'s reads are measured)."""
+
+    def __init__(self, record: Any, cost: Cost) -> None:
+        self._record, self._cost = record, cost
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record, name)
+
+    def open(self) -> Counted:
+        return Counted(self._record.open(), self._cost)
+
+
+def is_directory(entry: Any) -> bool:
+    """A directory-source entry is a readable directory."""
+    try:
+        return bool(entry.is_dir())
+    except READ_ERRORS:
+        return False
 
 
 def is_pe_stream(fh: Any, size: int) -> bool:

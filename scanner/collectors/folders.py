@@ -1,42 +1,51 @@
-"""Component folders: every PE file in the folders a component profile names, one ``$I30`` listing each.
+"""Component folders: every PE file in the folders a component profile names, one directory listing each.
 
 A profile's file list cannot know every DLL a server holds: a hotfix, a role service or a third-party ISAPI
 filter adds files to ``system32\\inetsrv`` that no list names, and a file's folder differs between Windows
-releases. So each folder a component profile names (``folders`` in profiles/components/*.toml) is listed
-through its NTFS directory index -- one ``$I30`` listing per folder and per subfolder down to the profile's
-``depth``, never a walk of the volume -- and every file whose first bytes are a PE header (``MZ`` and the
-``PE\\0\\0`` signature at ``e_lfanew``, Microsoft "PE Format" 2.1-2.2: the extension is not trusted) is
-inventoried through :func:`scanner.collectors.pe_version.read_pe_version`, which reads only the headers and
-the resource section. Files found only by the listing are not hashed (hashing reads the whole file; the
-version resource is what the rules judge).
+releases. So each folder a component profile names (``folders`` in profiles/components/*.toml) is listed --
+one listing per folder and per subfolder down to the profile's ``depth``, never a walk of the volume -- and
+every file whose first bytes are a PE header (``MZ`` and the ``PE\\0\\0`` signature at ``e_lfanew``,
+Microsoft "PE Format" 2.1-2.2: the extension is not trusted) is inventoried through
+:func:`scanner.collectors.pe_version.read_pe_version`, which reads only the headers and the resource section.
+Files found only by the listing are not hashed (hashing reads the whole file; the version resource is what
+the rules judge).
 
 A file the profile lists but that is not at its listed path is looked for by name in the component's folder
-listings (any depth), then by one B-tree search in each ``lookup_only`` folder (a folder too large to list,
-such as ``system32``, where another Windows release keeps the file). Found there, it is found, not missing.
+listings (any depth), then by name in each ``lookup_only`` folder (a folder too large to list, such as
+``system32``, where another Windows release keeps the file). Found there, it is found, not missing.
 
-The cost is bounded by the folders' own sizes, never the volume's: each folder's listing is capped at the
-files module's entry cap, its PE files at :data:`MAX_PE_FILES`, its subfolders at :data:`MAX_SUBFOLDERS`;
-what is cut is a gap. Each folder record carries what it cost (listings, MFT records, file bytes read).
+One algorithm, two trees: on NTFS a listing is the folder's ``$I30`` index and a lookup one B-tree search
+(:mod:`scanner.evidence.ntfs`), with the file's MFT times; in a directory source (a mounted volume, a triage
+collection) the host file system's listing, matched case-insensitively, and NTFS times are a gap.
+
+The cost is bounded by the folders' own sizes, never the volume's: each listing is capped, a folder's PE
+files at :data:`MAX_PE_FILES`, its subfolders at :data:`MAX_SUBFOLDERS`; what is cut is a gap. Each folder
+record carries what it cost (listings, MFT records, file bytes read).
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import replace
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, BinaryIO, Protocol, cast
 
-from scanner.collectors.files import _file_state, _listing, _lookup, _Missing, _ntfs_of, _search
+from scanner.collectors.files import file_state, pe_fields, sha256_of
 from scanner.collectors.folder_facts import (
     MAX_PE_FILES,
     MAX_SUBFOLDERS,
     ComponentFolder,
     Cost,
     Counted,
+    CountedRecord,
     FolderRequest,
     FolderScan,
+    is_directory,
     is_pe_stream,
 )
-from scanner.collectors.folders_plain import plain_folder
+from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
+from scanner.collectors.volume import listdir_entries, lookup, windows_path
+from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
 from scanner.model import FileState, Gap, Provenance
 
@@ -49,40 +58,155 @@ __all__ = [
     "collect_component_folders",
 ]
 
-
-def _is_pe(record: Any, cost: Cost) -> bool:
-    """The record's data starts with a PE header (:func:`is_pe_stream`); the probe's bytes are counted."""
-    return is_pe_stream(Counted(record.open(), cost), int(record.size()))
+_NOT_PE = "not-pe"
+_Entry = tuple[str, Any, bool]  # (name as stored, child, is_dir)
 
 
-class _Opened:
-    """An MFT record whose ``open()`` streams are counted (so ``_file_state``'s reads are measured)."""
+class _Absent(LookupError):
+    """The folder is not in the source: ``gap`` for a listed folder's gap, ``reason`` for its record."""
 
-    def __init__(self, record: Any, cost: Cost) -> None:
-        self._record, self._cost = record, cost
+    def __init__(self, gap: str, reason: str) -> None:
+        super().__init__(gap)
+        self.gap, self.reason = gap, reason
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._record, name)
 
-    def open(self) -> Counted:
-        return Counted(self._record.open(), self._cost)
+class _Tree(Protocol):
+    """What the component-folder inventory needs of a source (NTFS, or a directory source)."""
+
+    absent: str  # why an absent folder holds nothing ("not present on the volume")
+    counts_records: bool  # each listed entry is an MFT record read (NTFS)
+
+    def open(self, path: str) -> tuple[Any, str, Provenance]: ...
+    def children(self, directory: Any, path: str, gaps: list[Gap]) -> list[_Entry]: ...
+    def find(self, directory: Any, real: str, name: str, cost: Cost) -> tuple[str, Any] | None: ...
+    def read(
+        self, child: Any, path: str, why: str, hashed: bool, cost: Cost, gaps: list[Gap], source: Provenance
+    ) -> FileState | str | None: ...
+
+
+class _Ntfs:
+    """The volume's MFT: ``$I30`` listings and searches, files with their MFT times."""
+
+    absent = "not present on the volume"
+    counts_records = True
+
+    def __init__(self, ntfs: Any, note: str) -> None:
+        self._ntfs, self._note = ntfs, note
+
+    def open(self, path: str) -> tuple[Any, str, Provenance]:
+        try:
+            record, real = mft.resolve(self._ntfs, path)
+        except mft.Missing as exc:
+            raise _Absent(f"component folder {self.absent}", self.absent) from exc
+        except READ_ERRORS as exc:
+            reason = f"component folder lookup failed: {type(exc).__name__}: {exc}"
+            raise _Absent(reason, reason) from exc
+        return record, real, Provenance(real, f"MFT entry {record.segment}", self._note)
+
+    def children(self, directory: Any, path: str, gaps: list[Gap]) -> list[_Entry]:
+        return mft.listing(directory, path, gaps)
+
+    def find(self, directory: Any, real: str, name: str, cost: Cost) -> tuple[str, Any] | None:
+        try:
+            entry = mft.search(directory, name)
+            child = entry.dereference()
+            cost.mft_records += 1
+            if child.is_dir():
+                return None
+            return f"{real}\\{entry.attribute.file_name}", child
+        except READ_ERRORS:  # mft.Missing is a LookupError, one of them
+            return None
+
+    def read(
+        self, child: Any, path: str, why: str, hashed: bool, cost: Cost, gaps: list[Gap], source: Provenance
+    ) -> FileState | str | None:
+        try:
+            if not hashed and not is_pe_stream(Counted(child.open(), cost), int(child.size())):
+                return _NOT_PE
+        except READ_ERRORS as exc:
+            gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
+            return None
+        return file_state(CountedRecord(child, cost), path, why, gaps, hashed)
+
+
+class _Directory:
+    """A directory source: the host file system's listings, versions and hashes but no NTFS times."""
+
+    absent = "not present in the directory source"
+    counts_records = False
+    _NO_TIMES = "directory source: NTFS creation and $FILE_NAME times are not available"
+
+    def __init__(self, fs: Any, note: str) -> None:
+        self._fs, self._note = fs, note
+
+    def open(self, path: str) -> tuple[Any, str, Provenance]:
+        directory = lookup(self._fs, path)
+        if directory is None or not is_directory(directory):
+            raise _Absent(f"component folder {self.absent}", self.absent)
+        real = windows_path(directory, path)
+        return directory, real, Provenance(real, "folder in a directory source", self._note)
+
+    def children(self, directory: Any, path: str, gaps: list[Gap]) -> list[_Entry]:
+        out = []
+        for entry in sorted(listdir_entries(directory), key=lambda e: str(e.name).upper()):
+            try:
+                out.append((str(entry.name), entry, bool(entry.is_dir())))
+            except READ_ERRORS:
+                continue
+        return out
+
+    def find(self, directory: Any, real: str, name: str, cost: Cost) -> tuple[str, Any] | None:
+        entry = lookup(self._fs, f"{real}\\{name}")
+        return (f"{real}\\{entry.name}", entry) if entry is not None else None
+
+    def read(
+        self, child: Any, path: str, why: str, hashed: bool, cost: Cost, gaps: list[Gap], source: Provenance
+    ) -> FileState | str | None:
+        cited = Provenance(path, "file in a directory source", why)
+        try:
+            stat = child.stat()
+            size = int(stat.st_size)
+            with child.open("rb") as raw:
+                fh = Counted(raw, cost)
+                if not hashed and not is_pe_stream(fh, size):
+                    return _NOT_PE
+                fh.seek(0)
+                pe: PeVersion | None = None
+                try:
+                    pe = read_pe_version(cast(BinaryIO, fh), size)  # Counted reads and seeks like one
+                except PeUnreadable as exc:
+                    gaps.append(Gap(path, f"PE version unreadable: {exc}", (cited,)))
+                digest = sha256_of(fh, size) if hashed else None
+        except READ_ERRORS as exc:
+            gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}"))
+            return None
+        gaps.append(Gap(path, self._NO_TIMES, (cited,)))
+        return FileState(
+            path=path,
+            **pe_fields(pe),
+            size=size,
+            sha256=digest,
+            modified_at=datetime.fromtimestamp(stat.st_mtime, tz=UTC),
+            created_at=None,
+            sources=(cited,),
+        )
 
 
 def _walk(
-    record: Any, path: str, depth: int, cost: Cost, gaps: list[Gap]
+    tree: _Tree, directory: Any, path: str, depth: int, cost: Cost, gaps: list[Gap]
 ) -> tuple[list[tuple[str, Any]], int, int, str | None]:
-    """(path, record) of each file in the folder and its subfolders to ``depth``; entries, subfolders, cut."""
+    """(path, child) of each file in the folder and its subfolders to ``depth``; entries, subfolders, cut."""
     files: list[tuple[str, Any]] = []
-    pending, entries, subfolders, cut = [(record, path, 0)], 0, 0, None
+    pending, entries, subfolders, cut = [(directory, path, 0)], 0, 0, None
     while pending:
-        directory, where, level = pending.pop(0)
-        listing = _listing(directory, where, gaps)
+        current, where, level = pending.pop(0)
+        listing = tree.children(current, where, gaps)
         cost.listings += 1
-        cost.mft_records += len(listing)
+        cost.mft_records += len(listing) if tree.counts_records else 0
         entries += len(listing)
-        for name, child, is_dir in listing:
+        for name, child, is_folder in listing:
             child_path = f"{where}\\{name}"
-            if not is_dir:
+            if not is_folder:
                 files.append((child_path, child))
             elif level < depth and subfolders < MAX_SUBFOLDERS:
                 subfolders += 1
@@ -93,32 +217,29 @@ def _walk(
 
 
 def _folder(
-    ntfs: Any,
-    req: FolderRequest,
-    known: set[str],
-    wanted: dict[str, str],
-    scan: FolderScan,
-    note: str,
+    tree: _Tree, req: FolderRequest, known: set[str], wanted: dict[str, str], scan: FolderScan, note: str
 ) -> ComponentFolder:
-    """List one profile folder and inventory its PE files (see the module docstring)."""
+    """List one profile folder (or, lookup-only, search it by name) and inventory its PE files."""
     cost = Cost()
     try:
-        record, real = _lookup(ntfs, req.path)
-    except _Missing:
-        scan.gaps.append(Gap(req.path, "component folder not present on the volume"))
-        return _absent(req, "not present on the volume")
-    except READ_ERRORS as exc:
-        reason = f"component folder lookup failed: {type(exc).__name__}: {exc}"
-        scan.gaps.append(Gap(req.path, reason))
-        return _absent(req, reason)
-    source = Provenance(real, f"MFT entry {record.segment}", note)
+        directory, real, source = tree.open(req.path)
+    except _Absent as absent:
+        if req.lookup_only:  # only searched for names still missing: its absence is no gap of its own
+            return _absent(req, tree.absent)
+        scan.gaps.append(Gap(req.path, absent.gap))
+        return _absent(req, absent.reason)
     gaps: list[Gap] = []
-    try:
-        listed, entries, subfolders, cut = _walk(record, real, req.depth, cost, gaps)
-    except READ_ERRORS as exc:
-        listed, entries, subfolders, cut = [], 0, 0, f"listing unreadable: {type(exc).__name__}: {exc}"
+    entries: int | None = None
+    subfolders, cut = 0, None
+    if req.lookup_only:
+        found = [hit for name in list(wanted) if (hit := tree.find(directory, real, name, cost)) is not None]
+    else:
+        try:
+            found, entries, subfolders, cut = _walk(tree, directory, real, req.depth, cost, gaps)
+        except READ_ERRORS as exc:
+            found, entries, cut = [], 0, f"listing unreadable: {type(exc).__name__}: {exc}"
     pe_files = unlisted = not_pe = 0
-    for path, child in listed:
+    for path, child in found:
         key = path.upper()
         if key in known:
             scan.placed.setdefault(key, req.component)
@@ -129,23 +250,23 @@ def _folder(
             break
         # a listed file found here is read whatever its first bytes are: a damaged copy is a gap, not absent
         listed_as = wanted.pop(path.rsplit("\\", 1)[-1].upper(), None)
-        try:
-            if listed_as is None and not _is_pe(child, cost):
-                not_pe += 1
-                continue
-        except READ_ERRORS as exc:
-            gaps.append(Gap(path, f"file data unreadable: {type(exc).__name__}: {exc}", (source,)))
+        if listed_as is None and req.lookup_only:
+            continue
+        why = (f"{note}; " if note else "") + (
+            f"listed by the profile as {listed_as}" if listed_as else f"in component folder {real}"
+        )
+        state = tree.read(child, path, why, listed_as is not None, cost, gaps, source)
+        if state == _NOT_PE:
+            not_pe += 1
+        if not isinstance(state, FileState):
             continue
         pe_files += 1
-        why = f"{note}; " if note else ""
-        why += f"listed by the profile as {listed_as}" if listed_as else f"in component folder {real}"
-        state = _file_state(_Opened(child, cost), path, why, gaps, listed_as is not None)
         known.add(key)
         if listed_as:
             scan.relocated[listed_as] = path
         else:
             unlisted += 1
-        scan.files.append(_with(state, req.component))
+        scan.files.append(replace(state, component=req.component))
     if cut:
         gaps.append(Gap(real, cut, (source,)))
     scan.gaps += gaps
@@ -153,7 +274,7 @@ def _folder(
         path=real,
         component=req.component,
         depth=req.depth,
-        lookup_only=False,
+        lookup_only=req.lookup_only,
         present=True,
         entries=entries,
         subfolders=subfolders,
@@ -169,58 +290,9 @@ def _folder(
 
 
 def _absent(req: FolderRequest, reason: str) -> ComponentFolder:
-    """The record of a folder that is not on the volume: nothing listed, nothing read."""
+    """The record of a folder that is not in the source: nothing listed, nothing read."""
     return ComponentFolder(
         req.path, req.component, req.depth, req.lookup_only, False, None, 0, 0, 0, 0, 0, 0, 0, reason
-    )
-
-
-def _with(state: FileState, component: str) -> FileState:
-    return replace(state, component=component)
-
-
-def _look_up_names(
-    ntfs: Any, req: FolderRequest, wanted: dict[str, str], scan: FolderScan, note: str
-) -> ComponentFolder:
-    """Search a lookup-only folder's index for each listed name still missing (one B-tree search each)."""
-    cost = Cost()
-    found = 0
-    try:
-        record, real = _lookup(ntfs, req.path)
-    except (_Missing, *READ_ERRORS):
-        return _absent(req, "not present on the volume")
-    for name in list(wanted):
-        try:
-            entry = _search(record, name)
-            child = entry.dereference()
-            cost.mft_records += 1
-            if child.is_dir():
-                continue
-            path = f"{real}\\{entry.attribute.file_name}"
-        except (_Missing, *READ_ERRORS):
-            continue
-        listed_as = wanted.pop(name)
-        why = (f"{note}; " if note else "") + f"listed by the profile as {listed_as}"
-        state = _file_state(_Opened(child, cost), path, why, scan.gaps, True)
-        scan.relocated[listed_as] = path
-        scan.files.append(_with(state, req.component))
-        found += 1
-    source = Provenance(real, f"MFT entry {record.segment}", note)
-    return ComponentFolder(
-        path=real,
-        component=req.component,
-        depth=0,
-        lookup_only=True,
-        present=True,
-        entries=None,
-        subfolders=0,
-        pe_files=found,
-        unlisted=0,
-        not_pe=0,
-        listings=0,
-        mft_records=cost.mft_records,
-        bytes_read=cost.bytes_read,
-        sources=(source,),
     )
 
 
@@ -235,8 +307,7 @@ def collect_component_folders(
     """List each component folder and inventory every PE file in it.
 
     Args:
-        fs: the system volume's dissect filesystem: NTFS (listed through its MFT), else a directory source
-            (:func:`scanner.collectors.folders_plain.plain_folder`).
+        fs: the system volume's dissect filesystem: NTFS (listed through its MFT), else a directory source.
         requests: the folders, in profile order.
         known: paths already read (the files the profiles list, found at their paths): not read again.
         missing: (listed path, component id) of listed files not found at their path, to look for by name.
@@ -246,8 +317,9 @@ def collect_component_folders(
         A :class:`FolderScan`; a listed file still not found stays the caller's "not present" gap.
     """
     scan = FolderScan()
-    ntfs = _ntfs_of(fs)
     note = f"volume {volume_label}" if volume_label else ""
+    ntfs = mft.ntfs_of(fs)
+    tree: _Tree = _Ntfs(ntfs, note) if ntfs is not None else _Directory(fs, note)
     seen = {p.upper() for p in known}
     by_component: dict[str, dict[str, str]] = {}
     for path, component in missing:
@@ -259,11 +331,5 @@ def collect_component_folders(
         if key in done:
             continue
         done.add(key)
-        wanted = by_component.setdefault(req.component, {})
-        if ntfs is None:
-            scan.folders.append(plain_folder(fs, req, seen, wanted, scan, note))
-        elif req.lookup_only:
-            scan.folders.append(_look_up_names(ntfs, req, wanted, scan, note))
-        else:
-            scan.folders.append(_folder(ntfs, req, seen, wanted, scan, note))
+        scan.folders.append(_folder(tree, req, seen, by_component.setdefault(req.component, {}), scan, note))
     return scan

@@ -20,7 +20,7 @@ from typing import Any
 
 from Registry import Registry, RegistryParse
 
-from scanner.collectors.regsafe import HiveReader, Node
+from scanner.collectors.regsafe import Hive, HiveReader, Node
 from scanner.evidence.errors import READ_ERRORS
 from scanner.formats.regf_log import (
     BASE_BLOCK,
@@ -68,14 +68,13 @@ class HiveRecovery:
     warning: str | None = None
 
 
-@dataclass(frozen=True)
-class OpenHive:
-    """A parsed hive, its name (``SOFTWARE``), its path inside the image, and how it was recovered."""
+OpenHive = Hive  # issue 16: one hive type; what open_hive returns is the Hive every registry family reads
 
-    registry: Registry.Registry
-    name: str
-    artifact: str
-    recovery: HiveRecovery
+
+def _opened(registry: Registry.Registry, artifact: str, recovery: HiveRecovery) -> Hive:
+    """The hive, with its recovery; a replayed hive's provenance notes say which log made it."""
+    note = f"hive replayed with transaction log {recovery.log_name}" if recovery.recovered else ""
+    return Hive(registry, artifact, note if recovery.log_name else "", recovery)
 
 
 # --- public API --------------------------------------------------------------------------------------------
@@ -143,7 +142,7 @@ def _recover(primary: bytes, logs: dict[str, bytes]) -> tuple[Registry.Registry 
                               formats.pop() if len(formats) == 1 else None, 0, warning)
 
 
-def open_hive(primary: bytes, logs: dict[str, bytes], *, artifact: str) -> OpenHive:
+def open_hive(primary: bytes, logs: dict[str, bytes], *, artifact: str) -> Hive:
     """Parse a hive; if it is dirty, replay the applicable transaction log(s) on an in-memory copy.
 
     Args:
@@ -158,7 +157,6 @@ def open_hive(primary: bytes, logs: dict[str, bytes], *, artifact: str) -> OpenH
         HiveUnreadable: the primary is too large, not a regf primary file, or does not parse (and no log
             turns it into one that does).
     """
-    name = artifact.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     if len(primary) > MAX_HIVE_SIZE:
         raise HiveUnreadable(f"{artifact} is larger than {MAX_HIVE_SIZE >> 20} MiB, which no real hive is.")
     if len(primary) < BASE_BLOCK + 32 or primary[:4] != b"regf":
@@ -173,13 +171,13 @@ def open_hive(primary: bytes, logs: dict[str, bytes], *, artifact: str) -> OpenH
     if not is_dirty(primary):
         if registry is None:
             raise HiveUnreadable(f"{artifact} does not parse as a registry hive ({error}).")
-        return OpenHive(registry, name, artifact, HiveRecovery(dirty=False, recovered=False))
+        return _opened(registry, artifact, HiveRecovery(dirty=False, recovered=False))
     recovered, recovery = _recover(primary, logs)
     if recovered is not None:
-        return OpenHive(recovered, name, artifact, recovery)
+        return _opened(recovered, artifact, recovery)
     if registry is None:
         raise HiveUnreadable(f"{artifact} is dirty, does not parse ({error}) and no log repairs it.")
-    return OpenHive(registry, name, artifact, recovery)
+    return _opened(registry, artifact, recovery)
 
 
 def read_hive_files(fs: Any, path: str) -> tuple[bytes, dict[str, bytes]]:

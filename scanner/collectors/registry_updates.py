@@ -30,7 +30,6 @@ from scanner.model import (
     Precision,
     Provenance,
     RecordedFile,
-    SoftwareInstall,
     SourceTime,
     TimeZoneFacts,
     UpdateRecord,
@@ -45,7 +44,6 @@ UNINSTALL = "Microsoft\\Windows\\CurrentVersion\\Uninstall"
 CBS = "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing"
 DAY = timedelta(days=1)
 _MAX_FILES = 10_000
-_MAX_PROGRAMS = 20_000
 
 #: CBS CurrentState values (TechNet "CBS Servicing States Chart"); negative = that state, but broken.
 CBS_STATES = {
@@ -148,7 +146,7 @@ def _day_claim(
     return SourceTime(day, "day", f"{name} = {text} (local date)", reader.provenance(key, name))
 
 
-def _uninstall_times(
+def uninstall_times(
     reader: HiveReader, key: Node, values: dict[str, Any], tz: TimeZoneFacts | None
 ) -> tuple[SourceTime | None, SourceTime | None]:
     """(``InstallDate`` claim, key last-write claim) of an Uninstall key.
@@ -253,7 +251,7 @@ def _uninstall_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneF
             if value in v:
                 d.details[f"uninstall_{value.lower()}"] = value_text(v[value]) or ""
         d.uninstall_command = value_text(v.get("UninstallString")) or d.uninstall_command
-        day, written = _uninstall_times(reader, key, v, tz)
+        day, written = uninstall_times(reader, key, v, tz)
         if day is not None:
             d.claim(day, 3)
         if written is not None:
@@ -306,47 +304,3 @@ def update_records(
     guarded("update records (CBS packages)", software, gaps, lambda r: _cbs_packages(r, drafts), None)
     records = [d.freeze() for d in drafts.values()]
     return sorted(records, key=lambda r: (r.installed_at or datetime.max.replace(tzinfo=UTC), r.id)), gaps
-
-
-def software_installs(
-    software: Hive | None, tz: TimeZoneFacts | None = None, gaps: list[Gap] | None = None
-) -> list[SoftwareInstall]:
-    """Add/Remove Programs entries that are not Microsoft updates: installers that may put old DLLs back.
-
-    Q281402 cause 2: "other software may have put back older DLLs". Matching a program's install time with
-    the creation time of a system file below its service-pack level is how the rules attribute it. The
-    program is dated by its ``InstallDate`` when it has one (see the module docstring), else by the key's
-    last write.
-    """
-    if software is None:
-        return []
-
-    def read(reader: HiveReader) -> list[SoftwareInstall]:
-        root = reader.open(UNINSTALL)
-        found: list[SoftwareInstall] = []
-        for key in reader.subkeys(root, _MAX_PROGRAMS) if root is not None else []:
-            v = reader.values(key)
-            release = str(v.get("ReleaseType", ""))
-            if release or str(v.get("ParentKeyName", "")) == "OperatingSystem":
-                continue
-            if normalise_update_id(key.name):
-                continue
-            if re.search(r"(?i)service pack$", key.name) or not v.get("DisplayName"):
-                continue
-            times = [t for t in _uninstall_times(reader, key, v, tz) if t is not None]
-            placed = next((t for t in times if t.bound == "at"), None)
-            found.append(
-                SoftwareInstall(
-                    name=str(value_text(v.get("DisplayName"))),
-                    publisher=value_text(v.get("Publisher")),
-                    version=value_text(v.get("DisplayVersion")),
-                    install_location=value_text(v.get("InstallLocation")),
-                    installed_at=placed.at if placed else None,
-                    precision=placed.precision if placed else None,
-                    times=tuple(times),
-                    source=reader.provenance(key),
-                )
-            )
-        return found
-
-    return guarded("software installs", software, gaps if gaps is not None else [], read, [])

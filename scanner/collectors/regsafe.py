@@ -20,11 +20,14 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from Registry import Registry, RegistryParse
 
 from scanner.model import Gap, Provenance
+
+if TYPE_CHECKING:
+    from scanner.collectors.hive import HiveRecovery
 
 #: What python-registry raises on hostile bytes (besides its own exceptions).
 READ_ERRORS = (
@@ -49,11 +52,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Hive:
-    """A parsed hive and where it came from (for provenance)."""
+    """A parsed hive, where it came from (for provenance), and how it was recovered.
+
+    The one hive type (issue 16): :func:`scanner.collectors.hive.open_hive` returns it, every registry family
+    reads it. ``recovery`` is None for a hive opened without the log-replay step (tests, fuzzing).
+    """
 
     registry: Registry.Registry
     artifact: str
     note: str = ""  # e.g. "hive replayed with transaction log SOFTWARE.LOG"
+    recovery: HiveRecovery | None = None
 
     @property
     def name(self) -> str:

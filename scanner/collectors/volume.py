@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
 
 __all__ = ["MAX_DIR_ENTRIES", "READ_ERRORS", "glob", "listdir", "lookup", "size_of", "windows_path"]
@@ -98,7 +99,19 @@ def windows_path(entry: Any, fallback_dir: str = "") -> str:
 
 
 def created_at(fs: Any, path: str) -> tuple[datetime, str] | None:
-    """The NTFS creation time of ``path`` and its locator (``MFT entry N``), or None when unknown."""
+    """The NTFS creation time of ``path`` and its locator (``MFT entry N``), or None when unknown.
+
+    On NTFS the ``$STANDARD_INFORMATION`` creation FILETIME is read exactly (:mod:`scanner.evidence.ntfs`,
+    the one NTFS lookup); a directory source has only what its host file system keeps (``st_birthtime``).
+    """
+    ntfs = mft.ntfs_of(fs)
+    if ntfs is not None:
+        try:
+            record, real = mft.resolve(ntfs, path)
+            when = mft.times(record, real.rsplit("\\", 1)[-1]).si_created
+        except READ_ERRORS:  # mft.Missing is a LookupError, one of them
+            return None
+        return (when, f"MFT entry {record.segment}") if when is not None else None
     entry = lookup(fs, path)
     if entry is None:
         return None

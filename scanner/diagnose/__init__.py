@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from scanner.model import ComponentLevels, Diagnosis, Finding, Gap, Inventory, TrafficDay
+from scanner.model.facts_bundle import Facts
 from scanner.timeline import Timeline
 
 
@@ -23,3 +24,4 @@ class ScanResult:
     )  # inventory gaps + timeline gaps + what rules could not check
     components: list[ComponentLevels] = field(default_factory=list)  # each profile file against the baseline
     traffic: list[TrafficDay] = field(default_factory=list)  # IIS log days, hourly counts for the plot
+    facts: Facts | None = None  # everything the collectors found (``inventory`` is its JSON view)

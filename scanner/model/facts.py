@@ -209,7 +209,7 @@ class Inventory:
     files: list[FileState] = field(default_factory=list)
     pending_renames: list[PendingRename] = field(default_factory=list)
     facts: list[tuple[str, str, Provenance]] = field(default_factory=list)  # (name, value, where)
-    uninstall_folders: list[Any] = field(default_factory=list)  # collectors.files.UninstallFolder
+    uninstall_folders: list[Any] = field(default_factory=list)  # collectors.uninstall.UninstallFolder
     gaps: list[Gap] = field(default_factory=list)
     software: list[SoftwareInstall] = field(default_factory=list)
     component_times: list[tuple[str, SourceTime]] = field(default_factory=list)  # (component id, claim)

@@ -128,7 +128,7 @@ def _reg_update_records(data: bytes) -> None:
 
 
 def _reg_software_installs(data: bytes) -> None:
-    from scanner.collectors.registry_updates import software_installs
+    from scanner.collectors.registry import software_installs
 
     hive = _hive(data)
     if hive is not None:

@@ -18,8 +18,10 @@ from dissect.target.filesystems.ntfs import NtfsFilesystem
 from fixtures.factory.ntfs import NtfsTimes, TreeEntry, build_ntfs_volume
 from fixtures.factory.pe import CORRUPT_MODES, VersionInfo, build_corrupt_pe_resource, build_pe
 from fixtures.factory.scenario import IMAGES_DIR, SCENARIO_DIR
-from scanner.collectors.files import UninstallFolder, collect_files, collect_uninstall_folders
+from scanner.collectors.files import collect_files
 from scanner.collectors.pe_version import read_pe_version
+from scanner.collectors.uninstall import UninstallFolder, collect_uninstall_folders
+from scanner.collectors.volume import created_at
 from tests.scanner.collectors.counting import CountingReader
 
 INETSRV = "WINDOWS\\system32\\inetsrv"
@@ -289,3 +291,12 @@ def test_damaged_mft_records_and_indexes_give_gaps_not_tracebacks(volume: Counti
         assert all(isinstance(f, UninstallFolder) for f in folders)
         checked += 1
     assert checked > 20
+
+
+def test_install_folder_creation_time_is_the_exact_filetime(volume: CountingReader) -> None:
+    """Issue 16: one NTFS lookup; the folder time is the raw $SI FILETIME, not dissect's float (1 µs off)."""
+    found = created_at(NtfsFilesystem(volume), "windows\\$ntuninstallkb999999$")
+    assert found is not None
+    when, locator = found
+    assert when == INSTALLED and locator.startswith("MFT entry ")
+    assert created_at(NtfsFilesystem(volume), "WINDOWS\\no such folder") is None

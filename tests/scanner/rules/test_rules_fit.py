@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.collectors.files import UninstallFolder
+from scanner.collectors.uninstall import UninstallFolder
 from scanner.diagnose.verdict import diagnose
 from scanner.errors import ProfileError
 from scanner.knowledge.components import default_profiles_dir

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from scanner.collectors.files import UninstallFolder
 from scanner.collectors.logs.leftbehind import left_behind
 from scanner.collectors.logs.updateexe import parse_updateexe
+from scanner.collectors.uninstall import UninstallFolder
 from scanner.knowledge.events import load_event_catalog
 from scanner.model import (
     EventRecord,

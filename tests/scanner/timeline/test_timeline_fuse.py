@@ -115,7 +115,7 @@ def test_one_install_with_four_kinds_of_source_is_one_entry() -> None:
     start, done = t("2009-12-09T15:40:00"), t("2009-12-09T15:41:15")
     inv = Inventory({}, system(), updates=[hotfix("KB973917", done, t("2009-12-09T05:00:00"))])
     folder_time = start + timedelta(seconds=20)
-    from scanner.collectors.files import UninstallFolder
+    from scanner.collectors.uninstall import UninstallFolder
 
     inv.uninstall_folders = [
         UninstallFolder(
