@@ -10,7 +10,7 @@ import re
 
 from scanner.collectors.registry_updates import UNINSTALL, uninstall_times
 from scanner.collectors.regsafe import Hive, HiveReader, guarded, value_text
-from scanner.collectors.update_ids import normalise_update_id
+from scanner.model.update_ids import normalise_update_id
 from scanner.model import Gap, SoftwareInstall, TimeZoneFacts
 
 __all__ = ["software_installs"]

@@ -62,7 +62,7 @@ from scanner.model import (
 )
 from scanner.model.codec import JsonRecord, JsonShape, encode, encoder_of, plan_of
 from scanner.preflight.model import PreflightFile, PreflightReason, PreflightVerdict, ServerPreflight
-from scanner.report.meta import RunMeta
+from scanner.render.meta import RunMeta
 from scanner.repro.model import (
     BaseMedia,
     ExpectedSymptom,
@@ -474,7 +474,7 @@ CASES: dict[str, Callable[[], Any]] = {
         "image.vhd", (PVERDICT_FULL,), "WEB01", "Windows Server 2003", "5.2.3790", 1, "x86", "could not read"
     ),
     "ServerPreflight/defaults": lambda: ServerPreflight("image.vhd", ()),
-    # scanner.fleet.groups, scanner.report.meta, scanner.evidence.source, scanner.collectors
+    # scanner.fleet.groups, scanner.render.meta, scanner.evidence.source, scanner.collectors
     "Group/full": lambda: Group(
         ("files-below-service-pack", ("iis6",), (1,), 2), ("web01", "web02"), (("KB973917", 2), ("", 1))
     ),
