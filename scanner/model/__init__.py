@@ -11,6 +11,8 @@ JSON field names produced by ``to_dict`` methods are a contract (README "JSON ou
 from __future__ import annotations
 
 from scanner.model.facts import (
+    UNCONFIRMED_LOCAL,
+    Clock,
     FileState,
     Gap,
     Inventory,
@@ -30,8 +32,10 @@ from scanner.model.timeline import (
     EPISODE_KIND,
     FAILURE_EVENT_KINDS,
     FAILURE_KINDS,
+    EventRef,
     TimelineEntry,
     TimelineSource,
+    TrafficMark,
 )
 from scanner.model.verdict import (
     SEVERITY_ORDER,
@@ -50,12 +54,15 @@ __all__ = [
     "FAILURE_EVENT_KINDS",
     "FAILURE_KINDS",
     "SEVERITY_ORDER",
+    "UNCONFIRMED_LOCAL",
+    "Clock",
     "ComponentFileLevel",
     "ComponentLevels",
     "Confidence",
     "Diagnosis",
     "ErrorRun",
     "EventRecord",
+    "EventRef",
     "Evidence",
     "FileLeftBehind",
     "FileState",
@@ -77,6 +84,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineSource",
     "TrafficDay",
+    "TrafficMark",
     "UpdateRecord",
     "iso",
 ]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from scanner.model.facts import Precision, Provenance, iso
+from scanner.model.facts import Clock, Precision, Provenance, iso
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,9 @@ class LogEvent:
     update_id: str | None = None
     file_path: str | None = None
     file_version: str | None = None
+    # Typed (issue 16): the clock ``at`` was taken on (most of these logs are local time), so fusion never
+    # reads the provenance note to know whether a time may be hours off.
+    clock: Clock = "utc"
 
     def detail(self, name: str, default: str | None = None) -> str | None:
         return dict(self.details).get(name, default)
@@ -104,6 +107,7 @@ class LogEvent:
             "update_id": self.update_id,
             "file_path": self.file_path,
             "file_version": self.file_version,
+            "clock": self.clock,
         }
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import BinaryIO
 
-from scanner.collectors.localtime import local_to_utc, zone_note
+from scanner.collectors.localtime import local_to_utc, zone_clock, zone_note
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, update_id, wall_clock
 from scanner.model import Gap, Provenance, TimeZoneFacts
 
@@ -77,7 +77,8 @@ class _Parser:
         self.csi_checks = 0
 
     def keep(self, what: str, line: Line, at: datetime, subject: str | None, details: dict[str, str]) -> None:
-        self.tally.add(event("cbs", what, at, subject, line, self.artifact, details, self.note))
+        self.tally.add(event("cbs", what, at, subject, line, self.artifact, details, self.note,
+                             zone_clock(self.tz)))
 
     def line(self, line: Line, local: datetime, level: str, component: str, text: str) -> None:
         csi = component == "CSI" and self.skew is None and self.csi_checks < _MAX_CSI_CHECKS

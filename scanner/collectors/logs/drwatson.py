@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.collectors.localtime import local_to_utc, zone_note
+from scanner.collectors.localtime import local_to_utc, zone_clock, zone_note
 from scanner.collectors.logs.w3c import stream_lines
 from scanner.collectors.timerange import in_range
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
@@ -157,6 +157,7 @@ def _event(e: _Entry, app: str, when: datetime, artifact: str, tz: TimeZoneFacts
         text=" ".join(e.header),
         details=tuple((k, v) for k, v in details if v),
         source=Provenance(artifact, f"line {e.line}", zone_note(tz)),
+        clock=zone_clock(tz),
     )
 
 
