@@ -101,5 +101,5 @@ def _with_folder_time(fs: Any, app: SoftwareInstall) -> SoftwareInstall:
     if found is None:
         return app
     says = f"install folder {location} created"
-    claim = SourceTime(found[0], "second", says, Provenance(location[3:], found[1]))
+    claim = SourceTime(found[0], "second", says, Provenance(location[3:], found[1]), anchor=True)
     return replace(app, times=(claim, *app.times))

@@ -34,7 +34,7 @@ from scanner.model import (
     TimeZoneFacts,
     UpdateRecord,
 )
-from scanner.model.localtime import local_date_to_utc
+from scanner.model.localtime import local_date_to_utc, zone_clock
 from scanner.model.timerange import accepted, shifted
 from scanner.model.update_ids import normalise_update_id
 
@@ -82,11 +82,12 @@ class _Draft:
     _rank: int = 99
 
     def when(
-        self, at: datetime, precision: Precision, rank: int, says: str = "", source: Provenance | None = None
+        self, at: datetime, precision: Precision, rank: int, says: str = "", source: Provenance | None = None,
+        anchor: bool = False,
     ) -> None:
         """Record one source's time claim; ``installed_at`` keeps the most precise (lower rank wins)."""
         if source is not None:
-            self.times.append(SourceTime(at, precision, says, source))
+            self.times.append(SourceTime(at, precision, says, source, anchor=anchor))
         if rank < self._rank:
             self.installed_at, self.precision, self._rank = at, precision, rank
 
@@ -143,7 +144,9 @@ def _day_claim(
     day = _local_date(text, tz) if isinstance(text, str) else None
     if day is None:
         return None
-    return SourceTime(day, "day", f"{name} = {text} (local date)", reader.provenance(key, name))
+    return SourceTime(
+        day, "day", f"{name} = {text} (local date)", reader.provenance(key, name), clock=zone_clock(tz)
+    )
 
 
 def uninstall_times(
@@ -176,7 +179,7 @@ def _hotfix_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFact
         if (written := reader.timestamp(key)) is not None:
             d.when(written, "second", 2, "Hotfix key last written", reader.provenance(key))
         if claim := _day_claim(reader, key, v, "Installed On", tz):
-            d.when(claim.at, "day", 5, claim.says, claim.source)
+            d.claim(claim, 5)
         d.description = d.description or value_text(v.get("Fix Description") or v.get("Comments"))
         if isinstance(v.get("Service Pack"), int):
             d.details["hotfix_service_pack"] = str(v["Service Pack"])
@@ -215,7 +218,7 @@ def _updates_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFac
                 if (written := reader.timestamp(key)) is not None:
                     d.when(written, "second", 1, "Updates key last written", reader.provenance(key))
                 if claim := _day_claim(reader, key, v, "InstalledDate", tz):
-                    d.when(claim.at, "day", 5, claim.says, claim.source)
+                    d.claim(claim, 5)
                 d.sp_folder = int(match.group(1)) if match else d.sp_folder
                 d.description = value_text(v.get("Description")) or d.description
                 d.details["updates_product"] = product.name
@@ -278,7 +281,8 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
             filetime = (high << 32) | low
             at = accepted(shifted(datetime(1601, 1, 1, tzinfo=UTC), timedelta(microseconds=filetime // 10)))
             if at is not None:  # out of range: a malformed value, the package stays undated by CBS
-                d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"))
+                d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"),
+                       anchor=True)
         for value in ("InstallClient", "InstallUser", "InstallName", "SelfUpdate", "Visibility"):
             if value in v:
                 d.details[f"cbs_{value.lower()}"] = value_text(v[value]) or ""

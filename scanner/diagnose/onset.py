@@ -39,7 +39,7 @@ class Onset:
 
 
 def _is_success_mark(entry: TimelineEntry) -> bool:
-    return entry.kind == "traffic" and dict(entry.details).get("what") == "last-success"
+    return entry.kind == "traffic" and entry.traffic == "last-success"
 
 
 def _cites(episode: TimelineEntry, entry: TimelineEntry) -> bool:
@@ -75,7 +75,7 @@ def find_onset(entries: Sequence[TimelineEntry]) -> Onset | None:
 
 
 def _changed_something(entry: TimelineEntry) -> bool:
-    return dict(entry.details).get("state", "installed") not in NO_CHANGE_STATES
+    return (entry.record_state or "installed") not in NO_CHANGE_STATES
 
 
 def has_identity(entry: TimelineEntry) -> bool:

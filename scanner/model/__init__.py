@@ -12,6 +12,8 @@ field names are therefore a contract (README "JSON output"): add, never rename.
 from __future__ import annotations
 
 from scanner.model.facts import (
+    UNCONFIRMED_LOCAL,
+    Clock,
     FileState,
     Gap,
     Inventory,
@@ -31,8 +33,10 @@ from scanner.model.timeline import (
     EPISODE_KIND,
     FAILURE_EVENT_KINDS,
     FAILURE_KINDS,
+    EventRef,
     TimelineEntry,
     TimelineSource,
+    TrafficMark,
 )
 from scanner.model.verdict import (
     SEVERITY_ORDER,
@@ -51,12 +55,15 @@ __all__ = [
     "FAILURE_EVENT_KINDS",
     "FAILURE_KINDS",
     "SEVERITY_ORDER",
+    "UNCONFIRMED_LOCAL",
+    "Clock",
     "ComponentFileLevel",
     "ComponentLevels",
     "Confidence",
     "Diagnosis",
     "ErrorRun",
     "EventRecord",
+    "EventRef",
     "Evidence",
     "FileLeftBehind",
     "FileState",
@@ -78,6 +85,7 @@ __all__ = [
     "TimelineEntry",
     "TimelineSource",
     "TrafficDay",
+    "TrafficMark",
     "UpdateRecord",
     "iso",
 ]

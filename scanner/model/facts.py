@@ -14,6 +14,21 @@ from scanner.model.codec import JsonRecord, JsonShape
 
 Precision = Literal["second", "minute", "hour", "day"]
 
+#: The clock a time was taken on (issue 16): fusion and reports read this, never the provenance note.
+#:
+#: - ``utc``: written in UTC by the source (NTFS and registry FILETIMEs, event records, W3C logs), or stamped
+#:   with its own UTC offset (WindowsUpdate.log's report lines);
+#: - ``zone-rule``: written in local time and converted with the ``TimeZoneInformation`` rule the registry
+#:   holds now - hours off if the zone changed after the time was written;
+#: - ``zone-confirmed``: local, converted with that rule, and an independent offset in the same artefact
+#:   (WindowsUpdate.log's agent banner) agrees with it;
+#: - ``log-offset``: local, converted with the offset the artefact itself writes (the agent banner) because
+#:   the registry's rule disagrees with it or is missing;
+#: - ``no-zone``: local, and the image has no ``TimeZoneInformation``: taken as UTC, an assumption.
+Clock = Literal["utc", "zone-rule", "zone-confirmed", "log-offset", "no-zone"]
+#: Local times converted with a rule nothing in the evidence confirms: trusted after the UTC-native ones.
+UNCONFIRMED_LOCAL: frozenset[Clock] = frozenset({"zone-rule", "no-zone"})
+
 
 @dataclass(frozen=True)
 class Provenance(JsonRecord):
@@ -121,6 +136,12 @@ class SourceTime(JsonRecord):
     # "at": the thing happened at ``at`` (within ``precision``); "not-after": only no later than ``at`` (an
     # Uninstall key rewritten after its InstallDate's day) — kept as a source, never used to place the event.
     bound: Literal["at", "not-after"] = "at"
+    # Typed (issue 16): what fusion reads instead of ``says``. ``clock``: what ``at`` was taken on (a local
+    # date is converted with the zone rule); ``anchor``: the claim times the event itself (an install's own
+    # recorded time, its install folder's creation), not a key's last write or a local date, so fusion may
+    # place the event by it and attach the others to it.
+    clock: Clock = "utc"
+    anchor: bool = False
 
     # The provenance's keys follow the claim, beside it (not nested), as in every timeline source.
     json_shape: ClassVar[JsonShape] = JsonShape(

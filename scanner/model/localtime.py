@@ -19,7 +19,7 @@ from __future__ import annotations
 from calendar import monthrange
 from datetime import datetime, timedelta, timezone
 
-from scanner.model import TimeZoneFacts
+from scanner.model import Clock, TimeZoneFacts
 
 UTC = timezone.utc
 
@@ -108,18 +108,17 @@ def local_date_to_utc(year: int, month: int, day: int, tz: TimeZoneFacts | None)
         return None
 
 
-#: How :func:`zone_note` notes begin: a reader of a provenance note can tell a time converted with the
-#: registry's current rule (hours off if the zone changed since) from one stamped with its own offset.
-RULE_NOTE_PREFIXES = ("local time converted with the image's time zone", "local time taken as UTC")
+def zone_clock(tz: TimeZoneFacts | None) -> Clock:
+    """The clock a local time converted by :func:`local_to_utc` is on: the registry's zone rule, or none.
+
+    Collectors set it on what they convert (``LogEvent.clock``, ``SourceTime.clock``) so fusion can tell a
+    time that may be hours off (the zone changed since) from a UTC-native one without reading a note.
+    """
+    return "zone-rule" if tz is not None else "no-zone"
 
 
 def zone_note(tz: TimeZoneFacts | None) -> str:
-    """How a local time was converted, for provenance notes."""
+    """How a local time was converted, for people (provenance notes); decisions read :func:`zone_clock`."""
     if tz is None:
-        return f"{RULE_NOTE_PREFIXES[1]} (no TimeZoneInformation)"
-    return f"{RULE_NOTE_PREFIXES[0]} ({tz.key_name or tz.standard_name})"
-
-
-def converted_with_rule(note: str) -> bool:
-    """Whether a provenance note says its time came from the registry's current rule, unconfirmed."""
-    return note.startswith(RULE_NOTE_PREFIXES) and "agrees with" not in note
+        return "local time taken as UTC (no TimeZoneInformation)"
+    return f"local time converted with the image's time zone ({tz.key_name or tz.standard_name})"

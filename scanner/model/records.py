@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from scanner.model.codec import JsonRecord
-from scanner.model.facts import Precision, Provenance
+from scanner.model.facts import Clock, Precision, Provenance
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class LogEvent(JsonRecord):
     update_id: str | None = None
     file_path: str | None = None
     file_version: str | None = None
+    # Typed (issue 16): the clock ``at`` was taken on (most of these logs are local time), so fusion never
+    # reads the provenance note to know whether a time may be hours off.
+    clock: Clock = "utc"
 
     def detail(self, name: str, default: str | None = None) -> str | None:
         return dict(self.details).get(name, default)

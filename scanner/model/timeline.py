@@ -4,22 +4,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from scanner.model.codec import JsonRecord, JsonShape
-from scanner.model.facts import Precision, Provenance
+from scanner.model.facts import Clock, Precision, Provenance
 from scanner.model.records import InstallOutcome
+
+#: What a ``traffic`` entry is (issue 16: typed, so the onset finds the last success without reading
+#: ``details``): one log file's day, a run of 5xx answers, or the last successful request of all the logs.
+TrafficMark = Literal["day", "5xx-run", "last-success"]
+
+
+@dataclass(frozen=True)
+class EventRef(JsonRecord):
+    """The event record a timeline source comes from: which log, provider, event id and record number.
+
+    Typed so a consumer (the repro plan's failure signs) names the event without parsing ``says``
+    (``W3SVC 1009: ...``) back.
+    """
+
+    log: str
+    provider: str
+    event_id: int
+    record: int
 
 
 @dataclass(frozen=True)
 class TimelineSource(JsonRecord):
-    """One artefact attesting a timeline entry, with its own time claim and what it says."""
+    """One artefact attesting a timeline entry, with its own time claim and what it says.
+
+    ``says`` is for people; decisions read the typed fields: ``clock`` (what ``at`` was taken on, see
+    :data:`~scanner.model.facts.Clock`) and ``event`` (the record an ``event`` source comes from).
+    """
 
     type: str  # "registry" | "event" | "log" | "file" | "traffic"
     at: datetime | None
     precision: Precision | None
     says: str
     provenance: Provenance
+    clock: Clock = "utc"
+    event: EventRef | None = None
 
     json_shape: ClassVar[JsonShape] = JsonShape(flatten=("provenance",))  # artifact, locator beside the claim
 
@@ -60,3 +84,7 @@ class TimelineEntry(JsonRecord):
     sp_level: int | None = None  # the service-pack number an SP entry installs, or the SP a boot reports
     outcome: InstallOutcome | None = None  # what the install session did, when a log or record says
     components: tuple[str, ...] = ()  # a failure episode's profile components (profiles/components ids)
+    # Typed (issue 16): the state the update's registry record gives (UpdateRecord.state: "installed",
+    # "staged"...; None without a record), and what a traffic entry is. ``details`` shows them to people.
+    record_state: str | None = None
+    traffic: TrafficMark | None = None

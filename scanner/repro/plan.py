@@ -7,7 +7,6 @@ deliberate deviations (``steps``), then the trigger and what to watch for afterw
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 from datetime import timedelta
 
@@ -21,8 +20,6 @@ from scanner.repro.steps import servicing_steps
 
 #: Failure kinds a lab watches for (an unexpected shutdown is the admin's reset, not a symptom).
 SIGN_KINDS = FAILURE_EVENT_KINDS
-#: Event sources say ``W3SVC 1009: ...`` / ``Service Control Manager 7031: ...``.
-_EVENT_SAYS = re.compile(r"^(?P<provider>[A-Za-z][\w .\-]{0,80}?) (?P<id>\d{1,5}): ")
 #: Signs are the failures of the first day after the onset.
 _SIGN_WINDOW = timedelta(days=1)
 _MAX_SIGNS = 12
@@ -53,12 +50,9 @@ def _install_step(result: ScanResult, base: BaseMedia) -> ReproStep:
 
 
 def _provider(entry: TimelineEntry) -> tuple[str | None, int | None]:
-    for source in entry.sources:
-        if source.type == "event":
-            match = _EVENT_SAYS.match(source.says)
-            if match:
-                return match.group("provider"), int(match.group("id"))
-    return None, None
+    """The provider and event id of the entry's first event source (its typed reference, never ``says``)."""
+    ref = next((s.event for s in entry.sources if s.event is not None), None)
+    return (ref.provider, ref.event_id) if ref is not None else (None, None)
 
 
 def expected_symptom(result: ScanResult) -> ExpectedSymptom | None:

@@ -15,20 +15,16 @@ from scanner.knowledge.components import Component
 from scanner.knowledge.episodes import EpisodeRules
 from scanner.knowledge.events import EventCatalog
 from scanner.knowledge.os import OsProfile
-from scanner.knowledge.versions import FileVersion, service_pack_of
+from scanner.knowledge.versions import service_pack_of
 from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
 from scanner.model.timerange import RANGE_TEXT, in_range
 from scanner.timeline.episodes import with_episodes
 from scanner.timeline.fuse import fuse
 from scanner.timeline.installs import unnumbered_service_pack_gaps
-from scanner.timeline.observe import (
-    Observation,
-    from_files,
-    from_inventory,
-    from_logs,
-    from_traffic,
-)
+from scanner.timeline.observe import Observation, from_files, from_inventory
 from scanner.timeline.observe_events import from_events
+from scanner.timeline.observe_logs import from_logs
+from scanner.timeline.observe_traffic import from_traffic
 
 
 @dataclass
@@ -118,7 +114,6 @@ def _with_sp_levels(
     """Each file's SP level by the OS profile's baselines (``sp_level``), so fusion can number a service pack
     by the versions of the files it copied; a version no baseline places keeps None."""
     for obs in observations:
-        version = FileVersion.parse(dict(obs.details).get("version") or None)
-        if os_profile is not None and version is not None and obs.sp_level is None:
-            obs = replace(obs, sp_level=service_pack_of(version, None, os_profile))
+        if os_profile is not None and obs.file_version is not None and obs.sp_level is None:
+            obs = replace(obs, sp_level=service_pack_of(obs.file_version, None, os_profile))
         yield obs

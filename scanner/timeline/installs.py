@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -34,7 +35,7 @@ _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
 class SpSession(Protocol):
-    """What numbering needs of a fused install draft (fuse._Draft)."""
+    """What numbering needs of a fused install draft (draft.Draft)."""
 
     sp_level: int | None
     sp_basis: list[tuple[TimelineSource, str]]
@@ -71,7 +72,7 @@ def resolve_unknown_service_packs(installs: list[Observation], window: timedelta
         if obs.key == "SP?" and obs.at is not None and known:
             nearest = min(known, key=lambda o: abs((o.at or obs.at) - obs.at) if obs.at else timedelta.max)
             if nearest.at is not None and abs(nearest.at - obs.at) <= window:
-                obs = Observation(**{**obs.__dict__, "key": nearest.key})
+                obs = replace(obs, key=nearest.key)
         out.append(obs)
     return out
 
@@ -81,7 +82,8 @@ def _run_marker(obs: Observation) -> tuple[str, str, str] | None:
     given id. A second one of the same marker for the same update is a second run, however soon."""
     if obs.role not in ("start", "end") or obs.source.type not in ("log", "event"):
         return None
-    what = dict(obs.details).get("event") or dict(obs.details).get("what") or ""
+    ref = obs.source.event
+    what = f"{ref.log}/{ref.provider}/{ref.event_id}" if ref is not None else obs.log_what
     return obs.source.provenance.artifact.lower(), obs.role, what
 
 
@@ -201,7 +203,7 @@ def number_service_packs(
         if claim.sp_level is not None and claim.sp_level > 0 and claim.sp_level not in taken:
             if all(level < claim.sp_level for level in taken):
                 latest.sp_level = claim.sp_level
-                latest.sp_basis.append((claim.source, dict(claim.details).get("sp_from", "registry")))
+                latest.sp_basis.append((claim.source, claim.sp_from or "registry"))
                 return
 
 

@@ -1,9 +1,14 @@
-"""Facts -> observations: what each registry record, event, log line, file and traffic day says happened.
+"""Facts -> observations: the :class:`Observation` type, and what the registry and files say happened.
 
 An :class:`Observation` is one source's claim about one real-world event, already keyed by what it is about
 (``KB973917``, ``SP2``, ``iis6``, a boot, a pool). ``fuse.py`` groups observations of the same event into one
 timeline entry. Keeping this step separate keeps fusion independent of artefact formats: a new source only
-needs a function here.
+needs a function here (registry records, installs and files here; event records in observe_events.py, text
+logs in observe_logs.py, IIS traffic in observe_traffic.py).
+
+Whether a registry claim is an anchor and which clock it was taken on are typed on the claim
+(``SourceTime.anchor``, ``SourceTime.clock``), set by the collector that read it; nothing here reads
+``says``.
 """
 
 from __future__ import annotations
@@ -16,18 +21,14 @@ from scanner.model import (
     FileState,
     InstallOutcome,
     Inventory,
-    LogEvent,
     Precision,
     Provenance,
     SourceTime,
     TimelineSource,
-    TrafficDay,
+    TrafficMark,
 )
-from scanner.model.localtime import converted_with_rule
+from scanner.knowledge.versions import FileVersion
 from scanner.model.update_ids import normalise_update_id, sp_number, update_ids_in
-
-#: Log families that narrate installs of updates and service packs.
-_INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspapi"}
 
 
 @dataclass(frozen=True)
@@ -35,16 +36,20 @@ class Observation:
     """One source's claim: ``group`` says how fusion treats it, ``key`` what it is about.
 
     ``local_clock`` marks a time the source wrote in local time and we converted with the zone rule the
-    registry holds now: if the zone was changed after the event, it is off by the difference, so fusion trusts
-    UTC-native sources (event records, NTFS times, logs stamped with their own offset) first.
+    registry holds now (``clock`` in :data:`~scanner.model.UNCONFIRMED_LOCAL`): if the zone was changed after
+    the event, it is off by the difference, so fusion trusts UTC-native sources (event records, NTFS times,
+    logs stamped with their own offset) first.
 
     ``anchor`` observations carry a precise time of the event itself (a log session start, an event record, a
     folder's creation); the others (a key's last write, a local date) are attached to the nearest anchor and
     checked against it for conflicts.
+
+    ``summary`` and ``details`` are for people (the entry shows them); every decision fusion makes reads the
+    typed fields below them (issue 16).
     """
 
     group: str  # install | component | software | os-install | boot | shutdown | unexpected-shutdown |
-    # failure | crash | traffic | file
+    # failure | crash | traffic | file | sp-now
     key: str
     kind: str
     at: datetime | None
@@ -60,6 +65,16 @@ class Observation:
     sp_level: int | None = None  # SP number this source names (an SP install, a boot's reported SP)
     outcome: InstallOutcome | None = None  # what the install session did, when this source says
     component: str = ""  # the component a failure belongs to (an event profile's `component`)
+    # Typed (issue 16): what fusion reads instead of ``details``.
+    log_what: str = ""  # a log line's LogEvent.what (an install run's start/end marker)
+    record_state: str | None = None  # the update's registry record state (UpdateRecord.state)
+    state_text: str = ""  # for people only: a package state as the record or a CBS log line words it
+    os_name: str = ""  # the OS a boot reports (6009), and the one the previous boot reported when it differs
+    os_changed_from: str = ""
+    end: datetime | None = None  # the end of a traffic span (a day's last request, a 5xx run's last answer)
+    traffic: TrafficMark | None = None  # what a traffic observation is
+    sp_from: str = ""  # the registry value an undated SP-level statement ("sp-now") reads
+    file_version: FileVersion | None = None  # a created file's PE version (numbers an SP by its files)
 
 
 def update_key(text: str | None) -> str | None:
@@ -73,14 +88,15 @@ def update_key(text: str | None) -> str | None:
     return None
 
 
-def _sp_of_key(key: str) -> int | None:
+def sp_of_key(key: str) -> int | None:
     """``SP2`` -> 2 (a key update_key made); ``SP?`` and update ids -> None."""
     return int(key[2:]) if key.startswith("SP") and key[2:].isdigit() else None
 
 
-def _src(
+def source(
     kind: str, at: datetime | None, precision: Precision | None, says: str, prov: Provenance
 ) -> TimelineSource:
+    """A timeline source whose time was written in UTC (NTFS, registry FILETIMEs, IIS logs)."""
     return TimelineSource(kind, at, precision, says, prov)
 
 
@@ -96,19 +112,20 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
         kind = _update_kind(record.kind, record.state)
         title = record.description or record.id
         for claim in record.times:
-            anchor = claim.precision == "second" and "InstallTime" in claim.says
             yield Observation(
                 "install",
                 key,
                 kind,
                 *_placed(claim),
                 _claim(claim),
-                anchor=anchor,
+                anchor=claim.anchor and claim.precision == "second",
                 subject=record.id,
                 summary=title,
                 details=(("state", record.state),),
+                record_state=record.state,
+                state_text=record.state,
                 update_ids=_ids(record.id, key),
-                sp_level=_sp_of_key(key),
+                sp_level=sp_of_key(key),
             )
         if not record.times:
             for prov in record.sources[:1]:
@@ -118,12 +135,12 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                     kind,
                     None,
                     None,
-                    _src("registry", None, None, title, prov),
+                    source("registry", None, None, title, prov),
                     anchor=False,
                     subject=record.id,
                     summary=title,
                     update_ids=_ids(record.id, key),
-                    sp_level=_sp_of_key(key),
+                    sp_level=sp_of_key(key),
                 )
     for app in inv.software:
         for claim in app.times:
@@ -133,7 +150,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
                 "software-install",
                 *_placed(claim),
                 _claim(claim),
-                anchor=claim.says.startswith("install folder"),
+                anchor=claim.anchor,
                 subject=app.name,
                 summary=f"{app.name} {app.version or ''} installed ({app.publisher or 'publisher unknown'})",
             )
@@ -163,7 +180,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
             "os-install",
             system.install_date,
             "second",
-            _src("registry", system.install_date, "second", "InstallDate (CurrentVersion)", prov),
+            source("registry", system.install_date, "second", "InstallDate (CurrentVersion)", prov),
             subject=product,
             summary=f"{product} installed",
         )
@@ -179,7 +196,7 @@ def from_inventory(inv: Inventory) -> Iterator[Observation]:
             "service-pack" if folder.update_id is None else "hotfix",
             folder.created_at,
             "second",
-            _src("file", folder.created_at, "second", says, folder.sources[0]),
+            source("file", folder.created_at, "second", says, folder.sources[0]),
             role="start",
             subject=folder.update_id or "",
             summary=says,
@@ -216,10 +233,10 @@ def _sp_statement(key: str, says: str, prov: Provenance, level: int, value_name:
         "service-pack",
         None,
         None,
-        _src("registry", None, None, says, prov),
+        source("registry", None, None, says, prov),
         anchor=False,
         sp_level=level,
-        details=(("sp_from", value_name),),
+        sp_from=value_name,
     )
 
 
@@ -231,7 +248,7 @@ def _ids(record_id: str, key: str) -> tuple[str, ...]:
 
 
 def _claim(claim: SourceTime) -> TimelineSource:
-    return TimelineSource("registry", claim.at, claim.precision, claim.says, claim.source)
+    return TimelineSource("registry", claim.at, claim.precision, claim.says, claim.source, claim.clock)
 
 
 def _update_kind(kind: str, state: str) -> str:
@@ -257,7 +274,8 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
             continue
         name = state.path.rsplit("\\", 1)[-1]
         says = f"{name} {state.version or '(no version)'} created"
-        source = _src("file", when, "second", says, state.sources[0])
+        found = source("file", when, "second", says, state.sources[0])
+        version = FileVersion.parse(state.version or None)
         owner = recorded.get((name.lower(), state.version or ""))
         if owner:
             yield Observation(
@@ -266,11 +284,12 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 "hotfix",
                 when,
                 "second",
-                source,
+                found,
                 role="file",
                 subject=owner,
                 summary=says,
                 details=(("path", state.path), ("version", state.version or "")),
+                file_version=version,
             )
         else:
             yield Observation(
@@ -279,179 +298,13 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 "file-replaced",
                 when,
                 "second",
-                source,
+                found,
                 role="file",
                 subject=state.path,
                 summary=says,
                 details=(("path", state.path), ("version", state.version or "")),
+                file_version=version,
             )
-
-
-def _local_clock(event: LogEvent) -> bool:
-    """Converted with the registry's zone rule (zone_note), not stamped with the writer's own offset."""
-    return converted_with_rule(event.source.note)
-
-
-def from_logs(events: Iterable[LogEvent]) -> Iterator[Observation]:
-    """Text-log events by family: installs, component installs, crashes."""
-    for event in events:
-        local = _local_clock(event)
-        says = f"{event.text}"
-        source = _src("log", event.at, event.precision, says, event.source)
-        details = event.details
-        if event.log == "drwatson":
-            subject = (event.subject or "").rsplit("\\", 1)[-1]
-            yield Observation(
-                "crash",
-                subject.lower(),
-                "crash",
-                event.at,
-                event.precision,
-                source,
-                subject=subject,
-                summary=f"{subject} crashed (Dr. Watson)",
-                details=details,
-                local_clock=local,
-            )
-        elif event.log in ("iis-setup", "setupapi") and event.what in (
-            "component-install",
-            "install-start",
-            "install-end",
-        ):
-            subject = event.subject or ""
-            # setupapi.log names the setup program, not the component: fusion joins it by time.
-            yield Observation(
-                "component",
-                subject.lower() if event.log == "iis-setup" else "setupapi",
-                "component-install",
-                event.at,
-                event.precision,
-                source,
-                role="start" if event.what != "install-end" else "end",
-                anchor=event.log == "iis-setup",
-                subject=subject,
-                summary=event.text,
-                details=details,
-                local_clock=local,
-            )
-        elif event.log in _INSTALL_LOGS or event.log in ("iis-setup", "setupapi"):
-            key = f"SP{event.sp_level}" if event.sp_level is not None else update_key(event.subject)
-            if key is None and event.log == "svcpack":
-                key = "SP?"  # no line of this session names the SP's number: fusion resolves it (fuse.py)
-            if key is None:
-                continue
-            kind = (
-                "service-pack"
-                if key.startswith("SP")
-                else (
-                    "package-state-change"
-                    if event.log == "cbs"
-                    else "update"
-                    if event.log == "windowsupdate"
-                    else "hotfix"
-                )
-            )
-            role = {
-                "install-start": "start",
-                "install-end": "end",
-                "package-state": "end",
-                "error": "error",
-                "reboot-required": "reboot-required",
-                "file-replaced": "file",
-                "file-not-replaced": "error",
-                "download": "before",
-            }.get(event.what, "attest")
-            yield Observation(
-                "install",
-                key,
-                kind,
-                event.at,
-                event.precision,
-                source,
-                role=role,
-                anchor=event.what in ("install-start", "install-end", "package-state"),
-                subject=event.subject or key,
-                summary=event.text,
-                details=details + (("what", event.what), ("log", event.log)),
-                local_clock=local,
-                update_ids=update_ids_in(event.subject or "") if not key.startswith("SP") else (),
-                sp_level=event.sp_level if event.sp_level is not None else _sp_of_key(key),
-                outcome=event.outcome,
-            )
-
-
-def from_traffic(days: Iterable[TrafficDay]) -> Iterator[Observation]:
-    """Per-day traffic, each run of 5xx answers, and the last success before each run."""
-    days = sorted(days, key=lambda d: (d.site, d.day))
-    for day in days:
-        if day.requests == 0 or day.first_request is None:
-            continue
-        errors = sum(n for status, n in day.status_counts if status >= 500)
-        if day.log == "httperr":
-            says = f"{day.site} {day.day:%Y-%m-%d}: {day.requests} failed request(s), {errors} × 5xx"
-        else:
-            last_ok = day.last_success.strftime("%H:%M:%S") if day.last_success else "none"
-            says = (
-                f"{day.site} {day.day:%Y-%m-%d}: {day.requests} request(s), last success {last_ok} UTC, "
-                f"{errors} × 5xx"
-            )
-        yield Observation(
-            "traffic",
-            f"{day.site}:{day.day:%Y%m%d}",
-            "traffic",
-            day.first_request,
-            "second",
-            _src("traffic", day.first_request, "second", says, day.source),
-            subject=day.site,
-            summary=says,
-            details=(
-                ("what", "day"),
-                ("end", _iso(day.last_request)),
-                ("requests", str(day.requests)),
-                ("5xx", str(errors)),
-            ),
-        )
-        for run in day.error_runs:
-            statuses = ", ".join(f"{n} × {s}" for s, n in run.statuses)
-            why = ", ".join(f"{reason} × {n}" for reason, n in run.reasons)
-            pools = ", ".join(run.queues)
-            says = (
-                f"{day.site}: {run.count} error answer(s) ({statuses}) "
-                f"from {run.start:%H:%M:%S} to {run.end:%H:%M:%S} UTC"
-                + (f"; reasons {why}" if why else "")
-                + (f"; application pool {pools}" if pools else "")
-            )
-            yield Observation(
-                "traffic",
-                f"{day.site}:run:{run.start.isoformat()}",
-                "traffic",
-                run.start,
-                "second",
-                _src("traffic", run.start, "second", says, run.first_line),
-                subject=day.site,
-                summary=says,
-                details=(("what", "5xx-run"), ("end", _iso(run.end)), ("count", str(run.count))),
-            )
-    successes = [d for d in days if d.last_success is not None and d.log == "w3c"]
-    if successes:
-        last = max(successes, key=lambda d: d.last_success or d.day)
-        at = last.last_success
-        says = f"{last.site}: last successful (2xx/3xx) request at {at:%Y-%m-%d %H:%M:%S} UTC"
-        yield Observation(
-            "traffic",
-            f"{last.site}:last-success",
-            "traffic",
-            at,
-            "second",
-            _src("traffic", at, "second", says, last.source),
-            subject=last.site,
-            summary=says,
-            details=(("what", "last-success"),),
-        )
-
-
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def shift(value: datetime | None, seconds: float) -> datetime | None:

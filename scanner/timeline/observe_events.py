@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from scanner.knowledge.events import EventCatalog, EventMeaning
-from scanner.model import EventRecord, Precision, TimelineSource, TimeZoneFacts
+from scanner.model import EventRecord, EventRef, Precision, TimelineSource, TimeZoneFacts
 from scanner.model.localtime import local_to_utc
 from scanner.model.update_ids import (
     is_named,
@@ -67,7 +67,8 @@ def _observe(
     text = _MARKS.sub("", meaning.render(meaning.summary, record))  # marks are layout, not text
     stale = " (past the stale header)" if record.past_stale_header else ""
     says = f"{record.provider} {record.event_id}: {text}{stale}"
-    source = TimelineSource("event", record.at, "second", says, record.source)
+    ref = EventRef(record.log, record.provider, record.event_id, record.record_number)
+    source = TimelineSource("event", record.at, "second", says, record.source, event=ref)
     details = (("event", f"{record.log}/{record.provider}/{record.event_id}"), *_details(meaning, record))
     role = meaning.role
     if role in _INSTALL_ROLES:
@@ -86,6 +87,7 @@ def _observe(
             summary=text,
             details=details + ((("os", subject),) if subject.strip() else ()),
             sp_level=_sp_level(meaning, record),
+            os_name=subject if subject.strip() else "",
         )
     elif role == "shutdown":
         yield Observation(
@@ -107,7 +109,7 @@ def _observe(
             "unexpected-shutdown",
             at,
             precision,
-            TimelineSource("event", record.at, "second", says + note, record.source),
+            TimelineSource("event", record.at, "second", says + note, record.source, event=ref),
             subject=hostname,
             summary=text,
             details=details,

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, NamedTuple, cast
 
 from scanner.formats.lines import MAX_LINE
 from scanner.formats.lines import read_lines as text_lines
-from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
+from scanner.model import Clock, Gap, LogEvent, Provenance, TimeZoneFacts
 
 #: Longest line kept (characters); a longer line is skipped as malformed (no real log line comes near it).
 MAX_LINE_CHARS = MAX_LINE
@@ -143,7 +143,7 @@ class Tally:
 
 
 def event(log: str, what: str, at: datetime | None, subject: str | None, line: Line, artifact: str,
-          details: dict[str, str], note: str = "") -> LogEvent:
+          details: dict[str, str], note: str = "", clock: Clock = "utc") -> LogEvent:
     """A LogEvent located at ``line`` of ``artifact`` (precision "second" when timed)."""
     return LogEvent(
         log=log, what=what, at=at, precision="second" if at is not None else None, subject=subject,
@@ -151,6 +151,7 @@ def event(log: str, what: str, at: datetime | None, subject: str | None, line: L
         source=Provenance(artifact, f"line {line.number}", note),
         # typed copies of what the parser itself extracted on file lines (issue 14: rules read these)
         file_path=details.get("volume_path", "").lower() or None, file_version=details.get("version") or None,
+        clock=clock,
     )
 
 

@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, update_id, wall_clock
 from scanner.model import Gap, Provenance, TimeZoneFacts
-from scanner.model.localtime import local_to_utc, zone_note
+from scanner.model.localtime import local_to_utc, zone_clock, zone_note
 
 _LINE = re.compile(r"^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}),\s+(\w+)\s+(\S+)(?:\s+(.*))?$")
 _SESSION = re.compile(r"^Session: (\S+) initialized by client (.+?)\.?$")
@@ -77,7 +77,8 @@ class _Parser:
         self.csi_checks = 0
 
     def keep(self, what: str, line: Line, at: datetime, subject: str | None, details: dict[str, str]) -> None:
-        self.tally.add(event("cbs", what, at, subject, line, self.artifact, details, self.note))
+        self.tally.add(event("cbs", what, at, subject, line, self.artifact, details, self.note,
+                             zone_clock(self.tz)))
 
     def line(self, line: Line, local: datetime, level: str, component: str, text: str) -> None:
         csi = component == "CSI" and self.skew is None and self.csi_checks < _MAX_CSI_CHECKS

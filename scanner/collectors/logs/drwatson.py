@@ -37,7 +37,7 @@ from typing import Any
 from scanner.collectors.volume import READ_ERRORS, lookup, windows_path
 from scanner.formats.lines import read_lines
 from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
-from scanner.model.localtime import local_to_utc, zone_note
+from scanner.model.localtime import local_to_utc, zone_clock, zone_note
 from scanner.model.timerange import in_range
 
 __all__ = ["DRWATSON_LOGS", "parse_drwatson", "read_drwatson"]
@@ -157,6 +157,7 @@ def _event(e: _Entry, app: str, when: datetime, artifact: str, tz: TimeZoneFacts
         text=" ".join(e.header),
         details=tuple((k, v) for k, v in details if v),
         source=Provenance(artifact, f"line {e.line}", zone_note(tz)),
+        clock=zone_clock(tz),
     )
 
 

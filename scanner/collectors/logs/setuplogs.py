@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from scanner.collectors.logs import Line, LogParse, Tally, event, read_lines, wall_clock
 from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
-from scanner.model.localtime import local_to_utc, zone_note
+from scanner.model.localtime import local_to_utc, zone_clock, zone_note
 
 _OC = re.compile(r"^\[(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{1,2}):(\d{1,2})\]\s?(.*)$")
 _OC_START = re.compile(r"^OC_PREINITIALIZE:Start\b", re.IGNORECASE)
@@ -87,7 +87,8 @@ class _Base:
 
     def emit(self, log: str, run: _Run) -> None:
         for what, line, at, subject, details in run.events:
-            self.tally.add(event(log, what, at, subject, line, self.artifact, details, zone_note(self.tz)))
+            self.tally.add(event(log, what, at, subject, line, self.artifact, details, zone_note(self.tz),
+                                 zone_clock(self.tz)))
 
 
 def _stamp(local: datetime | None) -> str:

@@ -35,7 +35,7 @@ from typing import BinaryIO
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
 from scanner.collectors.logs.leftbehind import left_behind, parse_code
 from scanner.model import FileLeftBehind, InstallOutcome, TimeZoneFacts
-from scanner.model.localtime import local_to_utc, utc_to_local, zone_note
+from scanner.model.localtime import local_to_utc, utc_to_local, zone_clock, zone_note
 from scanner.model.timerange import shifted
 from scanner.model.update_ids import sp_number
 
@@ -155,7 +155,7 @@ class _Parser:
         for p in s.pending:
             note = zone_note(self.tz) if p.at is not None else "no readable session header: time unknown"
             found = event(self.log, p.what, p.at, p.subject or subject, p.line, self.artifact, p.details,
-                          note)
+                          note, zone_clock(self.tz) if p.at is not None else "utc")
             found = replace(found, sp_level=s.sp_level,
                             outcome=outcome if p.what == "install-end" else None, update_id=self.package_id)
             self.tally.add(found)

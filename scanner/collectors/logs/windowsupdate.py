@@ -29,8 +29,8 @@ from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 
 from scanner.collectors.logs import Line, LogParse, Tally, event, update_id, wall_clock
-from scanner.model import Gap, Provenance, TimeZoneFacts
-from scanner.model.localtime import local_to_utc, offset_minutes, zone_note
+from scanner.model import Clock, Gap, Provenance, TimeZoneFacts
+from scanner.model.localtime import local_to_utc, offset_minutes, zone_clock, zone_note
 from scanner.model.timerange import shifted
 
 _LINE = re.compile(
@@ -165,6 +165,7 @@ class _Parser:
         self.stamps = [b.local for b in self.banners]
         for what, line, when, subject, details, exact in self.pending:
             note = "stamped with its own UTC offset on the report line" if exact else zone_note(self.tz)
+            clock: Clock = "utc" if exact else zone_clock(self.tz)
             at = when
             if not exact:
                 banner = self._banner(when)
@@ -174,14 +175,17 @@ class _Parser:
                     where = f"the agent's banner ({banner.text}, line {banner.line})"
                     if rule == banner.east:
                         note += f"; agrees with {where}"
+                        clock = "zone-confirmed"
                     else:
                         at = (when - timedelta(minutes=banner.east)).replace(tzinfo=timezone.utc)
                         said = (f"the registry rule gives {_tz_text(rule)}" if rule is not None
                                 else "no registry time zone")
                         note = f"local time converted with the offset of {where}; {said}"
+                        clock = "log-offset"
                         if banner not in disagreed:
                             disagreed.append(banner)
-            self.tally.add(event("windowsupdate", what, at, subject, line, self.artifact, details, note))
+            self.tally.add(event("windowsupdate", what, at, subject, line, self.artifact, details, note,
+                                 clock))
         why = "disagrees with the registry's time-zone rule at that time" if self.tz else "(no registry zone)"
         gaps = []
         for b in disagreed:

@@ -300,6 +300,7 @@ def test_an_intermittent_failure_says_requests_still_succeeded() -> None:
             ),
         ),
         details=(("what", "last-success"),),
+        traffic="last-success",
     )
     crash = [
         entry("2006-06-20 14:20:31", "crash", "inetinfo.exe"),

@@ -27,7 +27,8 @@ from scanner.model import (
 )
 from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.fuse import UNNUMBERED_SP, fuse
-from scanner.timeline.observe import Observation, from_logs
+from scanner.timeline.observe import Observation
+from scanner.timeline.observe_logs import from_logs
 
 UTC = timezone.utc
 SYSEVT = "WINDOWS\\system32\\config\\SysEvent.Evt"
@@ -230,7 +231,7 @@ def test_a_boot_at_the_same_level_does_not_number_it_and_csdversion_does() -> No
         source,
         anchor=False,
         sp_level=3,
-        details=(("sp_from", "CSDVersion"),),
+        sp_from="CSDVersion",
     )
     [sp] = [e for e in fuse([*observations, csd], "WEB01") if e.kind == "service-pack"]
     assert (sp.sp_level, sp.subject, dict(sp.details)["sp_from"]) == (3, "Service Pack 3", "CSDVersion")
