@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, Literal
 
-from scanner.formats.evt import RawEvtRecord, scan_evt
 from scanner.collectors.volume import READ_ERRORS, glob, size_of
+from scanner.formats.evt import RawEvtRecord, scan_evt
 from scanner.formats.evtx import EvtxEvent, scan_evtx
 from scanner.model import EventRecord, Gap, Provenance
 

@@ -10,8 +10,8 @@ import re
 
 from scanner.collectors.registry_updates import UNINSTALL, uninstall_times
 from scanner.collectors.regsafe import Hive, HiveReader, guarded, value_text
-from scanner.model.update_ids import normalise_update_id
 from scanner.model import Gap, SoftwareInstall, TimeZoneFacts
+from scanner.model.update_ids import normalise_update_id
 
 __all__ = ["software_installs"]
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.regsafe import Hive, Node, value_text
+from scanner.model import Gap, Provenance, SystemFacts
 from scanner.model.timerange import accepted
 from scanner.model.update_ids import sp_number
-from scanner.model import Gap, Provenance, SystemFacts
 
 __all__ = ["CV", "current_control_set", "system_facts"]
 

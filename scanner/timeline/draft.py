@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from scanner.model.update_ids import normalise_update_id, sp_number
 from scanner.model import InstallOutcome, TimelineEntry, TimelineSource
+from scanner.model.update_ids import normalise_update_id, sp_number
 from scanner.timeline.fuse_text import TOLERANCE, conflicts, precision_rank, summary
 from scanner.timeline.installs import UNNUMBERED_SP, time_key
 from scanner.timeline.observe import Observation

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from scanner.knowledge.versions import FileVersion
 from scanner.model import (
     FileState,
     InstallOutcome,
@@ -27,7 +28,6 @@ from scanner.model import (
     TimelineSource,
     TrafficMark,
 )
-from scanner.knowledge.versions import FileVersion
 from scanner.model.update_ids import normalise_update_id, sp_number, update_ids_in
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from scanner.model.update_ids import update_ids_in
 from scanner.model import UNCONFIRMED_LOCAL, LogEvent, TimelineSource
+from scanner.model.update_ids import update_ids_in
 from scanner.timeline.observe import Observation, sp_of_key, update_key
 
 #: Log families that narrate installs of updates and service packs.

@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
 
 from fixtures.factory.scenario import IMAGES_DIR  # noqa: E402 - after the path set-up above
 from scanner.pipeline import scan  # noqa: E402
-from scanner.report.inventory import inventory_to_dict  # noqa: E402
 from scanner.render.meta import RunMeta  # noqa: E402
+from scanner.report.inventory import inventory_to_dict  # noqa: E402
 from scanner.report.scan_json import scan_to_dict  # noqa: E402
 
 

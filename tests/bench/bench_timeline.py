@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from scanner.formats.evt import scan_evt  # noqa: E402 - after the path set-up above
 from scanner.collectors.logs.w3c import _decoded, summarise_w3c  # noqa: E402
+from scanner.formats.evt import scan_evt  # noqa: E402 - after the path set-up above
 from scanner.pipeline import inventory, scan, timeline  # noqa: E402
 
 IMAGES = ROOT / "fixtures" / "images"

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 
 from fixtures.factory.textlogs import update_exe_log, windowsupdate_install
 from fixtures.factory.timezones import ZONES
-from scanner.model.localtime import zone_clock, zone_note
 from scanner.collectors.logs.updateexe import parse_updateexe
 from scanner.collectors.logs.windowsupdate import parse_windowsupdate
 from scanner.knowledge.events import load_event_catalog
@@ -32,6 +31,7 @@ from scanner.model import (
     TrafficDay,
     UpdateRecord,
 )
+from scanner.model.localtime import zone_clock, zone_note
 from scanner.repro.plan import _provider
 from scanner.timeline.fuse import fuse
 from scanner.timeline.observe import from_inventory
