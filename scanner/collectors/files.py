@@ -33,7 +33,7 @@ from dissect.ntfs.exceptions import Error as NtfsError
 from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_version
 from scanner.collectors.volume import lookup
 from scanner.evidence.errors import READ_ERRORS
-from scanner.model import FileState, Gap, Provenance, iso
+from scanner.model import FileState, FileVersion, Gap, Provenance, iso
 
 __all__ = ["MAX_HASH_SIZE", "UninstallFolder", "collect_files", "collect_uninstall_folders"]
 
@@ -206,7 +206,7 @@ def _sha256(fh: Any, size: int) -> str | None:
 def _pe_fields(pe: PeVersion | None) -> dict[str, Any]:
     """The FileState fields a PE version resource provides (all None when it could not be read)."""
     return {
-        "version": pe.file_version if pe else None,
+        "version": FileVersion.parse(pe.file_version) if pe else None,
         "lab_tag": pe.lab_tag if pe else None,
         "file_version_string": pe.file_version_string if pe else None,
         "product_version": pe.product_version if pe else None,

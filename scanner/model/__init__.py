@@ -44,6 +44,7 @@ from scanner.model.verdict import (
     FindingFile,
     Severity,
 )
+from scanner.model.versions import FileVersion, version_text
 
 __all__ = [
     "EPISODE_KIND",
@@ -59,6 +60,7 @@ __all__ = [
     "Evidence",
     "FileLeftBehind",
     "FileState",
+    "FileVersion",
     "Finding",
     "FindingFile",
     "Gap",
@@ -79,4 +81,5 @@ __all__ = [
     "TrafficDay",
     "UpdateRecord",
     "iso",
+    "version_text",
 ]

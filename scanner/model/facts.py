@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from scanner.model.versions import FileVersion, version_text
+
 Precision = Literal["second", "minute", "hour", "day"]
 
 
@@ -212,7 +214,7 @@ class FileState:
     """A component file as it really is on disk: PE version resource and NTFS times."""
 
     path: str  # Windows path relative to the volume root, e.g. WINDOWS\system32\inetsrv\w3core.dll
-    version: str | None
+    version: FileVersion | None  # the VS_FIXEDFILEINFO version, four integers (JSON: the dotted string)
     lab_tag: str | None
     file_version_string: str | None
     product_version: str | None
@@ -229,7 +231,7 @@ class FileState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
-            "version": self.version,
+            "version": version_text(self.version),
             "lab_tag": self.lab_tag,
             "file_version_string": self.file_version_string,
             "product_version": self.product_version,

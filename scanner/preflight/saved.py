@@ -17,6 +17,7 @@ from scanner.model import (
     ComponentLevels,
     Evidence,
     FileState,
+    FileVersion,
     Finding,
     FindingFile,
     Provenance,
@@ -87,8 +88,9 @@ def _file(item: dict[str, Any]) -> FileState | None:
     path = _s(item.get("path"))
     if path is None:
         return None
-    return FileState(path, _s(item.get("version")), _s(item.get("lab_tag")), None, None, _i(item.get("size")),
-                     None, None, None, component=_s(item.get("component")), sources=_sources(item))
+    return FileState(path, FileVersion.parse(_s(item.get("version"))), _s(item.get("lab_tag")), None, None,
+                     _i(item.get("size")), None, None, None, component=_s(item.get("component")),
+                     sources=_sources(item))
 
 
 def _finding(item: dict[str, Any]) -> Finding | None:

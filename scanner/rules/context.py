@@ -16,10 +16,10 @@ from typing import Any
 
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
-from scanner.knowledge.versions import FileVersion
 from scanner.model import (
     Evidence,
     FileState,
+    FileVersion,
     Finding,
     FindingFile,
     Inventory,
@@ -27,6 +27,7 @@ from scanner.model import (
     Provenance,
     TimelineEntry,
     UpdateRecord,
+    version_text,
 )
 
 #: An optional group: ``({a})`` or ``({a}, {b})`` — only placeholders, comma-separated, in parentheses.
@@ -222,7 +223,7 @@ def file_evidence(state: FileState, says: str | None = None) -> Evidence:
 def finding_file(state: FileState, expected: str | None = None) -> FindingFile:
     return FindingFile(
         path=state.path,
-        version=state.version,
+        version=version_text(state.version),
         lab_tag=state.lab_tag,
         expected=expected,
         component=state.component,
@@ -232,7 +233,8 @@ def finding_file(state: FileState, expected: str | None = None) -> FindingFile:
 
 
 def version_of(state: FileState) -> FileVersion | None:
-    return FileVersion.parse(state.version)
+    """The file's version (typed since issue 16; kept so the rules read one accessor)."""
+    return state.version
 
 
 class _Values(dict[str, str]):

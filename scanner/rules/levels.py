@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from scanner.knowledge.profiles import Knowledge
 from scanner.knowledge.versions import service_pack_of
-from scanner.model import ComponentFileLevel, ComponentLevels, FileState, Inventory
+from scanner.model import ComponentFileLevel, ComponentLevels, FileState, Inventory, version_text
 from scanner.rules.baseline import below_service_pack, expected_version
 from scanner.rules.context import RuleContext, version_of
 
@@ -81,7 +81,7 @@ def _row(ctx: RuleContext, state: FileState, is_below: bool, optional: bool, why
     return ComponentFileLevel(
         path=state.path,
         present=True,
-        version=state.version,
+        version=version_text(state.version),
         lab_tag=state.lab_tag,
         sp_level=level,
         sp_name=ctx.sp_name(level) if level is not None else None,

@@ -19,8 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from scanner.knowledge.versions import FileVersion
-from scanner.model import Evidence, FileState, Finding, FindingFile, LogEvent, TimelineEntry, UpdateRecord
+from scanner.model import (
+    Evidence,
+    FileState,
+    FileVersion,
+    Finding,
+    FindingFile,
+    LogEvent,
+    TimelineEntry,
+    UpdateRecord,
+    version_text,
+)
 from scanner.rules.context import (
     INSTALL_KINDS,
     RuleContext,
@@ -46,7 +55,7 @@ class _Claim:
     evidence: tuple[Evidence, ...] = ()
 
     def regressed(self) -> bool:
-        have = FileVersion.parse(self.state.version)
+        have = self.state.version
         if have is None:
             return False
         if self.recorded is not None:
@@ -109,7 +118,7 @@ def _claims(ctx: RuleContext, update: UpdateRecord) -> list[_Claim]:
             name = backup.path.rsplit("\\", 1)[-1].lower()
             known = [c for path, c in by_path.items() if path.rsplit("\\", 1)[-1] == name]
             state = known[0].state if known else ctx.file_named(name)
-            version = FileVersion.parse(backup.version)
+            version = backup.version
             if state is None or version is None or not state.component and not known:
                 continue  # a backup of a file we did not collect, or not one of a profile's components
             c = claim(state)
@@ -158,7 +167,8 @@ def put_back_by(
     ]
     if lines:
         have = state.version
-        line = max(lines, key=lambda e: (e.file_version == have, e.at))  # the copy now on disk, else latest
+        # the copy now on disk, else the latest
+        line = max(lines, key=lambda e: (FileVersion.parse(e.file_version) == have, e.at))
         entry = _session_of(ctx, line, update)
         if entry is not None:
             return PutBack(entry.subject, entry.kind, line.at, Evidence(line.text, line.source, line.at))
@@ -186,10 +196,6 @@ def put_back_by(
     return PutBack(entry.subject, entry.kind, entry.at, entry_evidence(entry, says))
 
 
-def _version_text(version: FileVersion | None) -> str | None:
-    return str(version) if version is not None else None
-
-
 def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
     """One finding for every installed hotfix whose recorded files the disk no longer has (see module doc)."""
     text = ctx.rule("hotfix-files-regressed")
@@ -210,7 +216,7 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
     evidence: list[Evidence] = []
     parts: list[str] = []
     for update, _, claim, by in rows:
-        recorded = _version_text(claim.recorded)
+        recorded = version_text(claim.recorded)
         expected = (
             f"{recorded} (recorded by {update.id})"
             if recorded
@@ -221,7 +227,7 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
                 finding_file(claim.state, expected),
                 recorded_by=update.id,
                 recorded_version=recorded,
-                previous_version=_version_text(claim.previous),
+                previous_version=version_text(claim.previous),
                 replaced_by=by.subject if by else None,
                 replaced_by_kind=by.kind if by else None,
                 replaced_at=by.at if by else None,

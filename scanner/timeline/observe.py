@@ -25,6 +25,7 @@ from scanner.model import (
     TimelineSource,
     TrafficDay,
 )
+from scanner.model.versions import version_text
 
 #: Log families that narrate installs of updates and service packs.
 _INSTALL_LOGS = {"update.exe", "svcpack", "windowsupdate", "cbs", "wua", "updspapi"}
@@ -258,7 +259,7 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
         name = state.path.rsplit("\\", 1)[-1]
         says = f"{name} {state.version or '(no version)'} created"
         source = _src("file", when, "second", says, state.sources[0])
-        owner = recorded.get((name.lower(), state.version or ""))
+        owner = recorded.get((name.lower(), version_text(state.version) or ""))
         if owner:
             yield Observation(
                 "install",
@@ -270,7 +271,7 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 role="file",
                 subject=owner,
                 summary=says,
-                details=(("path", state.path), ("version", state.version or "")),
+                details=(("path", state.path), ("version", version_text(state.version) or "")),
             )
         else:
             yield Observation(
@@ -283,7 +284,7 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 role="file",
                 subject=state.path,
                 summary=says,
-                details=(("path", state.path), ("version", state.version or "")),
+                details=(("path", state.path), ("version", version_text(state.version) or "")),
             )
 
 

@@ -25,6 +25,7 @@ from scanner.model import (
     TimelineSource,
     UpdateRecord,
 )
+from scanner.model.versions import FileVersion
 from scanner.rules import RULES, run_rules
 from scanner.rules.levels import component_levels
 from scanner.timeline.episodes import with_episodes
@@ -63,7 +64,7 @@ def file(name: str, version: str, lab: str | None, created: str, component: str 
     path = f"WINDOWS\\system32\\inetsrv\\{name}"
     return FileState(
         path=path,
-        version=version,
+        version=FileVersion.parse(version),
         lab_tag=lab,
         file_version_string=None,
         product_version=None,
@@ -167,7 +168,7 @@ def test_third_party_installer_put_old_files_back(knowledge: Knowledge) -> None:
 
 
 def test_all_files_at_baseline_give_nothing(knowledge: Knowledge) -> None:
-    files = [f for f in iis6() if f.version.endswith("3959")]  # type: ignore[union-attr]
+    files = [f for f in iis6() if f.version is not None and f.version.revision == 3959]
     found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY])
     assert found == {}
 
@@ -267,7 +268,7 @@ def package(kb: str, state: str) -> UpdateRecord:
 def cbs_inventory(renames: bool = True) -> Inventory:
     core = FileState(
         "Windows\\System32\\inetsrv\\iiscore.dll",
-        "7.0.6002.18005",
+        FileVersion(7, 0, 6002, 18005),
         None,
         None,
         None,
