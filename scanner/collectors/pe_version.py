@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import pefile
 
-__all__ = ["PeUnreadable", "PeVersion", "branch_of", "lab_tag_of", "read_pe_version"]
+__all__ = ["PeUnreadable", "PeVersion", "lab_tag_of", "read_pe_version"]
 
 _HEAD_FIRST = 4096  # almost every PE's headers and section table fit here; read more only when not
 _MAX_SECTIONS = 96  # PE Format, COFF header: "the Windows loader limits the number of sections to 96"
@@ -38,7 +38,6 @@ _SUBDIR = 0x80000000
 _VS_FFI_SIGNATURE = 0xFEEF04BD
 _MACHINES = {0x014C: "i386", 0x8664: "amd64", 0x0200: "ia64", 0x01C4: "arm", 0xAA64: "arm64"}
 _LAB_TAG = re.compile(r"\(([A-Za-z0-9_]+\.\d{6}-\d{4})\)")
-_BRANCH = re.compile(r"(rtm|gdr|qfe|ldr)$")
 
 
 class PeUnreadable(ValueError):
@@ -55,7 +54,6 @@ class PeVersion:
         file_version_string: StringFileInfo ``FileVersion``, e.g.
             ``6.0.3790.3959 (srv03_sp2_rtm.070216-1710)``.
         lab_tag: the build-lab tag in its parentheses (``<lab>.<yymmdd-hhmm>``), None if there is none.
-        branch: ``rtm`` | ``gdr`` | ``qfe`` | ``ldr`` from the lab name's last ``_`` part, or None.
         original_filename, company, description: StringFileInfo values.
         link_time: COFF TimeDateStamp (UTC); None when 0.
         machine: ``i386`` | ``amd64`` | ``ia64`` | ``arm`` | ``arm64`` or ``0x....``.
@@ -66,7 +64,6 @@ class PeVersion:
     product_version: str | None
     file_version_string: str | None
     lab_tag: str | None
-    branch: str | None
     original_filename: str | None
     company: str | None
     description: str | None
@@ -89,17 +86,6 @@ class _Headers:
 def lab_tag_of(file_version_string: str | None) -> str | None:
     """The build-lab tag in a FileVersion string's parentheses, e.g. ``srv03_sp2_gdr.091030-1513``."""
     match = _LAB_TAG.search(file_version_string or "")
-    return match.group(1) if match else None
-
-
-def branch_of(lab_tag: str | None) -> str | None:
-    """Servicing branch from a lab tag: ``srv03_sp2_gdr`` -> gdr, ``lh_sp2rtm`` -> rtm, ``xpsp`` -> None."""
-    if not lab_tag:
-        return None
-    lab = lab_tag.split(".", 1)[0].lower()
-    if "_" not in lab:
-        return None
-    match = _BRANCH.search(lab.rsplit("_", 1)[1])
     return match.group(1) if match else None
 
 
@@ -252,7 +238,7 @@ def read_pe_version(
     machine = _MACHINES.get(hdr.machine, f"0x{hdr.machine:04x}")
     link_time = datetime.fromtimestamp(hdr.timestamp, tz=UTC) if hdr.timestamp else None
     warnings: list[str] = []
-    none = PeVersion(None, None, None, None, None, None, None, None, link_time, machine)
+    none = PeVersion(None, None, None, None, None, None, None, link_time, machine)
     if not hdr.rsrc_rva:
         return replace(none, warnings=("no resource directory",))
     found = [i for i, (vs, va, rs, _) in enumerate(hdr.sections) if va <= hdr.rsrc_rva < va + max(vs, rs)]
@@ -303,7 +289,6 @@ def read_pe_version(
         product_version=_dotted(ffi.ProductVersionMS, ffi.ProductVersionLS),
         file_version_string=fv_string,
         lab_tag=lab,
-        branch=branch_of(lab),
         original_filename=strings.get("OriginalFilename"),
         company=strings.get("CompanyName"),
         description=strings.get("FileDescription"),

@@ -189,6 +189,7 @@ class UpdateRecord:
     hotfix_service_pack: int | None = None  # Hotfix key 'Service Pack' DWORD (SP folder meaning)
     package_name: str | None = None  # as the evidence names it: Updates PackageName, CBS identity
     uninstall_command: str | None = None  # Add/Remove Programs UninstallString
+    cbs_state: int | None = None  # CBS package CurrentState DWORD as stored (issue 16: typed, not details)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +207,7 @@ class UpdateRecord:
             "hotfix_service_pack": self.hotfix_service_pack,
             "package_name": self.package_name,
             "uninstall_command": self.uninstall_command,
+            "cbs_state": self.cbs_state,
         }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from scanner.model import (
+    SEVERITY_ORDER,
     ComponentFileLevel,
     ComponentLevels,
     Evidence,
@@ -95,7 +96,7 @@ def _file(item: dict[str, Any]) -> FileState | None:
 
 def _finding(item: dict[str, Any]) -> Finding | None:
     rule, severity = _s(item.get("rule")), _s(item.get("severity"))
-    if rule is None or severity not in ("critical", "warning", "info"):
+    if rule is None or severity not in SEVERITY_ORDER:
         return None
     files = tuple(
         FindingFile(path, _s(f.get("version")), _s(f.get("lab_tag")), _s(f.get("expected")),

@@ -18,8 +18,9 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import ComponentFileLevel, Finding, FindingFile, TimelineEntry, UpdateRecord
-from scanner.repro.media import entry_evidence, sp_name
+from scanner.repro.media import sp_name
 from scanner.repro.model import ReproStep, StepFile
+from scanner.rules.context import sources_evidence
 
 UPDATE_KINDS = frozenset({"hotfix", "update", "package-state-change"})
 #: Files a component install lays down are created within this window after its start.
@@ -97,7 +98,7 @@ class StepBuilder:
                 package or name,
                 level,
                 notes=tuple(notes),
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
         self.current_sp = name
@@ -175,7 +176,7 @@ class StepBuilder:
                 deviation=deviation,
                 trigger=trigger,
                 notes=tuple(notes),
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
         self._regressed(entry)
@@ -257,7 +258,7 @@ class StepBuilder:
                 files=files,
                 deviation=deviation,
                 notes=notes,
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
 
@@ -298,7 +299,7 @@ class StepBuilder:
             "Without the program, copy those files at those versions over the current ones instead "
             "(stop IIS first): that is the state it left."
         )
-        evidence = entry_evidence(entry) + tuple(e for f in named for e in f.evidence[:2])
+        evidence = sources_evidence(entry) + tuple(e for f in named for e in f.evidence[:2])
         self.add(
             ReproStep(
                 0,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scanner.knowledge.versions import FileVersion, service_pack_of
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import Confidence, Evidence, FileState, Finding, FindingFile, TimelineEntry
 from scanner.rules.context import (
     RuleContext,
@@ -24,10 +25,6 @@ from scanner.rules.context import (
     names,
     version_of,
 )
-
-#: A file created this close to an install entry was put there by it (NTFS creation = copy time).
-NEAR = timedelta(minutes=15)
-COMPONENT_NEAR = timedelta(hours=2)  # OC setup copies files over a longer session than update.exe
 
 ATTRIBUTION_TEXT = {
     "component-installed-from-older-media": "the component was installed after the service pack from older "
@@ -93,12 +90,12 @@ def _attribute(ctx: RuleContext, state: FileState, sp: TimelineEntry | None) -> 
     created = state.created_at
     for entry in ctx.entries_of("component-install"):
         after_sp = sp_at is not None and entry.at is not None and entry.at > sp_at
-        if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_NEAR)):
+        if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_WINDOW)):
             says = f"{entry.subject} installed {entry.at:%Y-%m-%d %H:%M}Z, after the SP: {entry.summary}"
             because = entry_evidence(entry, says)
             return BelowFile(state, 0, "component-installed-from-older-media", because, entry)
     for entry in ctx.entries_of("software-install"):
-        if _names_file(entry, state) or _near(entry, created, NEAR):
+        if _names_file(entry, state) or _near(entry, created, FILE_WINDOW):
             says = f"{entry.subject} installed: {entry.summary}"
             return BelowFile(state, 0, "third-party-installer", entry_evidence(entry, says), entry)
     # The SP session's typed outcome naming the file as left behind, or NTFS times before the SP: either
@@ -153,8 +150,11 @@ def expected_version(ctx: RuleContext, state: FileState) -> str | None:
     return f"{FileVersion(version.major, version.minor, sp.build, sp.revision)} ({sp.name} baseline)"
 
 
-def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
-    below = below_service_pack(ctx)
+def below_findings(ctx: RuleContext, below: list[BelowFile]) -> list[Finding]:
+    """The files-below-service-pack findings for the files :func:`below_service_pack` judged below.
+
+    Called by :func:`scanner.rules.levels.decide` with the same list the component table is built from
+    (issue 16: the table and the finding are one decision)."""
     if not below:
         return []
     text = ctx.rule("files-below-service-pack")
@@ -249,7 +249,7 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             for e in ctx.log_events
             if e.what == "error"
             and e.at is not None
-            and _near(entry, e.at, NEAR)
+            and _near(entry, e.at, FILE_WINDOW)
             and e.log in {"svcpack", "update.exe"}
         ]
         mine = left_behind if level == ctx.service_pack else []

@@ -212,6 +212,12 @@ def entry_evidence(entry: TimelineEntry, says: str | None = None, limit: int = 3
     return Evidence(says or entry.summary, source, entry.at)
 
 
+def sources_evidence(entry: TimelineEntry, limit: int = 4) -> tuple[Evidence, ...]:
+    """Each of a timeline entry's first sources as evidence, in its own words (repro steps and media: the JSON
+    scan report has them all). :func:`entry_evidence` is the one best source under the entry's time."""
+    return tuple(Evidence(s.says, s.provenance, s.at) for s in entry.sources[:limit])
+
+
 def file_evidence(state: FileState, says: str | None = None) -> Evidence:
     source = state.sources[0] if state.sources else Provenance(state.path)
     text = says or f"{state.path} is {state.version or 'unversioned'}" + (

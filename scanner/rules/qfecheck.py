@@ -17,8 +17,9 @@ were first installed, so a later fix's copy of a shared file ends up on top (Q18
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import (
     Evidence,
     FileState,
@@ -39,8 +40,6 @@ from scanner.rules.context import (
     make_finding,
 )
 
-NEAR = timedelta(minutes=15)  # a file created this close to an install was put there by it
-COMPONENT_NEAR = timedelta(hours=2)  # OC setup copies files over a longer session (as baseline.py)
 PUT_BACK_KINDS = frozenset({*INSTALL_KINDS, "software-install"})
 MAX_FILES = 10_000  # recorded files looked at per hotfix: a hostile Filelist cannot make this unbounded
 
@@ -144,7 +143,7 @@ def _session_of(ctx: RuleContext, line: LogEvent, update: UpdateRecord) -> Timel
         same = (line.update_id is not None and _installs(entry, line.update_id)) or (
             line.sp_level is not None and entry.kind == "service-pack" and entry.sp_level == line.sp_level
         )
-        inside = entry.at - NEAR <= line.at <= (entry.end or entry.at) + NEAR
+        inside = entry.at - FILE_WINDOW <= line.at <= (entry.end or entry.at) + FILE_WINDOW
         if same or inside:
             candidates.append((not same, abs((entry.at - line.at).total_seconds()), entry))
     return min(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
@@ -182,7 +181,7 @@ def put_back_by(
         if after is not None and entry.at <= after:
             continue
         named = any(s.provenance.artifact.lower() == path for s in entry.sources)
-        window = COMPONENT_NEAR if entry.kind == "component-install" else NEAR
+        window = COMPONENT_WINDOW if entry.kind == "component-install" else FILE_WINDOW
         end = entry.end or entry.at
         near = created is not None and entry.at - window <= created <= end + window
         if named or near:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 
 from scanner.collectors.update_ids import normalise_update_id, sp_number
+from scanner.knowledge.windows import FILE_WINDOW
 from scanner.model import InstallOutcome, TimelineEntry, TimelineSource
 from scanner.timeline.installs import (
     UNNUMBERED_SP,
@@ -34,7 +35,6 @@ REINSTALL_GAP = timedelta(days=2)
 BOOT_WINDOW = timedelta(minutes=5)
 SHUTDOWN_BEFORE_BOOT = timedelta(hours=6)
 CRASH_WINDOW = timedelta(minutes=5)
-FILE_WINDOW = timedelta(minutes=15)
 SETUPAPI_WINDOW = timedelta(hours=2)
 TOLERANCE = timedelta(hours=1)
 KEY_REWRITE_TOLERANCE = timedelta(days=1)

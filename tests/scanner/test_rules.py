@@ -194,6 +194,22 @@ def test_table_and_finding_make_one_decision_for_unlisted_and_moved_files(knowle
     assert table.files[-1].path.endswith("w3extra.dll")  # unlisted files after the profile's own
 
 
+def test_table_uses_the_volumes_windows_folder_not_systemroot(knowledge: Knowledge) -> None:
+    """Issue 16's listed bug: the registry's SystemRoot says WINNT, the volume's folder is WINDOWS (the
+    pipeline read the files there). The table used SystemRoot and showed every listed file as found "at
+    another path" (listed_path WINNT\\...) and the missing ones under WINNT; it now lists them where they
+    are, and its below-baseline rows are exactly the finding's files (one decision)."""
+    inv = Inventory(source={}, system=replace(system(), system_root="WINNT"), files=iis6())
+    (below,) = run(knowledge, inv, [SP2_ENTRY])["files-below-service-pack"]
+    (table,) = [c for c in component_levels(inv, knowledge) if c.id == "iis6"]
+    present = [row for row in table.files if row.present]
+    assert {row.path for row in present} == {f.path for f in iis6()}
+    assert all(row.listed_path is None for row in present), [row.listed_path for row in present]
+    assert all(row.path.startswith("WINDOWS\\") for row in table.files)
+    assert {row.path for row in table.files if row.below_baseline} == {f.path for f in below.files}
+    assert {f.path for f in below.files} == {f.path for f in iis6() if "3790.1830" in str(f.version)}
+
+
 # -- hotfixes ------------------------------------------------------------------------------------------
 
 
@@ -261,7 +277,7 @@ def test_newer_file_than_recorded_is_not_a_regression(knowledge: Knowledge) -> N
 def package(kb: str, state: str) -> UpdateRecord:
     key = Provenance(SOFTWARE, f"Component Based Servicing\\Packages\\Package_for_{kb}")
     return UpdateRecord(
-        kb, "package", None, None, state, sources=(key,), details=(("cbs_current_state", "0x60"),)
+        kb, "package", None, None, state, sources=(key,), cbs_state=0x60
     )
 
 
