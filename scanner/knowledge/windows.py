@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scanner.errors import ProfileError
-from scanner.knowledge.components import check_table, default_profiles_dir, read_toml
+from scanner.knowledge.tomlfile import check_table, default_profiles_dir, read_toml
 
 #: window name -> (minimum, maximum) minutes a value may have
 _SPEC = {"file_install_minutes": (1, 24 * 60), "component_install_minutes": (1, 24 * 60)}

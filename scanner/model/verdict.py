@@ -89,6 +89,9 @@ class Finding:
     attribution: str | None = None
     at: datetime | None = None
     details: tuple[tuple[str, str], ...] = ()
+    # Typed (issue 16): the third-party program whose install the attribution names (files-below-service-pack
+    # ``third-party-installer``), so the repro plan reads it instead of ``details["source"]``.
+    installer: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +107,7 @@ class Finding:
             "attribution": self.attribution,
             "at": iso(self.at),
             "details": dict(self.details),
+            "installer": self.installer,
         }
 
 

@@ -16,7 +16,7 @@ from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
 from scanner.repro.model import BaseMedia, MediaFact
-from scanner.rules.context import sources_evidence
+from scanner.rules.context import detail_text, sources_evidence
 
 #: A component installed this close to the OS install came with the OS setup (same unattended run).
 _WITH_OS = timedelta(hours=1)
@@ -88,7 +88,7 @@ def _initial_level(
     ]
     if boots:
         boot = boots[0]
-        os_text = dict(boot.details).get("os") or f"service pack level {boot.sp_level}"  # for people
+        os_text = detail_text(boot, "os") or f"service pack level {boot.sp_level}"  # for people
         level = boot.sp_level or 0
         how = f'the first boot after the install reports "{os_text}"'
         if first_sp is not None:

@@ -18,6 +18,7 @@ from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import Confidence, Evidence, FileState, Finding, FindingFile, TimelineEntry
 from scanner.rules.context import (
     RuleContext,
+    detail_text,
     entry_evidence,
     file_evidence,
     finding_file,
@@ -214,6 +215,7 @@ def below_findings(ctx: RuleContext, below: list[BelowFile]) -> list[Finding]:
                 confidence=confidence,
                 attribution=attribution,
                 at=None,
+                installer=_source_name(group) or None,
                 details=tuple(sorted({**values, "attribution": attribution}.items())),
             )
         )
@@ -239,7 +241,6 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         entry = _sp_entry(ctx, level)
         if entry is None:
             continue
-        details = dict(entry.details)
         # The typed outcome the install log gave (scanner.model.InstallOutcome), never the text.
         outcome = entry.outcome
         failed = outcome is not None and outcome.result in {"failed", "partial", "cancelled"}
@@ -259,7 +260,8 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         on_disk = any(b.predates_sp for b in mine)
         if not (reported or on_disk):
             continue
-        evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
+        reason = detail_text(entry, "reason") or entry.summary
+        evidence = [entry_evidence(entry, f"{entry.subject}: {reason}")]
         evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
         evidence += [file_evidence(b.state) for b in mine]
         files: tuple[FindingFile, ...] = tuple(
@@ -269,8 +271,9 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         if errs:
             parts.append(f"its logs show {len(errs)} error line(s)")
         if failed and outcome is not None and outcome.files_replaced:
-            total = f" of {details['files']}" if details.get("files") else ""  # the log's count, for people
-            parts.append(f"it replaced {outcome.files_replaced}{total} file(s)")
+            total = detail_text(entry, "files")  # the fused entry's file count, printed for people only
+            of_total = f" of {total}" if total else ""
+            parts.append(f"it replaced {outcome.files_replaced}{of_total} file(s)")
         if blocking:
             parts.append(
                 f"its log names {len(blocking)} file(s) it did not put in place: "

@@ -151,7 +151,7 @@ class RuleContext:
             if entry.at is None or entry.at > when or entry.sp_level is None:
                 continue
             if best is None or entry.at >= best[0]:
-                os_text = dict(entry.details).get("os") or f"service pack level {entry.sp_level}"
+                os_text = detail_text(entry, "os") or f"service pack level {entry.sp_level}"
                 best = (entry.at, entry.sp_level, entry_evidence(entry, f"boot record: {os_text}"))
         if best is not None:
             return SpLevel(best[1], True, best[2])
@@ -210,6 +210,12 @@ def entry_evidence(entry: TimelineEntry, says: str | None = None, limit: int = 3
             source = candidate.provenance
             break
     return Evidence(says or entry.summary, source, entry.at)
+
+
+def detail_text(entry: TimelineEntry, name: str, default: str = "") -> str:
+    """A timeline entry's detail as text for people (``default`` when it has none). Findings and plans
+    print it; no decision reads it (tests/scanner/test_no_prose_branches.py)."""
+    return dict(entry.details).get(name, default)
 
 
 def sources_evidence(entry: TimelineEntry, limit: int = 4) -> tuple[Evidence, ...]:
