@@ -21,7 +21,7 @@ from scanner.collectors.pe_version import PeUnreadable, PeVersion, read_pe_versi
 from scanner.collectors.volume import lookup
 from scanner.evidence import ntfs as mft
 from scanner.evidence.errors import READ_ERRORS
-from scanner.model import FileState, Gap, Provenance
+from scanner.model import FileState, FileVersion, Gap, Provenance
 
 __all__ = [
     "MAX_HASH_SIZE",
@@ -53,7 +53,7 @@ def sha256_of(fh: Any, size: int) -> str | None:
 def pe_fields(pe: PeVersion | None) -> dict[str, Any]:
     """The FileState fields a PE version resource provides (all None when it could not be read)."""
     return {
-        "version": pe.file_version if pe else None,
+        "version": FileVersion.parse(pe.file_version) if pe else None,
         "lab_tag": pe.lab_tag if pe else None,
         "file_version_string": pe.file_version_string if pe else None,
         "product_version": pe.product_version if pe else None,

@@ -2,7 +2,7 @@
 
 The bytes (headers, resource directory, ``VS_VERSIONINFO``) are the format layer's
 (:mod:`scanner.formats.pe_version`, bounded reads, pefile on a compact image); this collector turns its
-four-integer versions into the dotted strings the facts carry and reads the build lab tag and branch from
+four-integer versions into the dotted strings the facts carry and reads the build lab tag from
 the ``FileVersion`` string. Anything that is not a readable PE raises :class:`PeUnreadable` with one
 sentence.
 """
@@ -16,10 +16,9 @@ from typing import BinaryIO
 
 from scanner.formats.pe_version import PeFormatError, read_version_resource
 
-__all__ = ["PeUnreadable", "PeVersion", "branch_of", "lab_tag_of", "read_pe_version"]
+__all__ = ["PeUnreadable", "PeVersion", "lab_tag_of", "read_pe_version"]
 
 _LAB_TAG = re.compile(r"\(([A-Za-z0-9_]+\.\d{6}-\d{4})\)")
-_BRANCH = re.compile(r"(rtm|gdr|qfe|ldr)$")
 
 
 class PeUnreadable(ValueError):
@@ -36,7 +35,6 @@ class PeVersion:
         file_version_string: StringFileInfo ``FileVersion``, e.g.
             ``6.0.3790.3959 (srv03_sp2_rtm.070216-1710)``.
         lab_tag: the build-lab tag in its parentheses (``<lab>.<yymmdd-hhmm>``), None if there is none.
-        branch: ``rtm`` | ``gdr`` | ``qfe`` | ``ldr`` from the lab name's last ``_`` part, or None.
         original_filename, company, description: StringFileInfo values.
         link_time: COFF TimeDateStamp (UTC); None when 0.
         machine: ``i386`` | ``amd64`` | ``ia64`` | ``arm`` | ``arm64`` or ``0x....``.
@@ -47,7 +45,6 @@ class PeVersion:
     product_version: str | None
     file_version_string: str | None
     lab_tag: str | None
-    branch: str | None
     original_filename: str | None
     company: str | None
     description: str | None
@@ -59,17 +56,6 @@ class PeVersion:
 def lab_tag_of(file_version_string: str | None) -> str | None:
     """The build-lab tag in a FileVersion string's parentheses, e.g. ``srv03_sp2_gdr.091030-1513``."""
     match = _LAB_TAG.search(file_version_string or "")
-    return match.group(1) if match else None
-
-
-def branch_of(lab_tag: str | None) -> str | None:
-    """Servicing branch from a lab tag: ``srv03_sp2_gdr`` -> gdr, ``lh_sp2rtm`` -> rtm, ``xpsp`` -> None."""
-    if not lab_tag:
-        return None
-    lab = lab_tag.split(".", 1)[0].lower()
-    if "_" not in lab:
-        return None
-    match = _BRANCH.search(lab.rsplit("_", 1)[1])
     return match.group(1) if match else None
 
 
@@ -105,7 +91,6 @@ def read_pe_version(
         product_version=_dotted(res.product_version),
         file_version_string=fv_string,
         lab_tag=lab,
-        branch=branch_of(lab),
         original_filename=res.string("OriginalFilename"),
         company=res.string("CompanyName"),
         description=res.string("FileDescription"),

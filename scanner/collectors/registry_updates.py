@@ -79,6 +79,7 @@ class _Draft:
     hotfix_service_pack: int | None = None
     package_name: str | None = None
     uninstall_command: str | None = None
+    cbs_state: int | None = None
     _rank: int = 99
 
     def when(
@@ -113,6 +114,7 @@ class _Draft:
             self.hotfix_service_pack,
             self.package_name,
             self.uninstall_command,
+            cbs_state=self.cbs_state,
         )
 
 
@@ -276,6 +278,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
             name = CBS_STATES.get(abs(signed), f"0x{abs(signed):x}")
             d.state = f"broken-{name}" if signed < 0 else name
             d.details["cbs_current_state"] = f"0x{state:x}"
+            d.cbs_state = state
         high, low = v.get("InstallTimeHigh"), v.get("InstallTimeLow")
         if isinstance(high, int) and isinstance(low, int) and (high or low):
             filetime = (high << 32) | low

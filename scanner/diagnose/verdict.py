@@ -18,7 +18,15 @@ from scanner.diagnose.remedy import interaction as _interaction
 from scanner.diagnose.remedy import remediation as _remediation
 from scanner.diagnose.remedy import update_record as _update
 from scanner.knowledge.profiles import Knowledge
-from scanner.model import FAILURE_EVENT_KINDS, Diagnosis, Evidence, Finding, Inventory, TimelineEntry
+from scanner.model import (
+    FAILURE_EVENT_KINDS,
+    SEVERITY_ORDER,
+    Diagnosis,
+    Evidence,
+    Finding,
+    Inventory,
+    TimelineEntry,
+)
 from scanner.rules.context import entry_evidence
 
 
@@ -106,7 +114,7 @@ def diagnose(
     inv: Inventory, entries: list[TimelineEntry], findings: list[Finding], knowledge: Knowledge
 ) -> Diagnosis:
     """The verdict over the timeline and the findings (pure)."""
-    serious = [f for f in findings if f.severity in ("critical", "warning")]
+    serious = [f for f in findings if SEVERITY_ORDER.get(f.severity, 9) <= SEVERITY_ORDER["warning"]]
     onset = find_onset(entries)
     if onset is None:
         return _no_episode(entries, serious)

@@ -9,7 +9,7 @@ matched (README "``diff``"):
 - component files (``files[]`` and ``components[].files[]``) by path, case-insensitively: version or lab
   tag changed (old -> new), and which update did it — an update new (or changed) in AFTER whose recorded
   file list names the file (rule ``recorded-file``), else whose install time lies within
-  :data:`ATTRIBUTION_WINDOW` of the file's new creation or modification time (rule ``install-time``; the
+  :data:`FILE_WINDOW` of the file's new creation or modification time (rule ``install-time``; the
   same 15 minutes the rules use to tie a file to an install, README "How the verdict is reached");
 - files added / removed among the profiles' component files (``present`` flag and path set) — not among
   ``files[]`` alone, whose path set grows with each update's file list and would report files as "added"
@@ -44,9 +44,7 @@ from scanner.diff.model import (
     Verdict,
 )
 from scanner.diff.wording import utc_text, with_headline
-
-#: An update "did" a file change when its install time is this close to the file's new NTFS time.
-ATTRIBUTION_WINDOW = timedelta(minutes=15)
+from scanner.knowledge.windows import FILE_WINDOW
 
 
 def _items(data: Any, key: str) -> list[dict[str, Any]]:
@@ -179,10 +177,10 @@ def _attribute(after: FileRef, candidates: list[tuple[UpdateRef, dict[str, Any]]
         installed = _time(ref.installed_at)
         for label, value in (("creation", after.created_at), ("modification", after.modified_at)):
             at = _time(value)
-            if installed is None or at is None or abs(at - installed) > ATTRIBUTION_WINDOW:
+            if installed is None or at is None or abs(at - installed) > FILE_WINDOW:
                 continue
             gap = abs(at - installed)
-            minutes = int(ATTRIBUTION_WINDOW.total_seconds() // 60)
+            minutes = int(FILE_WINDOW.total_seconds() // 60)
             says = (
                 f"{ref.id} installed {utc_text(ref.installed_at)}, {int(gap.total_seconds())} s from the "
                 f"file's new {label} time {utc_text(value)} (window {minutes} min)"

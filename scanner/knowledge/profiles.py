@@ -29,7 +29,8 @@ from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
 from scanner.knowledge.steps import Step, parse_steps, step_texts
 from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
-from scanner.model import FAILURE_EVENT_KINDS, SystemFacts
+from scanner.knowledge.windows import collect_windows
+from scanner.model import FAILURE_EVENT_KINDS, SEVERITY_ORDER, SystemFacts
 
 #: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
 #: value the case does not have renders as ``<name>``.
@@ -56,7 +57,7 @@ RULE_IDS = frozenset(
     {"files-below-service-pack", "hotfix-before-service-pack", "hotfix-files-regressed",
      "service-pack-install-incomplete", "reboot-pending", "package-state-broken", "branch-mix"}
 )
-SEVERITIES = frozenset({"critical", "warning", "info"})
+SEVERITIES = frozenset(SEVERITY_ORDER)  # one definition: scanner.model.SEVERITY_ORDER
 
 
 @dataclass(frozen=True)
@@ -330,6 +331,8 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     interactions = _collect_interactions(folder, declared, RULE_IDS, os_ids, errors)
     updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
     episodes = collect_episode_rules(folder, errors)
+    if (folder / "windows.toml").is_file():  # the shipped windows are read at import (knowledge/windows.py)
+        collect_windows(folder, errors)
     named = (episodes.sufficient_kinds | episodes.component_kinds) if episodes else frozenset()
     for kind in sorted(named - FAILURE_EVENT_KINDS):
         where = episodes.source if episodes else "episodes.toml"

@@ -1,4 +1,4 @@
-"""File-version arithmetic: parse ``major.minor.build.revision``, read a file's branch and SP level.
+"""File-version arithmetic: a file's branch and SP level by the OS profile (the type is model.FileVersion).
 
 Reference §2 and §8: compare revisions only within one build and branch; on NT5 the lab tag tells GDR from
 QFE, on NT6 the revision range does; the build of an NT6 file is its service-pack level. These helpers are
@@ -7,44 +7,10 @@ pure and take the OS profile as data.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from scanner.knowledge.os import OsProfile
+from scanner.model.versions import FileVersion
 
-# Four fields of at most 5 digits, dotted or (as some FileVersion strings write them) comma-separated.
-_VERSION = re.compile(r"^\s*(\d{1,5})\s*[.,]\s*(\d{1,5})\s*[.,]\s*(\d{1,5})\s*[.,]\s*(\d{1,5})(?!\d)")
-_FIELD_MAX = 0xFFFF  # VS_FIXEDFILEINFO stores each field in 16 bits
-
-
-@dataclass(frozen=True, order=True)
-class FileVersion:
-    major: int
-    minor: int
-    build: int
-    revision: int
-
-    @classmethod
-    def parse(cls, text: str | None) -> FileVersion | None:
-        """``"6.0.3790.1830"`` (or ``"6.0.3790.1830 (srv03_sp1_rtm...)"``, ``"6, 0, 3790, 1830"``) ->
-        FileVersion; None if not four 16-bit fields (a PE version cannot hold more)."""
-        if not text:
-            return None
-        match = _VERSION.match(text)
-        if not match:
-            return None
-        fields = [int(g) for g in match.groups()]
-        if any(f > _FIELD_MAX for f in fields):
-            return None
-        return cls(*fields)
-
-    @property
-    def family(self) -> str:
-        """``major.minor``: the version family a component's files follow ("6.0" for IIS 6)."""
-        return f"{self.major}.{self.minor}"
-
-    def __str__(self) -> str:
-        return f"{self.major}.{self.minor}.{self.build}.{self.revision}"
+__all__ = ["FileVersion", "branch_of", "service_pack_of"]
 
 
 def branch_of(version: FileVersion, lab_tag: str | None, os: OsProfile) -> str | None:

@@ -49,6 +49,7 @@ from scanner.model.verdict import (
     FindingFile,
     Severity,
 )
+from scanner.model.versions import FileVersion, version_text
 
 __all__ = [
     "EPISODE_KIND",
@@ -67,6 +68,7 @@ __all__ = [
     "Evidence",
     "FileLeftBehind",
     "FileState",
+    "FileVersion",
     "Finding",
     "FindingFile",
     "Gap",
@@ -88,4 +90,5 @@ __all__ = [
     "TrafficMark",
     "UpdateRecord",
     "iso",
+    "version_text",
 ]

@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal
 
 from scanner.model.codec import JsonRecord, JsonShape
 
+from scanner.model.versions import FileVersion, version_text
+
 Precision = Literal["second", "minute", "hour", "day"]
 
 #: The clock a time was taken on (issue 16): fusion and reports read this, never the provenance note.
@@ -174,6 +176,7 @@ class UpdateRecord(JsonRecord):
     hotfix_service_pack: int | None = None  # Hotfix key 'Service Pack' DWORD (SP folder meaning)
     package_name: str | None = None  # as the evidence names it: Updates PackageName, CBS identity
     uninstall_command: str | None = None  # Add/Remove Programs UninstallString
+    cbs_state: int | None = None  # CBS package CurrentState DWORD as stored (issue 16: typed, not details)
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ class FileState(JsonRecord):
     """A component file as it really is on disk: PE version resource and NTFS times."""
 
     path: str  # Windows path relative to the volume root, e.g. WINDOWS\system32\inetsrv\w3core.dll
-    version: str | None
+    version: FileVersion | None  # the VS_FIXEDFILEINFO version, four integers (JSON: the dotted string)
     lab_tag: str | None
     file_version_string: str | None
     product_version: str | None

@@ -73,6 +73,9 @@ class Finding(JsonRecord):
     attribution: str | None = None
     at: datetime | None = None
     details: tuple[tuple[str, str], ...] = ()
+    # Typed (issue 16): the third-party program whose install the attribution names (files-below-service-pack
+    # ``third-party-installer``), so the repro plan reads it instead of ``details["source"]``.
+    installer: str | None = None
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge
 from scanner.knowledge.updates import UpdateApplicability, UpdateProfile
-from scanner.knowledge.versions import FileVersion, branch_of
-from scanner.model import Finding, Provenance
+from scanner.knowledge.versions import branch_of
+from scanner.model import Finding, Provenance, version_text
 from scanner.model.update_ids import normalise_update_id
 from scanner.preflight.facts import PreflightFacts, below_baseline_files, finding_files
 from scanner.preflight.model import (
@@ -257,7 +257,7 @@ def _branches(
     out = []
     for path, branches in by_path.items():
         state = facts.file_named(path)
-        version = FileVersion.parse(state.version) if state else None
+        version = state.version if state else None
         if state is None or version is None:
             continue
         branch = branch_of(version, state.lab_tag, os)
@@ -268,8 +268,8 @@ def _branches(
             "branch-missing", "risk",
             f"{_name(state.path)} is on the {branch} branch; {profile.id} ships only {', '.join(branches)} "
             "binaries for it: installing moves it across branches next to files that stay (reference §7 #5)",
-            files=(PreflightFile(state.path, state.version, ", ".join(required), lab_tag=state.lab_tag,
-                                 sources=state.sources),),
+            files=(PreflightFile(state.path, version_text(state.version), ", ".join(required),
+                                 lab_tag=state.lab_tag, sources=state.sources),),
             evidence=state.sources,
         ))
     return out

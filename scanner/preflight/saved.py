@@ -13,10 +13,12 @@ from __future__ import annotations
 from typing import Any, cast
 
 from scanner.model import (
+    SEVERITY_ORDER,
     ComponentFileLevel,
     ComponentLevels,
     Evidence,
     FileState,
+    FileVersion,
     Finding,
     FindingFile,
     Provenance,
@@ -87,13 +89,14 @@ def _file(item: dict[str, Any]) -> FileState | None:
     path = _s(item.get("path"))
     if path is None:
         return None
-    return FileState(path, _s(item.get("version")), _s(item.get("lab_tag")), None, None, _i(item.get("size")),
-                     None, None, None, component=_s(item.get("component")), sources=_sources(item))
+    return FileState(path, FileVersion.parse(_s(item.get("version"))), _s(item.get("lab_tag")), None, None,
+                     _i(item.get("size")), None, None, None, component=_s(item.get("component")),
+                     sources=_sources(item))
 
 
 def _finding(item: dict[str, Any]) -> Finding | None:
     rule, severity = _s(item.get("rule")), _s(item.get("severity"))
-    if rule is None or severity not in ("critical", "warning", "info"):
+    if rule is None or severity not in SEVERITY_ORDER:
         return None
     files = tuple(
         FindingFile(path, _s(f.get("version")), _s(f.get("lab_tag")), _s(f.get("expected")),

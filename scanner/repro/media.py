@@ -17,16 +17,10 @@ from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
 from scanner.model.update_ids import sp_number
 from scanner.repro.model import BaseMedia, MediaFact
+from scanner.rules.context import detail_text, sources_evidence
 
 #: A component installed this close to the OS install came with the OS setup (same unattended run).
 _WITH_OS = timedelta(hours=1)
-_MAX_EVIDENCE = 4
-
-
-def sp_level_of(text: str | None) -> int | None:
-    """``Windows Server 2003 Service Pack 2`` -> 2; a text naming no service pack -> None (one definition:
-    :func:`scanner.model.update_ids.sp_number`)."""
-    return sp_number(text or "")
 
 
 def entry_sp_level(entry: TimelineEntry) -> int | None:
@@ -42,11 +36,6 @@ def sp_name(level: int | None, profile: OsProfile | None) -> str | None:
     if sp is not None:
         return sp.name
     return "RTM" if level == 0 else f"Service Pack {level}"
-
-
-def entry_evidence(entry: TimelineEntry, limit: int = _MAX_EVIDENCE) -> tuple[Evidence, ...]:
-    """A timeline entry's sources as evidence (the first few: the JSON scan report has them all)."""
-    return tuple(Evidence(s.says, s.provenance, s.at) for s in entry.sources[:limit])
 
 
 def _registry(system: SystemFacts, key_part: str, says: str) -> tuple[Evidence, ...]:
@@ -76,7 +65,10 @@ def base_components(result: ScanResult, install: TimelineEntry | None) -> list[T
     return out
 
 
-def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: OsProfile | None) -> MediaFact:
+def _initial_level(
+    result: ScanResult, install: TimelineEntry | None, profile: OsProfile | None
+) -> tuple[MediaFact, int | None]:
+    """The media's SP level as a fact for people, and the typed level it decided (never parsed back)."""
     system = result.inventory.system
     entries = result.timeline.entries
     since = install.at if install is not None else None
@@ -97,13 +89,13 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
     ]
     if boots:
         boot = boots[0]
-        os_text = dict(boot.details).get("os") or f"service pack level {boot.sp_level}"  # for people
+        os_text = detail_text(boot, "os") or f"service pack level {boot.sp_level}"  # for people
         level = boot.sp_level or 0
         how = f'the first boot after the install reports "{os_text}"'
         if first_sp is not None:
             how += f"; the first service-pack install ({first_sp.subject}) came later"
-        evidence = entry_evidence(boot, 1) + (entry_evidence(first_sp, 1) if first_sp else ())
-        return MediaFact("service_pack", sp_name(level, profile), how, evidence)
+        evidence = sources_evidence(boot, 1) + (sources_evidence(first_sp, 1) if first_sp else ())
+        return MediaFact("service_pack", sp_name(level, profile), how, evidence), level
     if first_sp is not None:
         installed = first_sp.sp_level
         if installed is not None and installed > 0:
@@ -112,7 +104,8 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
                 f"{first_sp.subject} was installed after the OS install, so the media was below it "
                 f"(taken as {sp_name(level, profile)}: no boot record says which level the install had)"
             )
-            return MediaFact("service_pack", sp_name(level, profile), how, entry_evidence(first_sp, 2))
+            fact = MediaFact("service_pack", sp_name(level, profile), how, sources_evidence(first_sp, 2))
+            return fact, level
     if system is not None and system.service_pack is not None:  # None: nothing attests the level
         level = system.service_pack
         how = (
@@ -120,8 +113,9 @@ def _initial_level(result: ScanResult, install: TimelineEntry | None, profile: O
             "(slipstreamed)"
         )
         says = f"CSDVersion = {system.csd_version}" if system.csd_version else "no CSDVersion (RTM)"
-        return MediaFact("service_pack", sp_name(level, profile), how, _registry(system, "CSDVersion", says))
-    return MediaFact("service_pack", None, "no system facts and no install evidence")
+        evidence = _registry(system, "CSDVersion", says)
+        return MediaFact("service_pack", sp_name(level, profile), how, evidence), level
+    return MediaFact("service_pack", None, "no system facts and no install evidence"), None
 
 
 def base_media(result: ScanResult, profile: OsProfile | None) -> BaseMedia:
@@ -153,17 +147,14 @@ def base_media(result: ScanResult, profile: OsProfile | None) -> BaseMedia:
     facts.append(
         MediaFact("language", None, "the scan does not read the install language: check the customer's media")
     )
-    level_fact = _initial_level(result, install, profile)
+    level_fact, level = _initial_level(result, install, profile)
     facts.append(level_fact)
     with_os = base_components(result, install)
     components = tuple(dict.fromkeys(e.subject for e in with_os))
     if components:
-        evidence = tuple(ev for e in with_os for ev in entry_evidence(e, 1))
+        evidence = tuple(ev for e in with_os for ev in sources_evidence(e, 1))
         how = "component installs recorded at the OS install time, before any service pack"
         facts.append(MediaFact("components", ", ".join(components), how, evidence))
-    level = None
-    if level_fact.value is not None:
-        level = 0 if level_fact.value == "RTM" else sp_level_of(level_fact.value)
     return BaseMedia(
         product=product,
         edition=edition,

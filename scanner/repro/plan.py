@@ -14,9 +14,10 @@ from scanner.diagnose import ScanResult
 from scanner.knowledge.profiles import Knowledge
 from scanner.model import FAILURE_EVENT_KINDS, TimelineEntry
 from scanner.render.phrases import report_title, span
-from scanner.repro.media import base_components, base_media, entry_evidence, os_install_entry
+from scanner.repro.media import base_components, base_media, os_install_entry
 from scanner.repro.model import BaseMedia, ExpectedSymptom, FailureSign, ReproPlan, ReproStep
 from scanner.repro.steps import servicing_steps
+from scanner.rules.context import sources_evidence
 
 #: Failure kinds a lab watches for (an unexpected shutdown is the admin's reset, not a symptom).
 SIGN_KINDS = FAILURE_EVENT_KINDS
@@ -35,7 +36,7 @@ def _install_step(result: ScanResult, base: BaseMedia) -> ReproStep:
     notes = (
         (f"Unknown from the evidence: {', '.join(unknown)} - use what the customer used.",) if unknown else ()
     )
-    evidence = entry_evidence(install) if install else ()
+    evidence = sources_evidence(install) if install else ()
     return ReproStep(
         1,
         "install-os",
@@ -72,7 +73,7 @@ def expected_symptom(result: ScanResult) -> ExpectedSymptom | None:
         after = int((first - d.trigger_at).total_seconds()) if first and d.trigger_at else None
         signs.append(
             FailureSign(
-                kind, subject, provider, event_id, len(entries), first, after, entry_evidence(entries[0], 2)
+                kind, subject, provider, event_id, len(entries), first, after, sources_evidence(entries[0], 2)
             )
         )
     return ExpectedSymptom(d.symptom, _watch_for(result, signs), onset, d.last_good, tuple(signs))

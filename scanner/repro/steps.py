@@ -18,8 +18,9 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import ComponentFileLevel, Finding, FindingFile, TimelineEntry, UpdateRecord
-from scanner.repro.media import entry_evidence, sp_name
+from scanner.repro.media import sp_name
 from scanner.repro.model import ReproStep, StepFile
+from scanner.rules.context import detail_text, sources_evidence
 
 UPDATE_KINDS = frozenset({"hotfix", "update", "package-state-change"})
 #: Files a component install lays down are created within this window after its start.
@@ -82,10 +83,9 @@ class StepBuilder:
         else:
             title = f"Install {entry.subject}" + (f" ({package})" if package else "")
         notes = []
-        details = dict(entry.details)
         if entry.outcome is not None and entry.outcome.result in ("failed", "partial", "cancelled"):
             notes.append(
-                f"The customer's install did not complete ({details.get('reason', 'errors logged')})."
+                f"The customer's install did not complete ({detail_text(entry, 'reason', 'errors logged')})."
             )
         self.add(
             ReproStep(
@@ -97,7 +97,7 @@ class StepBuilder:
                 package or name,
                 level,
                 notes=tuple(notes),
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
         self.current_sp = name
@@ -157,7 +157,7 @@ class StepBuilder:
                 f"{self.current_sp or 'a lower level'}."
             )
         if entry.kind == "package-state-change":
-            notes.append(f"Package state in the evidence: {dict(entry.details).get('state', entry.summary)}.")
+            notes.append(f"Package state in the evidence: {detail_text(entry, 'state', entry.summary)}.")
         trigger = d.trigger is not None and entry.subject.lower() == d.trigger.lower()
         # A re-installed update has one entry per run: the trigger is the run the diagnosis dated.
         trigger = trigger and (d.trigger_at is None or entry.at == d.trigger_at)
@@ -175,7 +175,7 @@ class StepBuilder:
                 deviation=deviation,
                 trigger=trigger,
                 notes=tuple(notes),
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
         self._regressed(entry)
@@ -187,7 +187,7 @@ class StepBuilder:
         if finding is None or entry.subject not in finding.updates:
             return
         installers = {e.subject for e in self.result.timeline.entries if e.kind == "software-install"}
-        if finding.attribution in installers or dict(finding.details).get("source") in installers:
+        if finding.attribution in installers or finding.installer in installers:
             return
         names = ", ".join(_name(f.path) for f in finding.files)
         versions = ", ".join(sorted({f.version for f in finding.files if f.version}))
@@ -226,8 +226,7 @@ class StepBuilder:
 
     def component(self, entry: TimelineEntry) -> None:
         files, level = self._component_files(entry)
-        details = dict(entry.details)
-        source = details.get("source")
+        source = detail_text(entry, "source")  # the media the component came from, printed for people
         media = sp_name(level, self.profile) if level is not None else None
         component = next((c for c in self.result.components if c.id == entry.subject), None)
         what = f"{component.title} ({entry.subject})" if component else entry.subject
@@ -257,7 +256,7 @@ class StepBuilder:
                 files=files,
                 deviation=deviation,
                 notes=notes,
-                evidence=entry_evidence(entry),
+                evidence=sources_evidence(entry),
             )
         )
 
@@ -283,7 +282,7 @@ class StepBuilder:
     def software(self, entry: TimelineEntry) -> None:
         """A third-party install, only when a finding attributes old files to it (it is then a deviation)."""
         named = [
-            f for f in self.result.findings if entry.subject in (f.attribution, dict(f.details).get("source"))
+            f for f in self.result.findings if entry.subject in (f.attribution, f.installer)
         ]
         if not named:
             return
@@ -298,7 +297,7 @@ class StepBuilder:
             "Without the program, copy those files at those versions over the current ones instead "
             "(stop IIS first): that is the state it left."
         )
-        evidence = entry_evidence(entry) + tuple(e for f in named for e in f.evidence[:2])
+        evidence = sources_evidence(entry) + tuple(e for f in named for e in f.evidence[:2])
         self.add(
             ReproStep(
                 0,

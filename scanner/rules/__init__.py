@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 from scanner.knowledge.profiles import Knowledge
 from scanner.model import SEVERITY_ORDER, Finding, Gap, Inventory, LogEvent, TimelineEntry
-from scanner.rules.baseline import files_below_service_pack, service_pack_install_incomplete
+from scanner.rules.baseline import service_pack_install_incomplete
 from scanner.rules.branches import branch_mix
 from scanner.rules.context import RuleContext
 from scanner.rules.hotfixes import hotfix_before_service_pack
+from scanner.rules.levels import files_below_service_pack
 from scanner.rules.pending import package_state_broken, reboot_pending
 from scanner.rules.qfecheck import hotfix_files_regressed
 

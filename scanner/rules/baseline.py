@@ -14,9 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from scanner.knowledge.versions import FileVersion, service_pack_of
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import Confidence, Evidence, FileState, Finding, FindingFile, TimelineEntry
 from scanner.rules.context import (
     RuleContext,
+    detail_text,
     entry_evidence,
     file_evidence,
     finding_file,
@@ -24,10 +26,6 @@ from scanner.rules.context import (
     names,
     version_of,
 )
-
-#: A file created this close to an install entry was put there by it (NTFS creation = copy time).
-NEAR = timedelta(minutes=15)
-COMPONENT_NEAR = timedelta(hours=2)  # OC setup copies files over a longer session than update.exe
 
 ATTRIBUTION_TEXT = {
     "component-installed-from-older-media": "the component was installed after the service pack from older "
@@ -93,12 +91,12 @@ def _attribute(ctx: RuleContext, state: FileState, sp: TimelineEntry | None) -> 
     created = state.created_at
     for entry in ctx.entries_of("component-install"):
         after_sp = sp_at is not None and entry.at is not None and entry.at > sp_at
-        if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_NEAR)):
+        if after_sp and (_names_file(entry, state) or _near(entry, created, COMPONENT_WINDOW)):
             says = f"{entry.subject} installed {entry.at:%Y-%m-%d %H:%M}Z, after the SP: {entry.summary}"
             because = entry_evidence(entry, says)
             return BelowFile(state, 0, "component-installed-from-older-media", because, entry)
     for entry in ctx.entries_of("software-install"):
-        if _names_file(entry, state) or _near(entry, created, NEAR):
+        if _names_file(entry, state) or _near(entry, created, FILE_WINDOW):
             says = f"{entry.subject} installed: {entry.summary}"
             return BelowFile(state, 0, "third-party-installer", entry_evidence(entry, says), entry)
     # The SP session's typed outcome naming the file as left behind, or NTFS times before the SP: either
@@ -153,8 +151,11 @@ def expected_version(ctx: RuleContext, state: FileState) -> str | None:
     return f"{FileVersion(version.major, version.minor, sp.build, sp.revision)} ({sp.name} baseline)"
 
 
-def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
-    below = below_service_pack(ctx)
+def below_findings(ctx: RuleContext, below: list[BelowFile]) -> list[Finding]:
+    """The files-below-service-pack findings for the files :func:`below_service_pack` judged below.
+
+    Called by :func:`scanner.rules.levels.decide` with the same list the component table is built from
+    (issue 16: the table and the finding are one decision)."""
     if not below:
         return []
     text = ctx.rule("files-below-service-pack")
@@ -214,6 +215,7 @@ def files_below_service_pack(ctx: RuleContext) -> list[Finding]:
                 confidence=confidence,
                 attribution=attribution,
                 at=None,
+                installer=_source_name(group) or None,
                 details=tuple(sorted({**values, "attribution": attribution}.items())),
             )
         )
@@ -239,7 +241,6 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         entry = _sp_entry(ctx, level)
         if entry is None:
             continue
-        details = dict(entry.details)
         # The typed outcome the install log gave (scanner.model.InstallOutcome), never the text.
         outcome = entry.outcome
         failed = outcome is not None and outcome.result in {"failed", "partial", "cancelled"}
@@ -249,7 +250,7 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
             for e in ctx.log_events
             if e.what == "error"
             and e.at is not None
-            and _near(entry, e.at, NEAR)
+            and _near(entry, e.at, FILE_WINDOW)
             and e.log in {"svcpack", "update.exe"}
         ]
         mine = left_behind if level == ctx.service_pack else []
@@ -259,7 +260,8 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         on_disk = any(b.predates_sp for b in mine)
         if not (reported or on_disk):
             continue
-        evidence = [entry_evidence(entry, f"{entry.subject}: {details.get('reason') or entry.summary}")]
+        reason = detail_text(entry, "reason") or entry.summary
+        evidence = [entry_evidence(entry, f"{entry.subject}: {reason}")]
         evidence += [Evidence(e.text, e.source, e.at) for e in errs[:10]]
         evidence += [file_evidence(b.state) for b in mine]
         files: tuple[FindingFile, ...] = tuple(
@@ -269,8 +271,9 @@ def service_pack_install_incomplete(ctx: RuleContext) -> list[Finding]:
         if errs:
             parts.append(f"its logs show {len(errs)} error line(s)")
         if failed and outcome is not None and outcome.files_replaced:
-            total = f" of {details['files']}" if details.get("files") else ""  # the log's count, for people
-            parts.append(f"it replaced {outcome.files_replaced}{total} file(s)")
+            total = detail_text(entry, "files")  # the fused entry's file count, printed for people only
+            of_total = f" of {total}" if total else ""
+            parts.append(f"it replaced {outcome.files_replaced}{of_total} file(s)")
         if blocking:
             parts.append(
                 f"its log names {len(blocking)} file(s) it did not put in place: "

@@ -16,10 +16,10 @@ from typing import Any
 
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
-from scanner.knowledge.versions import FileVersion
 from scanner.model import (
     Evidence,
     FileState,
+    FileVersion,
     Finding,
     FindingFile,
     Inventory,
@@ -27,6 +27,7 @@ from scanner.model import (
     Provenance,
     TimelineEntry,
     UpdateRecord,
+    version_text,
 )
 
 #: An optional group: ``({a})`` or ``({a}, {b})`` — only placeholders, comma-separated, in parentheses.
@@ -150,7 +151,7 @@ class RuleContext:
             if entry.at is None or entry.at > when or entry.sp_level is None:
                 continue
             if best is None or entry.at >= best[0]:
-                os_text = dict(entry.details).get("os") or f"service pack level {entry.sp_level}"
+                os_text = detail_text(entry, "os") or f"service pack level {entry.sp_level}"
                 best = (entry.at, entry.sp_level, entry_evidence(entry, f"boot record: {os_text}"))
         if best is not None:
             return SpLevel(best[1], True, best[2])
@@ -211,6 +212,18 @@ def entry_evidence(entry: TimelineEntry, says: str | None = None, limit: int = 3
     return Evidence(says or entry.summary, source, entry.at)
 
 
+def detail_text(entry: TimelineEntry, name: str, default: str = "") -> str:
+    """A timeline entry's detail as text for people (``default`` when it has none). Findings and plans
+    print it; no decision reads it (tests/scanner/test_no_prose_branches.py)."""
+    return dict(entry.details).get(name, default)
+
+
+def sources_evidence(entry: TimelineEntry, limit: int = 4) -> tuple[Evidence, ...]:
+    """Each of a timeline entry's first sources as evidence, in its own words (repro steps and media: the JSON
+    scan report has them all). :func:`entry_evidence` is the one best source under the entry's time."""
+    return tuple(Evidence(s.says, s.provenance, s.at) for s in entry.sources[:limit])
+
+
 def file_evidence(state: FileState, says: str | None = None) -> Evidence:
     source = state.sources[0] if state.sources else Provenance(state.path)
     text = says or f"{state.path} is {state.version or 'unversioned'}" + (
@@ -222,7 +235,7 @@ def file_evidence(state: FileState, says: str | None = None) -> Evidence:
 def finding_file(state: FileState, expected: str | None = None) -> FindingFile:
     return FindingFile(
         path=state.path,
-        version=state.version,
+        version=version_text(state.version),
         lab_tag=state.lab_tag,
         expected=expected,
         component=state.component,
@@ -232,7 +245,8 @@ def finding_file(state: FileState, expected: str | None = None) -> FindingFile:
 
 
 def version_of(state: FileState) -> FileVersion | None:
-    return FileVersion.parse(state.version)
+    """The file's version (typed since issue 16; kept so the rules read one accessor)."""
+    return state.version
 
 
 class _Values(dict[str, str]):

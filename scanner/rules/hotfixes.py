@@ -12,8 +12,6 @@ re-exported here for callers that imported it from this module.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from scanner.knowledge.versions import FileVersion, service_pack_of
 from scanner.model import Evidence, Finding, FindingFile, RecordedFile, UpdateRecord
 from scanner.rules.context import (
@@ -25,8 +23,6 @@ from scanner.rules.context import (
     package_name,
 )
 from scanner.rules.qfecheck import disk_file
-
-NEAR = timedelta(minutes=15)
 
 
 def required_level(ctx: RuleContext, update: UpdateRecord) -> tuple[int, list[Evidence], int] | None:

@@ -129,7 +129,7 @@ def package_state_broken(ctx: RuleContext) -> list[Finding]:
     serious = [u for u in bad if u.state in SERIOUS or u.state.startswith("broken")]
     evidence = []
     for update in bad:
-        state = dict(update.details).get("cbs_current_state", "")
+        state = f"0x{update.cbs_state:x}" if update.cbs_state is not None else ""
         source = update.sources[0] if update.sources else Provenance("SOFTWARE hive")
         evidence.append(
             Evidence(f"{update.id}: CurrentState {state} = {update.state}", source, update.installed_at)

@@ -17,10 +17,20 @@ were first installed, so a later fix's copy of a shared file ends up on top (Q18
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from scanner.knowledge.versions import FileVersion
-from scanner.model import Evidence, FileState, Finding, FindingFile, LogEvent, TimelineEntry, UpdateRecord
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
+from scanner.model import (
+    Evidence,
+    FileState,
+    FileVersion,
+    Finding,
+    FindingFile,
+    LogEvent,
+    TimelineEntry,
+    UpdateRecord,
+    version_text,
+)
 from scanner.rules.context import (
     INSTALL_KINDS,
     RuleContext,
@@ -30,8 +40,6 @@ from scanner.rules.context import (
     make_finding,
 )
 
-NEAR = timedelta(minutes=15)  # a file created this close to an install was put there by it
-COMPONENT_NEAR = timedelta(hours=2)  # OC setup copies files over a longer session (as baseline.py)
 PUT_BACK_KINDS = frozenset({*INSTALL_KINDS, "software-install"})
 MAX_FILES = 10_000  # recorded files looked at per hotfix: a hostile Filelist cannot make this unbounded
 
@@ -46,7 +54,7 @@ class _Claim:
     evidence: tuple[Evidence, ...] = ()
 
     def regressed(self) -> bool:
-        have = FileVersion.parse(self.state.version)
+        have = self.state.version
         if have is None:
             return False
         if self.recorded is not None:
@@ -109,7 +117,7 @@ def _claims(ctx: RuleContext, update: UpdateRecord) -> list[_Claim]:
             name = backup.path.rsplit("\\", 1)[-1].lower()
             known = [c for path, c in by_path.items() if path.rsplit("\\", 1)[-1] == name]
             state = known[0].state if known else ctx.file_named(name)
-            version = FileVersion.parse(backup.version)
+            version = backup.version
             if state is None or version is None or not state.component and not known:
                 continue  # a backup of a file we did not collect, or not one of a profile's components
             c = claim(state)
@@ -135,7 +143,7 @@ def _session_of(ctx: RuleContext, line: LogEvent, update: UpdateRecord) -> Timel
         same = (line.update_id is not None and _installs(entry, line.update_id)) or (
             line.sp_level is not None and entry.kind == "service-pack" and entry.sp_level == line.sp_level
         )
-        inside = entry.at - NEAR <= line.at <= (entry.end or entry.at) + NEAR
+        inside = entry.at - FILE_WINDOW <= line.at <= (entry.end or entry.at) + FILE_WINDOW
         if same or inside:
             candidates.append((not same, abs((entry.at - line.at).total_seconds()), entry))
     return min(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
@@ -158,7 +166,8 @@ def put_back_by(
     ]
     if lines:
         have = state.version
-        line = max(lines, key=lambda e: (e.file_version == have, e.at))  # the copy now on disk, else latest
+        # the copy now on disk, else the latest
+        line = max(lines, key=lambda e: (FileVersion.parse(e.file_version) == have, e.at))
         entry = _session_of(ctx, line, update)
         if entry is not None:
             return PutBack(entry.subject, entry.kind, line.at, Evidence(line.text, line.source, line.at))
@@ -172,7 +181,7 @@ def put_back_by(
         if after is not None and entry.at <= after:
             continue
         named = any(s.provenance.artifact.lower() == path for s in entry.sources)
-        window = COMPONENT_NEAR if entry.kind == "component-install" else NEAR
+        window = COMPONENT_WINDOW if entry.kind == "component-install" else FILE_WINDOW
         end = entry.end or entry.at
         near = created is not None and entry.at - window <= created <= end + window
         if named or near:
@@ -184,10 +193,6 @@ def put_back_by(
     entry = best[1]
     says = f"{entry.subject} ({entry.kind}) at {entry.at:%Y-%m-%d %H:%M}Z" if entry.at else entry.subject
     return PutBack(entry.subject, entry.kind, entry.at, entry_evidence(entry, says))
-
-
-def _version_text(version: FileVersion | None) -> str | None:
-    return str(version) if version is not None else None
 
 
 def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
@@ -210,7 +215,7 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
     evidence: list[Evidence] = []
     parts: list[str] = []
     for update, _, claim, by in rows:
-        recorded = _version_text(claim.recorded)
+        recorded = version_text(claim.recorded)
         expected = (
             f"{recorded} (recorded by {update.id})"
             if recorded
@@ -221,7 +226,7 @@ def hotfix_files_regressed(ctx: RuleContext) -> list[Finding]:
                 finding_file(claim.state, expected),
                 recorded_by=update.id,
                 recorded_version=recorded,
-                previous_version=_version_text(claim.previous),
+                previous_version=version_text(claim.previous),
                 replaced_by=by.subject if by else None,
                 replaced_by_kind=by.kind if by else None,
                 replaced_at=by.at if by else None,

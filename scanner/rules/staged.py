@@ -13,8 +13,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.knowledge.versions import FileVersion
-from scanner.model import Evidence, FileState, PendingRename, Provenance, UpdateRecord
+from scanner.model import (
+    Evidence,
+    FileState,
+    FileVersion,
+    PendingRename,
+    Provenance,
+    UpdateRecord,
+    version_text,
+)
 from scanner.rules.context import RuleContext
 
 MAX_RENAMES = 10_000  # pairs looked at: a hostile multi-string cannot make this unbounded
@@ -74,7 +81,8 @@ def map_rename(ctx: RuleContext, rename: PendingRename) -> Staged:
     staged_state = next(
         (f for f in ctx.inventory.staged_files if f.path.lower() == volume_path(rename.source)), None
     )
-    staged_version = staged_state.version if staged_state else None
+    staged_file = staged_state.version if staged_state else None  # the staged copy's own PE version
+    staged_version = version_text(staged_file)
     candidates = [u for u in ctx.inventory.updates if u.kind != "service-pack"]
     found = _from_logs(ctx, target_path)
     if found is not None:
@@ -82,11 +90,9 @@ def map_rename(ctx: RuleContext, rename: PendingRename) -> Staged:
         update = next((u for u in candidates if u.id.lower() == update_id.lower()), None)
         version = staged_version or logged or (_recorded(update, name) if update else None)
         return Staged(rename, target, update_id, version, "log", (evidence,))
-    if staged_version is not None:
-        want = FileVersion.parse(staged_version)
+    if staged_file is not None:
         for update in candidates:
-            have = FileVersion.parse(_recorded(update, name))
-            if want is not None and have == want:
+            if FileVersion.parse(_recorded(update, name)) == staged_file:
                 says = f"{rename.source} is {staged_version}, the version {update.id} recorded for {name}"
                 sources = staged_state.sources if staged_state else ()
                 evidence = Evidence(says, sources[0] if sources else Provenance(rename.source))

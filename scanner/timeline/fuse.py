@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from scanner.knowledge.windows import FILE_WINDOW
 from scanner.model import TimelineEntry
 from scanner.timeline.draft import Draft
 from scanner.timeline.fuse_text import DAY
@@ -42,7 +43,6 @@ REINSTALL_GAP = timedelta(days=2)
 BOOT_WINDOW = timedelta(minutes=5)
 SHUTDOWN_BEFORE_BOOT = timedelta(hours=6)
 CRASH_WINDOW = timedelta(minutes=5)
-FILE_WINDOW = timedelta(minutes=15)
 SETUPAPI_WINDOW = timedelta(hours=2)
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.knowledge.versions import FileVersion
+from scanner.model.versions import FileVersion
 from scanner.model import (
     FileState,
     InstallOutcome,
@@ -29,6 +29,7 @@ from scanner.model import (
     TrafficMark,
 )
 from scanner.model.update_ids import normalise_update_id, sp_number, update_ids_in
+from scanner.model.versions import version_text
 
 
 @dataclass(frozen=True)
@@ -275,8 +276,8 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
         name = state.path.rsplit("\\", 1)[-1]
         says = f"{name} {state.version or '(no version)'} created"
         found = source("file", when, "second", says, state.sources[0])
-        version = FileVersion.parse(state.version or None)
-        owner = recorded.get((name.lower(), state.version or ""))
+        version = state.version
+        owner = recorded.get((name.lower(), version_text(state.version) or ""))
         if owner:
             yield Observation(
                 "install",
@@ -288,7 +289,7 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 role="file",
                 subject=owner,
                 summary=says,
-                details=(("path", state.path), ("version", state.version or "")),
+                details=(("path", state.path), ("version", version_text(state.version) or "")),
                 file_version=version,
             )
         else:
@@ -302,7 +303,7 @@ def from_files(files: Iterable[FileState], inv: Inventory) -> Iterator[Observati
                 role="file",
                 subject=state.path,
                 summary=says,
-                details=(("path", state.path), ("version", state.version or "")),
+                details=(("path", state.path), ("version", version_text(state.version) or "")),
                 file_version=version,
             )
 

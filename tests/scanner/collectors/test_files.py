@@ -22,6 +22,7 @@ from scanner.collectors.files import collect_files
 from scanner.collectors.pe_version import read_pe_version
 from scanner.collectors.uninstall import UninstallFolder, collect_uninstall_folders
 from scanner.collectors.volume import created_at
+from scanner.model.versions import version_text
 from tests.scanner.collectors.counting import CountingReader
 
 INETSRV = "WINDOWS\\system32\\inetsrv"
@@ -66,8 +67,8 @@ def test_kb973917_component_versions_and_times() -> None:
     files, gaps = collect_files(fs, [f"{INETSRV}\\w3dt.dll", f"{INETSRV}\\w3core.dll"], volume_label="0")
     assert gaps == []
     w3dt, w3core = files
-    assert (w3dt.version, w3dt.lab_tag) == ("6.0.3790.1830", "srv03_sp1_rtm.050324-1447")
-    assert (w3core.version, w3core.lab_tag) == ("6.0.3790.4611", "srv03_sp2_gdr.091030-1513")
+    assert (str(w3dt.version), w3dt.lab_tag) == ("6.0.3790.1830", "srv03_sp1_rtm.050324-1447")
+    assert (str(w3core.version), w3core.lab_tag) == ("6.0.3790.4611", "srv03_sp2_gdr.091030-1513")
     assert w3core.file_version_string == "6.0.3790.4611 (srv03_sp2_gdr.091030-1513)"
     step = next(s for s in _scenario("kb973917-iis6")["history"] if s.get("id") == "KB973917")
     built = next(f["built"] for f in step["files"] if f["path"].endswith("w3core.dll"))
@@ -94,7 +95,7 @@ def test_expected_files_of_every_scenario(scenario: str, image: str) -> None:
     for item in expected:
         state = found[item["path"].upper()]
         assert state.path == item["path"]  # spelled as on disk
-        assert state.version == item["version"], item["path"]
+        assert version_text(state.version) == item["version"], item["path"]
         if "lab_tag" in item:
             assert state.lab_tag == item["lab_tag"]
 
@@ -105,7 +106,7 @@ def test_windows_2000_files_have_numeric_version_but_no_lab_tag() -> None:
     files, gaps = collect_files(fs, ["WINNT\\system32\\inetsrv\\infocomm.dll"])
     assert gaps == []
     (infocomm,) = files
-    assert infocomm.version == "5.0.2195.7147"
+    assert str(infocomm.version) == "5.0.2195.7147"
     assert infocomm.file_version_string == "5.00.2195.7147"
     assert infocomm.lab_tag is None
 
@@ -136,7 +137,7 @@ def test_kb973917_uninstall_folder_holds_the_versions_before_the_fix() -> None:
     assert set(by_id) == {"KB921883", "KB958644", "KB973917", None}
     kb = by_id["KB973917"]
     assert kb.path == "WINDOWS\\$NtUninstallKB973917$" and kb.kind == "hotfix-backup"
-    versions = {f.path.rsplit("\\", 1)[1]: f.version for f in kb.files}
+    versions = {f.path.rsplit("\\", 1)[1]: str(f.version) for f in kb.files}
     assert versions == {"w3core.dll": "6.0.3790.3959", "w3isapi.dll": "6.0.3790.3959"}
     step = next(s for s in _scenario("kb973917-iis6")["history"] if s.get("id") == "KB973917")
     assert kb.created_at == kb.fn_created_at == step["at"] + timedelta(seconds=15)
@@ -220,7 +221,7 @@ def test_version_step_reads_far_less_than_a_5_mb_dll(volume: CountingReader) -> 
     assert volume.bytes_read < 128 * 1024, volume.bytes_read  # volume bytes, whole clusters included
     volume.bytes_read = 0
     files, gaps = collect_files(fs, ["WINDOWS\\system32\\big.dll"], hash_files=False)
-    assert gaps == [] and files[0].sha256 is None and files[0].version == "6.0.3790.4611"
+    assert gaps == [] and files[0].sha256 is None and str(files[0].version) == "6.0.3790.4611"
     assert volume.bytes_read < 512 * 1024, volume.bytes_read
 
 
@@ -249,7 +250,7 @@ def test_uninstall_folders_and_hf_mig(volume: CountingReader) -> None:
         "WINDOWS\\$NtUninstallKB999999$\\sub\\one.dll",
         "WINDOWS\\$NtUninstallKB999999$\\w3core.dll",
     ]
-    assert all(f.version == "6.0.3790.4611" for f in backup.files)
+    assert all(str(f.version) == "6.0.3790.4611" for f in backup.files)
     assert backup.created_at == INSTALLED
     assert backup.to_dict()["files"][0]["path"] == "WINDOWS\\$NtUninstallKB999999$\\sub\\one.dll"
 

@@ -102,11 +102,11 @@ def test_every_pe_file_of_the_folder_is_inventoried() -> None:
         "WINDOWS\\system32\\iisutil.dll",
     }
     extra = by_path[f"{INETSRV}\\w3extra.dll"]
-    assert (extra.version, extra.lab_tag, extra.component) == (*SP1, "iis6")
+    assert (str(extra.version), extra.lab_tag, extra.component) == (*SP1, "iis6")
     assert extra.created_at == INSTALLED and extra.modified_at == BUILT
     assert extra.sha256 is None  # found by listing only: the version resource is read, the file is not hashed
     assert extra.sources[0].locator.startswith("MFT entry ")
-    assert by_path[f"{INETSRV}\\helper.bin"].version == SP2[0]
+    assert str(by_path[f"{INETSRV}\\helper.bin"].version) == SP2[0]
 
 
 def test_a_listed_file_at_another_path_is_found_not_missing() -> None:
@@ -236,7 +236,7 @@ def test_an_unlisted_dll_below_the_baseline_is_a_finding(altered_2003: tuple[Pat
     volume, profiles = altered_2003
     result = scan(volume, profiles_dir=profiles)
     extra = next(f for f in result.inventory.files if f.path.endswith("w3extra.dll"))
-    assert (extra.path, extra.version, extra.component) == (f"{INETSRV}\\w3extra.dll", SP1[0], "iis6")
+    assert (extra.path, str(extra.version), extra.component) == (f"{INETSRV}\\w3extra.dll", SP1[0], "iis6")
     (below,) = [f for f in result.findings if f.rule == "files-below-service-pack"]
     assert [f.path for f in below.files] == [f"{INETSRV}\\w3extra.dll"]
     assert below.files[0].expected == "6.0.3790.3959 (Service Pack 2 baseline)"
@@ -255,7 +255,7 @@ def test_listed_dlls_at_other_paths_are_found_not_missing(altered_2003: tuple[Pa
     absent = {g.what.lower() for g in inv.gaps if "not present" in g.reason}
     assert not any(name in path for path in absent for name in ("w3tp.dll", "iisutil.dll")), absent
     paths = {f.path: f for f in inv.files}
-    assert paths["WINDOWS\\system32\\w3tp.dll"].version == "6.0.3790.3959"
+    assert str(paths["WINDOWS\\system32\\w3tp.dll"].version) == "6.0.3790.3959"
     assert paths[f"{INETSRV}\\sub\\iisutil.dll"].component == "iis6"
     data = inventory_to_dict(inv)
     inetsrv, system32 = data["folders"]

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from fixtures.factory.pe import CORRUPT_MODES, VersionInfo, build_corrupt_pe_resource, build_pe
-from scanner.collectors.pe_version import PeUnreadable, PeVersion, branch_of, lab_tag_of, read_pe_version
+from scanner.collectors.pe_version import PeUnreadable, PeVersion, lab_tag_of, read_pe_version
 from tests.scanner.collectors.counting import CountingReader
 
 BUILT = datetime(2009, 10, 30, 20, 13, tzinfo=UTC)
@@ -56,7 +56,6 @@ def test_fields_read_back(machine: str, kind: str) -> None:
     assert version.product_version == "6.0.3790.4611"
     assert version.file_version_string == "6.0.3790.4611 (srv03_sp2_gdr.091030-1513)"
     assert version.lab_tag == "srv03_sp2_gdr.091030-1513"
-    assert version.branch == "gdr"
     assert version.original_filename == "w3core.dll"
     assert version.company == "Microsoft Corporation"
     assert version.description == "IIS Web Server Core"
@@ -71,28 +70,26 @@ def test_windows_2000_version_string_has_no_lab_tag() -> None:
     assert version.file_version == "5.0.2195.6717"
     assert version.file_version_string == "5.00.2195.6717"
     assert version.lab_tag is None
-    assert version.branch is None
 
 
 @pytest.mark.parametrize(
-    ("text", "lab", "branch"),
+    ("text", "lab"),
     [
-        ("6.0.3790.3959 (srv03_sp2_rtm.070216-1710)", "srv03_sp2_rtm.070216-1710", "rtm"),
-        ("6.0.3790.1830 (srv03_sp1_rtm.050324-1447)", "srv03_sp1_rtm.050324-1447", "rtm"),
-        ("5.2.3790.4392 (srv03_sp2_gdr.081007-1603)", "srv03_sp2_gdr.081007-1603", "gdr"),
-        ("5.1.2600.6000 (xpsp_sp3_qfe.100603-1551)", "xpsp_sp3_qfe.100603-1551", "qfe"),
-        ("6.1.7601.21000 (win7sp1_ldr.110521-1510)", "win7sp1_ldr.110521-1510", "ldr"),
-        ("6.0.6002.18005 (lh_sp2rtm.090410-1830)", "lh_sp2rtm.090410-1830", "rtm"),
-        ("6.0.3790.0 (srv03_rtm.030324-2048)", "srv03_rtm.030324-2048", "rtm"),
-        ("5.1.2600.5512 (xpsp.080413-2111)", "xpsp.080413-2111", None),
-        ("5.00.2195.6717", None, None),
-        ("7.0 (not a lab tag)", None, None),
-        (None, None, None),
+        ("6.0.3790.3959 (srv03_sp2_rtm.070216-1710)", "srv03_sp2_rtm.070216-1710"),
+        ("6.0.3790.1830 (srv03_sp1_rtm.050324-1447)", "srv03_sp1_rtm.050324-1447"),
+        ("5.2.3790.4392 (srv03_sp2_gdr.081007-1603)", "srv03_sp2_gdr.081007-1603"),
+        ("5.1.2600.6000 (xpsp_sp3_qfe.100603-1551)", "xpsp_sp3_qfe.100603-1551"),
+        ("6.1.7601.21000 (win7sp1_ldr.110521-1510)", "win7sp1_ldr.110521-1510"),
+        ("6.0.6002.18005 (lh_sp2rtm.090410-1830)", "lh_sp2rtm.090410-1830"),
+        ("6.0.3790.0 (srv03_rtm.030324-2048)", "srv03_rtm.030324-2048"),
+        ("5.1.2600.5512 (xpsp.080413-2111)", "xpsp.080413-2111"),
+        ("5.00.2195.6717", None),
+        ("7.0 (not a lab tag)", None),
+        (None, None),
     ],
 )
-def test_lab_tag_and_branch(text: str | None, lab: str | None, branch: str | None) -> None:
+def test_lab_tag(text: str | None, lab: str | None) -> None:
     assert lab_tag_of(text) == lab
-    assert branch_of(lab) == branch
 
 
 def test_reads_far_less_than_a_5_mb_file() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import load_knowledge
-from scanner.knowledge.versions import FileVersion, branch_of, service_pack_of
+from scanner.knowledge.versions import branch_of, service_pack_of
+from scanner.model import FileState, FileVersion, version_text
 
 OS = {profile.id: profile for profile in load_knowledge().os_profiles}
 
@@ -41,6 +42,16 @@ def _v(text: str) -> FileVersion:
 )
 def test_parse(text: str | None, expected: FileVersion | None) -> None:
     assert FileVersion.parse(text) == expected
+
+
+def test_a_file_carries_four_integers_and_its_json_keeps_the_dotted_string() -> None:
+    """Issue 16 item 1: FileState.version is typed; the JSON contract (a dotted string) does not change."""
+    version = FileVersion(6, 0, 3790, 3959)
+    state = FileState("w3core.dll", version, None, None, None, None, None, None, None)
+    assert state.to_dict()["version"] == "6.0.3790.3959" == version.__json__() == version_text(version)
+    assert FileState("x.dll", None, None, None, None, None, None, None, None).to_dict()["version"] is None
+    assert version_text(None) is None
+    assert FileVersion(6, 0, 3790, 1830) < version < FileVersion(6, 0, 3790, 65535)  # compared as integers
 
 
 def test_order_family_and_text() -> None:

@@ -13,6 +13,7 @@ import pytest
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import Knowledge, load_knowledge
 from scanner.model import FileState, Inventory, Provenance, RecordedFile, SystemFacts, UpdateRecord
+from scanner.model.versions import FileVersion
 from scanner.preflight.assess import assess
 from scanner.preflight.facts import PreflightFacts
 from scanner.preflight.model import PreflightVerdict
@@ -34,8 +35,8 @@ def system(version: str, sp: int | None, root: str = "WINDOWS") -> SystemFacts:
 
 
 def pe(path: str, version: str, component: str | None, lab: str | None = None) -> FileState:
-    return FileState(path, version, lab, None, None, 1000, None, AT, AT, component=component,
-                     sources=(Provenance(path, "MFT entry 42"),))
+    return FileState(path, FileVersion.parse(version), lab, None, None, 1000, None, AT, AT,
+                     component=component, sources=(Provenance(path, "MFT entry 42"),))
 
 
 def update(uid: str, state: str = "installed", files: tuple[RecordedFile, ...] = ()) -> UpdateRecord:

@@ -25,6 +25,7 @@ from scanner.model import (
     TimelineSource,
     UpdateRecord,
 )
+from scanner.model.versions import FileVersion
 from scanner.rules import RULES, run_rules
 from scanner.rules.levels import component_levels
 from scanner.timeline.episodes import with_episodes
@@ -63,7 +64,7 @@ def file(name: str, version: str, lab: str | None, created: str, component: str 
     path = f"WINDOWS\\system32\\inetsrv\\{name}"
     return FileState(
         path=path,
-        version=version,
+        version=FileVersion.parse(version),
         lab_tag=lab,
         file_version_string=None,
         product_version=None,
@@ -167,7 +168,7 @@ def test_third_party_installer_put_old_files_back(knowledge: Knowledge) -> None:
 
 
 def test_all_files_at_baseline_give_nothing(knowledge: Knowledge) -> None:
-    files = [f for f in iis6() if f.version.endswith("3959")]  # type: ignore[union-attr]
+    files = [f for f in iis6() if f.version is not None and f.version.revision == 3959]
     found = run(knowledge, Inventory(source={}, system=system(), files=files), [SP2_ENTRY])
     assert found == {}
 
@@ -191,6 +192,22 @@ def test_table_and_finding_make_one_decision_for_unlisted_and_moved_files(knowle
     assert rows["iisutil.dll"].listed_path == "WINDOWS\\system32\\inetsrv\\iisutil.dll"
     assert rows["iisutil.dll"].present and not rows["iisutil.dll"].below_baseline
     assert table.files[-1].path.endswith("w3extra.dll")  # unlisted files after the profile's own
+
+
+def test_table_uses_the_volumes_windows_folder_not_systemroot(knowledge: Knowledge) -> None:
+    """Issue 16's listed bug: the registry's SystemRoot says WINNT, the volume's folder is WINDOWS (the
+    pipeline read the files there). The table used SystemRoot and showed every listed file as found "at
+    another path" (listed_path WINNT\\...) and the missing ones under WINNT; it now lists them where they
+    are, and its below-baseline rows are exactly the finding's files (one decision)."""
+    inv = Inventory(source={}, system=replace(system(), system_root="WINNT"), files=iis6())
+    (below,) = run(knowledge, inv, [SP2_ENTRY])["files-below-service-pack"]
+    (table,) = [c for c in component_levels(inv, knowledge) if c.id == "iis6"]
+    present = [row for row in table.files if row.present]
+    assert {row.path for row in present} == {f.path for f in iis6()}
+    assert all(row.listed_path is None for row in present), [row.listed_path for row in present]
+    assert all(row.path.startswith("WINDOWS\\") for row in table.files)
+    assert {row.path for row in table.files if row.below_baseline} == {f.path for f in below.files}
+    assert {f.path for f in below.files} == {f.path for f in iis6() if "3790.1830" in str(f.version)}
 
 
 # -- hotfixes ------------------------------------------------------------------------------------------
@@ -260,14 +277,14 @@ def test_newer_file_than_recorded_is_not_a_regression(knowledge: Knowledge) -> N
 def package(kb: str, state: str) -> UpdateRecord:
     key = Provenance(SOFTWARE, f"Component Based Servicing\\Packages\\Package_for_{kb}")
     return UpdateRecord(
-        kb, "package", None, None, state, sources=(key,), details=(("cbs_current_state", "0x60"),)
+        kb, "package", None, None, state, sources=(key,), cbs_state=0x60
     )
 
 
 def cbs_inventory(renames: bool = True) -> Inventory:
     core = FileState(
         "Windows\\System32\\inetsrv\\iiscore.dll",
-        "7.0.6002.18005",
+        FileVersion(7, 0, 6002, 18005),
         None,
         None,
         None,

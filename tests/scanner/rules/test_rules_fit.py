@@ -22,6 +22,7 @@ from scanner.knowledge.profiles import Knowledge, load_knowledge
 from scanner.model import (
     FileLeftBehind,
     FileState,
+    FileVersion,
     InstallOutcome,
     Inventory,
     LogEvent,
@@ -155,7 +156,9 @@ def test_backup_alone_shows_the_fix_is_gone_and_the_creation_time_names_the_inst
 def test_a_newer_disk_copy_than_the_backup_is_no_finding(knowledge: Knowledge) -> None:
     kb = fix("Q300972", "2002-01-10T09:00:00")
     w3svc = iis5("w3svc.dll", "5.0.2195.6717", "2004-02-09T23:31:30")  # a later SP replaced it: fine
-    backup = replace(w3svc, path="WINNT\\$NtUninstallQ300972$\\w3svc.dll", version="5.0.2195.4500")
+    backup = replace(
+        w3svc, path="WINNT\\$NtUninstallQ300972$\\w3svc.dll", version=FileVersion(5, 0, 2195, 4500)
+    )
     folder = UninstallFolder("WINNT\\$NtUninstallQ300972$", "Q300972", None, None, (backup,), ())
     assert "hotfix-files-regressed" not in run(
         knowledge, win2000([w3svc], [kb], uninstall_folders=[folder]), []

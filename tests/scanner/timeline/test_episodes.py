@@ -37,6 +37,7 @@ from scanner.model import (
     TrafficDay,
     UpdateRecord,
 )
+from scanner.model.versions import FileVersion
 from scanner.timeline.episodes import find_episodes
 
 UTC = timezone.utc
@@ -225,7 +226,7 @@ FAILING = [
 def test_trigger_needs_an_identity_and_prefers_the_change_touching_the_failing_component() -> None:
     w3core = FileState(
         "WINDOWS\\system32\\inetsrv\\w3core.dll",
-        "6.0.3790.3959",
+        FileVersion(6, 0, 3790, 3959),
         None,
         None,
         None,

@@ -25,6 +25,7 @@ from scanner.model import (
     TimelineSource,
     UpdateRecord,
 )
+from scanner.model.versions import FileVersion
 from scanner.timeline import TimelineInputs, build_timeline
 from scanner.timeline.fuse import UNNUMBERED_SP, fuse
 from scanner.timeline.observe import Observation
@@ -339,7 +340,7 @@ def test_the_versions_of_the_files_it_copied_number_a_service_pack() -> None:
         path = f"WINDOWS\\system32\\inetsrv\\{name}"
         return FileState(
             path,
-            version,
+            FileVersion.parse(version),
             None,
             None,
             None,

@@ -21,6 +21,7 @@ from scanner.model import (
     TimeZoneFacts,
     UpdateRecord,
 )
+from scanner.model.versions import FileVersion
 from scanner.timeline import TimelineInputs, build_timeline
 
 UTC = timezone.utc
@@ -223,7 +224,7 @@ def test_files_join_the_install_that_made_them_and_strays_are_file_replaced() ->
     inv.files = [
         FileState(
             "WINDOWS\\system32\\inetsrv\\w3core.dll",
-            "6.0.3790.4611",
+            FileVersion(6, 0, 3790, 4611),
             None,
             None,
             None,
@@ -235,7 +236,7 @@ def test_files_join_the_install_that_made_them_and_strays_are_file_replaced() ->
         ),
         FileState(
             "WINDOWS\\system32\\inetsrv\\asp.dll",
-            "6.0.3790.1830",
+            FileVersion(6, 0, 3790, 1830),
             None,
             None,
             None,

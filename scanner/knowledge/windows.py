@@ -1,0 +1,85 @@
+"""The time windows that tie a file or log line to an install (``profiles/windows.toml``), defined once.
+
+Before issue 16 the 15-minute file/install window was written five times (rules/hotfixes.py,
+rules/baseline.py, rules/qfecheck.py, diff/compare.py, timeline/fuse.py) and the 2-hour component window
+twice; a change to one silently disagreed with the others. Knowledge is data: the values and the reason for
+each live in the profile, and every stage reads them from here.
+
+The windows are read from the shipped profiles once, at import: the timeline fusion and ``diff`` run without
+a loaded :class:`~scanner.knowledge.profiles.Knowledge`, and a per-run override of a timing every stage must
+agree on would let the scan and a later ``diff`` disagree. ``profiles check`` reports a broken file through
+:func:`collect_windows` (``file:line`` problems, like every profile).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from scanner.errors import ProfileError
+from scanner.knowledge.tomlfile import check_table, default_profiles_dir, read_toml
+
+#: window name -> (minimum, maximum) minutes a value may have
+_SPEC = {"file_install_minutes": (1, 24 * 60), "component_install_minutes": (1, 24 * 60)}
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows, as ``profiles/windows.toml`` gives them (each one's ``why`` is there)."""
+
+    file_install: timedelta
+    component_install: timedelta
+    source: str = ""
+
+
+def collect_windows(profiles_dir: Path | None, errors: list[str]) -> Windows | None:
+    """Load ``windows.toml``, appending every problem to ``errors``; None when it is unusable."""
+    path = (profiles_dir or default_profiles_dir()) / "windows.toml"
+    if not path.is_file():
+        errors.append(f"{path}:1: missing: the file/install time windows are needed to attribute files")
+        return None
+    src = read_toml(path, errors)
+    if src is None:
+        return None
+    before = len(errors)
+    check_table(
+        src.data,
+        {name: ("table", True) for name in _SPEC},
+        lambda k: src.at(src.key_line(k)),
+        errors,
+        "windows.toml",
+    )
+    minutes: dict[str, int] = {}
+    for name, (low, high) in _SPEC.items():
+        table = src.data.get(name)
+        if not isinstance(table, dict):
+            continue
+        line_of = lambda k, n=name: src.at(src.key_line(k, n))  # noqa: E731 - the key's own line
+        if check_table(table, {"value": ("int", True), "why": ("str", True)}, line_of, errors, f"[{name}]"):
+            if not low <= table["value"] <= high:
+                errors.append(f"{line_of('value')}: [{name}] value must be {low}..{high} minutes")
+            minutes[name] = table["value"]
+    if len(errors) > before:
+        return None
+    return Windows(
+        timedelta(minutes=minutes["file_install_minutes"]),
+        timedelta(minutes=minutes["component_install_minutes"]),
+        str(path),
+    )
+
+
+def load_windows(profiles_dir: Path | None = None) -> Windows:
+    """Load ``windows.toml``; raise ProfileError listing every problem (``file:line``)."""
+    errors: list[str] = []
+    windows = collect_windows(profiles_dir, errors)
+    if windows is None or errors:
+        raise ProfileError("; ".join(errors))
+    return windows
+
+
+_SHIPPED = load_windows()
+#: A file created (or a log line written) this close to an install session was put there by it.
+FILE_WINDOW: timedelta = _SHIPPED.file_install
+#: The same for an Optional Components (OC setup) install, which copies over a longer session.
+COMPONENT_WINDOW: timedelta = _SHIPPED.component_install

@@ -1,0 +1,36 @@
+"""The file/install time windows: one definition, in profiles/windows.toml (issue 16 item 2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from scanner.errors import ProfileError
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW, load_windows
+from scanner.rules import baseline, qfecheck
+
+
+def test_the_shipped_windows_and_every_stage_reads_the_same_value() -> None:
+    assert (FILE_WINDOW, COMPONENT_WINDOW) == (timedelta(minutes=15), timedelta(hours=2))
+    assert baseline.FILE_WINDOW is qfecheck.FILE_WINDOW is FILE_WINDOW
+    assert baseline.COMPONENT_WINDOW is qfecheck.COMPONENT_WINDOW is COMPONENT_WINDOW
+
+
+def test_a_broken_windows_file_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "windows.toml").write_text(
+        '[file_install_minutes]\nvalue = "15"\nwhy = "x"\n\n'
+        '[component_install_minutes]\nvalue = 0\nwhy = "y"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ProfileError) as raised:
+        load_windows(tmp_path)
+    message = str(raised.value)
+    assert "windows.toml:2:" in message and "must be an integer" in message
+    assert "windows.toml:6: [component_install_minutes] value must be 1..1440 minutes" in message
+
+
+def test_a_missing_windows_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ProfileError, match="windows.toml:1: missing"):
+        load_windows(tmp_path)
