@@ -11,8 +11,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from scanner.model.codec import JsonRecord, JsonShape
-
-from scanner.model.versions import FileVersion, version_text
+from scanner.model.versions import FileVersion
 
 Precision = Literal["second", "minute", "hour", "day"]
 

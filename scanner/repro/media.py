@@ -15,7 +15,6 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
-from scanner.model.update_ids import sp_number
 from scanner.repro.model import BaseMedia, MediaFact
 from scanner.rules.context import detail_text, sources_evidence
 

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.model.versions import FileVersion
 from scanner.model import (
     FileState,
     InstallOutcome,
@@ -29,7 +28,7 @@ from scanner.model import (
     TrafficMark,
 )
 from scanner.model.update_ids import normalise_update_id, sp_number, update_ids_in
-from scanner.model.versions import version_text
+from scanner.model.versions import FileVersion, version_text
 
 
 @dataclass(frozen=True)
