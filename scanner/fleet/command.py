@@ -14,11 +14,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
-from scanner.cli import _report_out, _text_console, diagnostics_options, handle_errors, profiles_option
+from scanner.cli.exits import handle_errors
+from scanner.cli.options import diagnostics_options, profiles_option
+from scanner.cli.output import Writer, report_out, text_console, warn
+from scanner.cli.progress import stderr_console
 from scanner.errors import ExitCode, OutputError
 from scanner.model import SEVERITY_ORDER
 from scanner.preflight.command import update_ids_callback
@@ -56,9 +59,8 @@ DEFAULT_TIMEOUT = 3600.0
               help="Also say, per server, whether this update is safe, at risk (why) or unknown before it is "
               "installed (as `patchmortem preflight`); repeatable.")
 @profiles_option
-@click.pass_context
 @handle_errors
-def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Path, ...], workers: int | None,
+def fleet_command(sources: tuple[Path, ...], lists: tuple[Path, ...], workers: int | None,
           scheduler: str | None, fmt: str, output: Path | None, resume: bool, fail_on: tuple[str, ...],
           timeout: float, preflight: tuple[str, ...], profiles_dir: Path | None) -> None:
     """Scan many servers at once, each in its own worker process, and group them by shared condition.
@@ -67,8 +69,6 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     set, an E01 set or a chain is one server) or, with --from, list files. Results stream as each server
     finishes; one that cannot be read is a row with its reason, and the others complete.
     """
-    from rich.console import Console
-
     from scanner.fleet.records import OutputDir
     from scanner.fleet.sources import discover
     from scanner.knowledge.profiles import load_knowledge
@@ -85,7 +85,7 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     found = discover(list(sources), list(lists))
     if output is not None:
         _refuse_evidence(output, found, list(sources))
-    err = Console(stderr=True, quiet=ctx.find_root().obj.get("verbosity", 0) < 0)
+    err = stderr_console()
     folder = OutputDir(output, resume) if output is not None else None
     previous = folder.previous() if folder is not None and resume else {}
     if folder is not None:
@@ -144,8 +144,7 @@ def _run(found: list[Any], previous: dict[str, dict[str, Any]], folder: Any, fmt
             progress.advance(bar)
             if record["status"] == "error":
                 where = "" if record["error"].startswith(record["source"]) else f"{record['source']}: "
-                progress.console.print(f"patchmortem: warning: {where}{record['error']}",
-                                       highlight=False, markup=False, soft_wrap=True)
+                warn(progress.console, f"patchmortem: warning: {where}{record['error']}")
     return [records[i] for i in sorted(records)]
 
 
@@ -167,24 +166,40 @@ def _stream(record: dict[str, Any], fmt: str) -> None:
         sys.stdout.flush()
 
 
-def _write_summary(records: list[dict[str, Any]], fmt: str, output: Path | None) -> None:
-    from scanner.fleet.render import print_summary, render_html, write_csv
+def _summary_html(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import render_html
 
-    if fmt == "jsonl":
+    out.write(render_html(records))
+
+
+def _summary_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import write_csv
+
+    write_csv(records, out)
+
+
+def _summary_text(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import print_summary
+
+    console = text_console(out)
+    print_summary(records, console)
+    console.file.flush()
+
+
+#: The summary written once every server is done; jsonl has none (its records streamed as they came).
+SUMMARIES: dict[str, Writer[list[dict[str, Any]]]] = {
+    "text": _summary_text, "csv": _summary_csv, "html": _summary_html,
+}
+
+
+def _write_summary(records: list[dict[str, Any]], fmt: str, output: Path | None) -> None:
+    """The summary on stdout, or for html with --output, as DIR/index.html linking each server's report."""
+    writer = SUMMARIES.get(fmt)
+    if writer is None:
         return
-    if fmt == "html":
-        page = render_html(records)
-        target = output / "index.html" if output is not None else None
-        with _report_out(target) as out:
-            out.write(page)
-        return
-    with _report_out(None) as out:
-        if fmt == "csv":
-            write_csv(records, out)
-        else:
-            console = _text_console(out)
-            print_summary(records, console)
-            console.file.flush()
+    target = output / "index.html" if fmt == "html" and output is not None else None
+    with report_out(target) as out:
+        writer(records, out)
 
 
 def _refuse_evidence(output: Path, found: list[Any], named: list[Path]) -> None:
@@ -204,12 +219,12 @@ def _exit_code(records: list[dict[str, Any]], fail_on: tuple[str, ...], err: Any
         reached = [r for r in records if any(SEVERITY_ORDER.get(f.get("severity"), 9) <= threshold
                                              for f in (r.get("scan") or {}).get("findings", []))]
         if reached:
-            err.print(f"patchmortem: {len(reached)} server(s) with a finding at or above the --fail-on "
-                      "level: exit 10", highlight=False, markup=False, soft_wrap=True)
+            warn(err, f"patchmortem: {len(reached)} server(s) with a finding at or above the --fail-on "
+                 "level: exit 10")
             sys.exit(int(ExitCode.FINDINGS))
     if "unreadable" in fail_on:
         failed = [r for r in records if r["status"] == "error"]
         if failed:
-            err.print(f"patchmortem: {len(failed)} source(s) could not be scanned (--fail-on unreadable): "
-                      "exit 12", highlight=False, markup=False, soft_wrap=True)
+            warn(err, f"patchmortem: {len(failed)} source(s) could not be scanned (--fail-on unreadable): "
+                 "exit 12")
             sys.exit(int(ExitCode.FLEET_UNREADABLE))
