@@ -19,7 +19,7 @@ from typing import IO, Any
 import click
 
 from scanner.cli.exits import handle_errors
-from scanner.cli.options import diagnostics_options, profiles_option
+from scanner.cli.options import diagnostics_options, format_option, profiles_option
 from scanner.cli.output import Writer, report_out, text_console, warn
 from scanner.cli.progress import stderr_console
 from scanner.errors import ExitCode, OutputError
@@ -28,6 +28,36 @@ from scanner.preflight.command import update_ids_callback
 
 #: Default per-source time-out (seconds): far above a real scan (seconds to minutes), below "stuck forever".
 DEFAULT_TIMEOUT = 3600.0
+
+
+def _summary_html(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import render_html
+
+    out.write(render_html(records))
+
+
+def _summary_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import write_csv
+
+    write_csv(records, out)
+
+
+def _summary_text(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import print_summary
+
+    console = text_console(out)
+    print_summary(records, console)
+    console.file.flush()
+
+
+def _summary_none(_records: list[dict[str, Any]], _out: IO[str]) -> None:
+    """jsonl: no summary; each record was streamed as its server finished."""
+
+
+#: The summary written once every server is done, by --format (jsonl's records stream as they come).
+FORMATS: dict[str, Writer[list[dict[str, Any]]]] = {
+    "text": _summary_text, "jsonl": _summary_none, "csv": _summary_csv, "html": _summary_html,
+}
 
 
 @click.command("fleet")
@@ -40,11 +70,10 @@ DEFAULT_TIMEOUT = 3600.0
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (tcp://HOST:8786) instead of locally; needs "
               "'patchmortem[fleet]' here and patchmortem on the workers.")
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "csv", "html"]), default="text",
-              show_default=True,
-              help="text: a table and the shared conditions; jsonl: one fleet record per source as each "
-              "finishes (schemas/fleet-record.schema.json); csv: one summary row per server; html: one page "
-              "(with --output: DIR/index.html, linking each server's report).")
+@format_option(FORMATS,
+               help="text: a table and the shared conditions; jsonl: one fleet record per source as each "
+               "finishes (schemas/fleet-record.schema.json); csv: one summary row per server; html: one page "
+               "(with --output: DIR/index.html, linking each server's report).")
 @click.option("--output", "output", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for records.jsonl, each server's scan JSON (scans/) and, for html, reports.")
 @click.option("--resume", is_flag=True,
@@ -166,40 +195,13 @@ def _stream(record: dict[str, Any], fmt: str) -> None:
         sys.stdout.flush()
 
 
-def _summary_html(records: list[dict[str, Any]], out: IO[str]) -> None:
-    from scanner.fleet.render import render_html
-
-    out.write(render_html(records))
-
-
-def _summary_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
-    from scanner.fleet.render import write_csv
-
-    write_csv(records, out)
-
-
-def _summary_text(records: list[dict[str, Any]], out: IO[str]) -> None:
-    from scanner.fleet.render import print_summary
-
-    console = text_console(out)
-    print_summary(records, console)
-    console.file.flush()
-
-
-#: The summary written once every server is done; jsonl has none (its records streamed as they came).
-SUMMARIES: dict[str, Writer[list[dict[str, Any]]]] = {
-    "text": _summary_text, "csv": _summary_csv, "html": _summary_html,
-}
-
-
 def _write_summary(records: list[dict[str, Any]], fmt: str, output: Path | None) -> None:
     """The summary on stdout, or for html with --output, as DIR/index.html linking each server's report."""
-    writer = SUMMARIES.get(fmt)
-    if writer is None:
+    if FORMATS[fmt] is _summary_none:
         return
     target = output / "index.html" if fmt == "html" and output is not None else None
     with report_out(target) as out:
-        writer(records, out)
+        FORMATS[fmt](records, out)
 
 
 def _refuse_evidence(output: Path, found: list[Any], named: list[Path]) -> None:

@@ -115,7 +115,9 @@ def _format_choices(command: click.Command) -> list[str]:
     return list(option.type.choices)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("name", ["describe", "inventory", "timeline", "scan", "diff", "repro", "preflight"])
+@pytest.mark.parametrize(
+    "name", ["describe", "inventory", "timeline", "scan", "diff", "repro", "preflight", "fleet"]
+)
 def test_format_choices_are_the_writers_of_the_command(name: str) -> None:
     """``--format`` offers exactly the keys of the command's FORMATS table, the first one the default."""
     import importlib
