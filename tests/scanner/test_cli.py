@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,17 @@ def test_one_progress_helper_and_no_format_chains() -> None:
 def test_cli_modules_stay_small() -> None:
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CLI_PACKAGE.glob("*.py")}
     assert sizes and all(lines <= 350 for lines in sizes.values()), sizes
+
+
+@pytest.mark.parametrize(
+    "module", ["scanner.preflight.command", "scanner.fleet.command", "scanner.cli.options"]
+)
+def test_a_command_module_imports_first(module: str) -> None:
+    """fleet and preflight import the CLI's shared options; importing either before scanner.cli is no cycle
+    (the group registers its commands on first use of scanner.cli.cli)."""
+    code = f"import {module}\nfrom scanner.cli import cli\nprint(sorted(cli.commands))\n"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "'fleet'" in proc.stdout and "'preflight'" in proc.stdout and "'scan'" in proc.stdout
