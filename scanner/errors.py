@@ -1,13 +1,16 @@
 """Errors the scanner can report to a user, and the process exit code of each.
 
 Every stage raises a :class:`ScannerError` subclass for a condition a user must act on (wrong path, no
-Windows on the disk, a broken snapshot chain). Only ``cli.py`` turns them into one line on stderr and an exit
-code, so library callers keep full control. The codes are a contract documented in the README table; add new
-ones, never renumber.
+Windows on the disk, a broken snapshot chain). Only ``scanner/cli/`` turns them into one line on stderr and an
+exit code, so library callers keep full control. The codes are a contract documented in the README table;
+add new ones, never renumber.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -61,10 +64,65 @@ class IncompleteChainError(ScannerError):
     exit_code = ExitCode.INCOMPLETE_CHAIN
 
 
+@dataclass(frozen=True)
+class ProfileProblem:
+    """One thing wrong in a profile: where it is (file, line, column when known) and what is wrong.
+
+    Why typed: ``patchmortem profiles check`` prints one line per problem and a test or an editor may want
+    the file and line; a message joined with others and split again by a regex loses problems whose text
+    contains the separator.
+    """
+
+    file: str  # the profile file (or the profiles directory); "" when the problem names no place
+    line: int | None  # 1-based line in ``file``, None when the problem concerns the whole file
+    message: str
+    column: int | None = None  # 1-based, when the TOML parser says
+
+    def __str__(self) -> str:
+        """``file:line: message``, the form compilers use, which editors and terminals turn into links."""
+        where = self.file
+        if where and self.line is not None:
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
+        return f"{where}: {self.message}" if where else self.message
+
+    @classmethod
+    def from_located(cls, text: str) -> ProfileProblem:
+        """One problem the loaders wrote as ``file:line: message`` (``file: message``), read into fields.
+
+        The loaders under ``scanner/knowledge/`` build each problem as one located string while they check a
+        file; this reads one such string once, where the error is made, so ``str()`` gives it back unchanged.
+        """
+        match = _LOCATED.fullmatch(text)
+        if match is None:
+            return cls("", None, text)
+        line = match.group("line")
+        return cls(match.group("file"), int(line) if line else None, match.group("message"))
+
+
+#: ``file:line: message`` or ``file: message``; the file is the shortest prefix (a Windows drive letter's
+#: ``C:\`` is not followed by a space, so it never ends the file name).
+_LOCATED = re.compile(r"(?P<file>[^\n]+?)(?::(?P<line>\d+))?: (?P<message>.*)", re.DOTALL)
+
+
 class ProfileError(ScannerError):
-    """A knowledge profile under ``profiles/`` is invalid (reported with file:line)."""
+    """Knowledge profiles under ``profiles/`` are invalid: every problem found, each with file:line.
+
+    ``problems`` holds them one by one (the CLI prints one line each); ``str()`` is all of them joined by
+    ``"; "`` for a one-line error message.
+    """
 
     exit_code = ExitCode.PROFILE_ERROR
+
+    def __init__(self, problems: str | ProfileProblem | Iterable[str | ProfileProblem]) -> None:
+        items = [problems] if isinstance(problems, str | ProfileProblem) else list(problems)
+        self.problems: tuple[ProfileProblem, ...] = tuple(
+            p if isinstance(p, ProfileProblem) else ProfileProblem.from_located(p) for p in items
+        )
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    def __reduce__(self) -> tuple[type[ProfileError], tuple[tuple[ProfileProblem, ...]]]:
+        """Pickled whole (fleet workers send errors across processes), problems kept one by one."""
+        return (type(self), (self.problems,))
 
 
 class OutputError(ScannerError):

@@ -14,17 +14,50 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import click
 
-from scanner.cli import _report_out, _text_console, diagnostics_options, handle_errors, profiles_option
+from scanner.cli.exits import handle_errors
+from scanner.cli.options import diagnostics_options, format_option, profiles_option
+from scanner.cli.output import Writer, report_out, text_console, warn
+from scanner.cli.progress import stderr_console
 from scanner.errors import ExitCode, OutputError
 from scanner.model import SEVERITY_ORDER
 from scanner.preflight.command import update_ids_callback
 
 #: Default per-source time-out (seconds): far above a real scan (seconds to minutes), below "stuck forever".
 DEFAULT_TIMEOUT = 3600.0
+
+
+def _summary_html(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import render_html
+
+    out.write(render_html(records))
+
+
+def _summary_csv(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import write_csv
+
+    write_csv(records, out)
+
+
+def _summary_text(records: list[dict[str, Any]], out: IO[str]) -> None:
+    from scanner.fleet.render import print_summary
+
+    console = text_console(out)
+    print_summary(records, console)
+    console.file.flush()
+
+
+def _summary_none(_records: list[dict[str, Any]], _out: IO[str]) -> None:
+    """jsonl: no summary; each record was streamed as its server finished."""
+
+
+#: The summary written once every server is done, by --format (jsonl's records stream as they come).
+FORMATS: dict[str, Writer[list[dict[str, Any]]]] = {
+    "text": _summary_text, "jsonl": _summary_none, "csv": _summary_csv, "html": _summary_html,
+}
 
 
 @click.command("fleet")
@@ -37,11 +70,10 @@ DEFAULT_TIMEOUT = 3600.0
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Run on an existing Dask distributed cluster (tcp://HOST:8786) instead of locally; needs "
               "'patchmortem[fleet]' here and patchmortem on the workers.")
-@click.option("--format", "fmt", type=click.Choice(["text", "jsonl", "csv", "html"]), default="text",
-              show_default=True,
-              help="text: a table and the shared conditions; jsonl: one fleet record per source as each "
-              "finishes (schemas/fleet-record.schema.json); csv: one summary row per server; html: one page "
-              "(with --output: DIR/index.html, linking each server's report).")
+@format_option(FORMATS,
+               help="text: a table and the shared conditions; jsonl: one fleet record per source as each "
+               "finishes (schemas/fleet-record.schema.json); csv: one summary row per server; html: one page "
+               "(with --output: DIR/index.html, linking each server's report).")
 @click.option("--output", "output", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder for records.jsonl, each server's scan JSON (scans/) and, for html, reports.")
 @click.option("--resume", is_flag=True,
@@ -56,9 +88,8 @@ DEFAULT_TIMEOUT = 3600.0
               help="Also say, per server, whether this update is safe, at risk (why) or unknown before it is "
               "installed (as `patchmortem preflight`); repeatable.")
 @profiles_option
-@click.pass_context
 @handle_errors
-def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Path, ...], workers: int | None,
+def fleet_command(sources: tuple[Path, ...], lists: tuple[Path, ...], workers: int | None,
           scheduler: str | None, fmt: str, output: Path | None, resume: bool, fail_on: tuple[str, ...],
           timeout: float, preflight: tuple[str, ...], profiles_dir: Path | None) -> None:
     """Scan many servers at once, each in its own worker process, and group them by shared condition.
@@ -67,8 +98,6 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     set, an E01 set or a chain is one server) or, with --from, list files. Results stream as each server
     finishes; one that cannot be read is a row with its reason, and the others complete.
     """
-    from rich.console import Console
-
     from scanner.fleet.records import OutputDir
     from scanner.fleet.sources import discover
     from scanner.knowledge.profiles import load_knowledge
@@ -85,7 +114,7 @@ def fleet_command(ctx: click.Context, sources: tuple[Path, ...], lists: tuple[Pa
     found = discover(list(sources), list(lists))
     if output is not None:
         _refuse_evidence(output, found, list(sources))
-    err = Console(stderr=True, quiet=ctx.find_root().obj.get("verbosity", 0) < 0)
+    err = stderr_console()
     folder = OutputDir(output, resume) if output is not None else None
     previous = folder.previous() if folder is not None and resume else {}
     if folder is not None:
@@ -144,8 +173,7 @@ def _run(found: list[Any], previous: dict[str, dict[str, Any]], folder: Any, fmt
             progress.advance(bar)
             if record["status"] == "error":
                 where = "" if record["error"].startswith(record["source"]) else f"{record['source']}: "
-                progress.console.print(f"patchmortem: warning: {where}{record['error']}",
-                                       highlight=False, markup=False, soft_wrap=True)
+                warn(progress.console, f"patchmortem: warning: {where}{record['error']}")
     return [records[i] for i in sorted(records)]
 
 
@@ -168,23 +196,12 @@ def _stream(record: dict[str, Any], fmt: str) -> None:
 
 
 def _write_summary(records: list[dict[str, Any]], fmt: str, output: Path | None) -> None:
-    from scanner.fleet.render import print_summary, render_html, write_csv
-
-    if fmt == "jsonl":
+    """The summary on stdout, or for html with --output, as DIR/index.html linking each server's report."""
+    if FORMATS[fmt] is _summary_none:
         return
-    if fmt == "html":
-        page = render_html(records)
-        target = output / "index.html" if output is not None else None
-        with _report_out(target) as out:
-            out.write(page)
-        return
-    with _report_out(None) as out:
-        if fmt == "csv":
-            write_csv(records, out)
-        else:
-            console = _text_console(out)
-            print_summary(records, console)
-            console.file.flush()
+    target = output / "index.html" if fmt == "html" and output is not None else None
+    with report_out(target) as out:
+        FORMATS[fmt](records, out)
 
 
 def _refuse_evidence(output: Path, found: list[Any], named: list[Path]) -> None:
@@ -204,12 +221,12 @@ def _exit_code(records: list[dict[str, Any]], fail_on: tuple[str, ...], err: Any
         reached = [r for r in records if any(SEVERITY_ORDER.get(f.get("severity"), 9) <= threshold
                                              for f in (r.get("scan") or {}).get("findings", []))]
         if reached:
-            err.print(f"patchmortem: {len(reached)} server(s) with a finding at or above the --fail-on "
-                      "level: exit 10", highlight=False, markup=False, soft_wrap=True)
+            warn(err, f"patchmortem: {len(reached)} server(s) with a finding at or above the --fail-on "
+                 "level: exit 10")
             sys.exit(int(ExitCode.FINDINGS))
     if "unreadable" in fail_on:
         failed = [r for r in records if r["status"] == "error"]
         if failed:
-            err.print(f"patchmortem: {len(failed)} source(s) could not be scanned (--fail-on unreadable): "
-                      "exit 12", highlight=False, markup=False, soft_wrap=True)
+            warn(err, f"patchmortem: {len(failed)} source(s) could not be scanned (--fail-on unreadable): "
+                 "exit 12")
             sys.exit(int(ExitCode.FLEET_UNREADABLE))

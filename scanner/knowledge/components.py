@@ -237,5 +237,5 @@ def load_components(profiles_dir: Path | None = None) -> list[Component]:
     errors: list[str] = []
     components = collect_components(profiles_dir, errors)
     if errors:
-        raise ProfileError("; ".join(errors))
+        raise ProfileError(errors)
     return components

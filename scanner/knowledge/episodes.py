@@ -90,5 +90,5 @@ def load_episode_rules(profiles_dir: Path | None = None) -> EpisodeRules:
     errors: list[str] = []
     rules = collect_episode_rules(profiles_dir, errors)
     if rules is None or errors:
-        raise ProfileError("; ".join(errors))
+        raise ProfileError(errors)
     return rules

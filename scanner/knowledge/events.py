@@ -231,5 +231,5 @@ def load_event_catalog(profiles_dir: Path | None = None) -> EventCatalog:
                 )
             )
     if errors:
-        raise ProfileError("; ".join(errors))
+        raise ProfileError(errors)
     return EventCatalog(tuple(meanings))

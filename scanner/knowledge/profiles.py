@@ -9,7 +9,6 @@ profiles fixes them in one pass instead of one error per run.
 from __future__ import annotations
 
 import hashlib
-import string
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,30 +26,16 @@ from scanner.knowledge.components import (
 from scanner.knowledge.episodes import EpisodeRules, collect_episode_rules
 from scanner.knowledge.events import EventCatalog, load_event_catalog
 from scanner.knowledge.os import OsProfile, check_component_versions, collect_os_profiles
-from scanner.knowledge.steps import Step, parse_steps, step_texts
+from scanner.knowledge.steps import Step, parse_steps
+from scanner.knowledge.templates import PLACEHOLDERS, check_templates, template_problems
 from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
 from scanner.knowledge.windows import collect_windows
 from scanner.model import FAILURE_EVENT_KINDS, SEVERITY_ORDER, SystemFacts
 
-#: The ``{placeholders}`` remediation templates may use (README "Profiles"); rendered with str.format_map, a
-#: value the case does not have renders as ``<name>``.
-PLACEHOLDERS = frozenset(
-    {
-        "product",  # "Windows Server 2003"
-        "service_pack",  # "Service Pack 2": the SP level the fix needs
-        "service_pack_package",  # the SP's package id from the OS profile, e.g. KB914961 (may be empty)
-        "files",  # file names concerned
-        "updates",  # update ids concerned
-        "component",  # component title
-        "source",  # what put old files back, e.g. an installer name
-        "trigger",  # trigger update id
-        "trigger_uninstall",  # the uninstall command found in the evidence (ARP UninstallString)
-        "required_by",  # the update that needs the SP
-        "service_pack_file",  # the SP's package file for this OS and architecture (OS profile)
-        "trigger_package",  # the trigger's package name as the evidence records it (Updates/CBS)
-        "reinstall_order",  # hotfixes to reinstall, in the order they were first installed
-    }
-)
+__all__ = [
+    "PLACEHOLDERS", "RULE_IDS", "SEVERITIES", "Interaction", "Knowledge", "RuleText", "load_knowledge",
+    "profiles_version", "template_problems",
+]
 
 #: Rule ids the checks implement (stable: other tools depend on them). rules.toml must describe each one.
 RULE_IDS = frozenset(
@@ -143,25 +128,6 @@ class Knowledge:
         return tuple(out)
 
 
-def _template_problems(template: str) -> list[tuple[str, str]]:
-    """(text to locate, message) for each problem of a template: unknown/positional placeholders, braces."""
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
-    except ValueError as exc:
-        return [(template[:30], f"malformed template ({exc}; write '{{{{' or '}}}}' for a literal brace)")]
-    known = ", ".join(sorted(PLACEHOLDERS))
-    return [
-        ("{" + name, f"unknown placeholder {{{name}}} in remediation (known: {known})")
-        for name in fields
-        if name not in PLACEHOLDERS
-    ]
-
-
-def template_problems(template: str) -> list[str]:
-    """What is wrong with a remediation template (empty when it renders with PLACEHOLDERS only)."""
-    return [message for _, message in _template_problems(template)]
-
-
 _RULE = {
     "id": ("str", True),
     "severity": ("str", True),
@@ -182,12 +148,6 @@ _INTERACTION = {
     "remediation": ("steps", True),
     "references": ("list[str]", False),
 }
-
-
-def _templates(src: TomlSource, templates: list[str], errors: list[str], after: int) -> None:
-    for template in step_texts(templates):
-        for needle, message in _template_problems(template):
-            errors.append(f"{src.at(src.text_line(needle, after))}: {message}")
 
 
 def _collect_rules(
@@ -229,7 +189,7 @@ def _collect_rules(
         if bad is not None:
             errors.append(f"{where(bad)}: {problem}")
             continue
-        _templates(src, table["remediation"], errors, header)
+        check_templates(src, table["remediation"], errors, header)
         steps = parse_steps(table["remediation"], where("remediation"), components, os_ids, errors)
         if steps is None:
             continue
@@ -287,7 +247,7 @@ def _collect_interactions(
             errors.append(f"{where('id')}: interaction id {raw['id']!r} already defined at {seen[raw['id']]}")
             ok = False
         before = len(errors)
-        _templates(src, raw["remediation"], errors, src.key_line("remediation"))
+        check_templates(src, raw["remediation"], errors, src.key_line("remediation"))
         steps = parse_steps(raw["remediation"], where("remediation"), components, os_ids, errors)
         if steps is None or not ok or len(errors) > before:
             continue
@@ -320,8 +280,8 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     events = EventCatalog(())
     try:
         events = load_event_catalog(folder)
-    except ProfileError as exc:  # its own file:line messages, "; "-joined
-        errors.append(str(exc))
+    except ProfileError as exc:  # its own problems, each file:line
+        errors.extend(str(problem) for problem in exc.problems)
     check_component_versions(components, os_profiles, errors)
     os_ids = {p.id for p in os_profiles}
     rules = _collect_rules(folder, declared_component_ids(folder), os_ids, errors)
@@ -338,7 +298,7 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
         where = episodes.source if episodes else "episodes.toml"
         errors.append(f"{where}:1: {kind!r} is not a failure kind ({', '.join(sorted(FAILURE_EVENT_KINDS))})")
     if errors:
-        raise ProfileError("; ".join(errors))
+        raise ProfileError(errors)
     return Knowledge(
         tuple(os_profiles),
         tuple(components),

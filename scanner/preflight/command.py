@@ -1,6 +1,6 @@
 """``patchmortem preflight SOURCE... --update KB...``: before the next patch, safe / at risk / unknown.
 
-Its own module (scanner/cli.py registers it with one line) so the CLI file stays one job. Each source is
+Its own module (scanner/cli/ registers it with one line) so the CLI file stays one job. Each source is
 scanned exactly as ``scan`` scans it, then :func:`scanner.preflight.assess` reads the typed facts. Exit codes
 (README "Exit codes"): 0 every update is safe on every server; 20 at least one is at risk; 21 none is at
 risk but at least one is unknown (no profile, missing evidence, or — with several sources — a source that
@@ -10,21 +10,22 @@ could not be read); a single unreadable source keeps its own code (3-6), as ``sc
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from scanner.cli import (
-    _refuse_evidence_as_output,
-    _report_out,
-    diagnostics_options,
-    handle_errors,
-    output_option,
-    profiles_option,
-)
+from scanner.cli.exits import handle_errors
+from scanner.cli.options import diagnostics_options, format_option, output_option, profiles_option
+from scanner.cli.output import Writer, refuse_evidence_as_output, report_out
+from scanner.cli.progress import spinner, stderr_console
 from scanner.errors import ExitCode, ScannerError
 from scanner.model.update_ids import normalise_update_id
 from scanner.preflight.model import PreflightReason, PreflightVerdict, ServerPreflight
+
+if TYPE_CHECKING:
+    from scanner.render.meta import RunMeta
 
 
 def update_ids_callback(
@@ -40,6 +41,34 @@ def update_ids_callback(
     return tuple(dict.fromkeys(ids))
 
 
+@dataclass(frozen=True)
+class _Report:
+    servers: list[ServerPreflight]
+    updates: tuple[str, ...]
+    meta: RunMeta
+
+
+def _text(report: _Report, out: IO[str]) -> None:
+    from scanner.preflight.render import write_preflight_text
+
+    write_preflight_text(report.servers, out)
+
+
+def _json(report: _Report, out: IO[str]) -> None:
+    from scanner.preflight.render import write_preflight_json
+
+    write_preflight_json(report.servers, report.updates, out, report.meta)
+
+
+def _md(report: _Report, out: IO[str]) -> None:
+    from scanner.preflight.render import write_preflight_markdown
+
+    write_preflight_markdown(report.servers, out)
+
+
+FORMATS: dict[str, Writer[_Report]] = {"text": _text, "json": _json, "md": _md}
+
+
 @click.command("preflight")
 @diagnostics_options
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -47,17 +76,16 @@ def update_ids_callback(
     "--update", "updates", multiple=True, required=True, callback=update_ids_callback, metavar="KB",
     help="An update to check (KB973917, Q811114); repeat for several.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True,
+@format_option(
+    FORMATS,
     help="text: one block per server; json: the contract (schemas/preflight.schema.json); md: a table per "
     "server for tickets and change records.",
 )
 @output_option
 @profiles_option
-@click.pass_context
 @handle_errors
 def preflight(
-    ctx: click.Context, sources: tuple[Path, ...], updates: tuple[str, ...], fmt: str, output: Path | None,
+    sources: tuple[Path, ...], updates: tuple[str, ...], fmt: str, output: Path | None,
     profiles_dir: Path | None,
 ) -> None:
     """Before installing an update: is it safe on each server, at risk (why), or unknown (what is missing)?
@@ -69,14 +97,11 @@ def preflight(
     baseline or with regressed hotfix files, a pending restart or package. An update without a profile is
     "unknown: no profile", never a guess. Exit 0 all safe, 20 any at risk, 21 none at risk but some unknown.
     """
-    from rich.console import Console
-
     from scanner.diff.load import is_scan_json_path, load_scan_json
     from scanner.knowledge.profiles import load_knowledge
     from scanner.pipeline import scan as run_scan
     from scanner.preflight.assess import assess_server
     from scanner.preflight.facts import PreflightFacts
-    from scanner.preflight.render import write_preflight_json, write_preflight_markdown, write_preflight_text
     from scanner.preflight.saved import facts_from_scan_json
     from scanner.render.meta import RunMeta
 
@@ -84,15 +109,11 @@ def preflight(
     knowledge = load_knowledge(profiles_dir)  # a broken profile fails (exit 7) before any evidence is read
     if output is not None:
         for source in sources:
-            _refuse_evidence_as_output(output, source, None)
-    err = Console(stderr=True, quiet=ctx.find_root().obj.get("verbosity", 0) < 0)
+            refuse_evidence_as_output(output, source, None)
+    err = stderr_console()
     servers: list[ServerPreflight] = []
     for source in sources:
-        with err.status(f"{source}: working") as status:
-
-            def progress(message: str, name: Path = source) -> None:
-                status.update(f"{name}: {message}")
-
+        with spinner(err, source) as progress:
             try:
                 if is_scan_json_path(source):  # a saved scan (scan --format json, a fleet result)
                     facts = facts_from_scan_json(load_scan_json(source))
@@ -105,13 +126,8 @@ def preflight(
                 servers.append(_unreadable(str(source), str(exc), updates))
                 continue
         servers.append(assess_server(str(source), facts, updates, knowledge))
-    with _report_out(output) as out:
-        if fmt == "json":
-            write_preflight_json(servers, updates, out, meta)
-        elif fmt == "md":
-            write_preflight_markdown(servers, out)
-        else:
-            write_preflight_text(servers, out)
+    with report_out(output) as out:
+        FORMATS[fmt](_Report(servers, updates, meta), out)
     statuses = {v.status for s in servers for v in s.verdicts}
     if "at-risk" in statuses:
         sys.exit(int(ExitCode.PREFLIGHT_AT_RISK))

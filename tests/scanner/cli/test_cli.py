@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,57 @@ def test_timeline_output_never_overwrites_the_evidence(tmp_path: Path) -> None:
     written = tmp_path / "timeline.csv"
     result = CliRunner().invoke(cli, ["timeline", str(image), "--format", "csv", "--output", str(written)])
     assert result.exit_code == 0 and written.read_text().startswith("at,precision,end,kind")
+
+
+# -- the CLI package's shape (issue 16): FORMATS per command, one progress helper, small modules -----------
+
+CLI_PACKAGE = Path(__file__).resolve().parents[2] / "scanner" / "cli"
+
+
+def _format_choices(command: click.Command) -> list[str]:
+    option = next(p for p in command.params if p.name == "fmt")
+    return list(option.type.choices)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "name", ["describe", "inventory", "timeline", "scan", "diff", "repro", "preflight", "fleet"]
+)
+def test_format_choices_are_the_writers_of_the_command(name: str) -> None:
+    """``--format`` offers exactly the keys of the command's FORMATS table, the first one the default."""
+    import importlib
+
+    command = cli.commands[name]
+    module = importlib.import_module(command.callback.__module__)  # type: ignore[union-attr]
+    assert _format_choices(command) == list(module.FORMATS), name
+    assert next(p for p in command.params if p.name == "fmt").default == next(iter(module.FORMATS))
+
+
+def test_one_progress_helper_and_no_format_chains() -> None:
+    """The stderr console and spinner are made in scanner/cli/progress.py only; no command picks its writer
+    by comparing the format name (``fmt == "json"``)."""
+    scanner_dir = CLI_PACKAGE.parent
+    for path in scanner_dir.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "progress.py" or path.parent != CLI_PACKAGE:
+            assert "Console(stderr=True" not in text and ".status(" not in text, path
+        if path.parent == CLI_PACKAGE or path.name == "command.py":
+            assert not [f for f in ('"json"', '"md"', '"csv"') if f"fmt == {f}" in text], path
+
+
+def test_cli_modules_stay_small() -> None:
+    sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines()) for p in CLI_PACKAGE.glob("*.py")}
+    assert sizes and all(lines <= 350 for lines in sizes.values()), sizes
+
+
+@pytest.mark.parametrize(
+    "module", ["scanner.preflight.command", "scanner.fleet.command", "scanner.cli.options"]
+)
+def test_a_command_module_imports_first(module: str) -> None:
+    """fleet and preflight import the CLI's shared options; importing either before scanner.cli is no cycle
+    (the group registers its commands on first use of scanner.cli.cli)."""
+    code = f"import {module}\nfrom scanner.cli import cli\nprint(sorted(cli.commands))\n"
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "'fleet'" in proc.stdout and "'preflight'" in proc.stdout and "'scan'" in proc.stdout

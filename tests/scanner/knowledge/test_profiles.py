@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import ProfileError
+from scanner.errors import ProfileError, ProfileProblem
 from scanner.knowledge.components import default_profiles_dir, load_components
 from scanner.knowledge.profiles import PLACEHOLDERS, RULE_IDS, load_knowledge, template_problems
 from scanner.model import SystemFacts
@@ -46,6 +46,12 @@ def _errors(folder: Path) -> str:
     with pytest.raises(ProfileError) as caught:
         load_knowledge(folder)
     return str(caught.value)
+
+
+def _problems(folder: Path) -> tuple[ProfileProblem, ...]:
+    with pytest.raises(ProfileError) as caught:
+        load_knowledge(folder)
+    return caught.value.problems
 
 
 # -- the shipped profiles ------------------------------------------------------------------------------------
@@ -307,3 +313,52 @@ def test_component_folder_errors_name_file_and_line(tmp_path: Path, entry: str, 
     with pytest.raises(ProfileError) as caught:
         load_components(folder)
     assert f"{path}:{line}: " in str(caught.value) and message in str(caught.value)
+
+
+# -- ProfileError keeps its problems typed, one by one (issue 16) --------------------------------------------
+
+
+def test_problems_are_typed_one_by_one(tmp_path: Path) -> None:
+    """Every problem of every loader (events included, which raises its own ProfileError) is one
+    ProfileProblem with its file and line; str() of the error is still all of them, "; "-joined."""
+    folder = _copy(tmp_path)
+    components = folder / "components" / "iis6.toml"
+    with components.open("a", encoding="utf-8") as broken:
+        broken.write("\n[[[ not toml\n")
+    shutil.copy(folder / "events" / "iis.toml", folder / "events" / "iis-copy.toml")  # duplicate ids
+    problems = _problems(folder)
+    assert all(isinstance(p, ProfileProblem) for p in problems)
+    syntax = [p for p in problems if p.file == str(components)]
+    assert len(syntax) == 1 and syntax[0].line == len(components.read_text().splitlines())
+    assert syntax[0].message.startswith("TOML syntax error")
+    duplicates = [p for p in problems if p.file == str(folder / "events" / "iis.toml")]
+    assert len(duplicates) > 1 and all("already defined" in p.message and p.line for p in duplicates)
+    assert all("; " not in p.message for p in duplicates)
+    with pytest.raises(ProfileError) as caught:
+        load_knowledge(folder)
+    assert str(caught.value) == "; ".join(str(p) for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("/p/rules.toml:12: severity must be one of a, b",
+         ProfileProblem("/p/rules.toml", 12, "severity must be one of a, b")),
+        ("C:\\p\\os\\x.toml:3: bad: value", ProfileProblem("C:\\p\\os\\x.toml", 3, "bad: value")),
+        ("/p/events/a.toml: id 'x' already defined at /p/b.toml:6",
+         ProfileProblem("/p/events/a.toml", None, "id 'x' already defined at /p/b.toml:6")),
+        ("no place at all", ProfileProblem("", None, "no place at all")),
+    ],
+)  # fmt: skip
+def test_a_located_problem_reads_back_unchanged(text: str, problem: ProfileProblem) -> None:
+    assert ProfileProblem.from_located(text) == problem
+    assert str(problem) == text
+
+
+def test_profile_error_survives_pickling() -> None:
+    """Fleet workers send errors across processes: the problems arrive one by one, not re-joined."""
+    import pickle
+
+    error = ProfileError([ProfileProblem("/a.toml", 1, "x; y"), "/b.toml:2: z"])
+    again = pickle.loads(pickle.dumps(error))
+    assert again.problems == error.problems and str(again) == "/a.toml:1: x; y; /b.toml:2: z"
