@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from scanner.collectors.files import UninstallFolder
+from scanner.collectors.uninstall import UninstallFolder
 from scanner.collectors.folder_facts import ComponentFolder
 from scanner.diff.model import (
     Attribution,
