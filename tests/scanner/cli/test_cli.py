@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from fixtures.factory.scenario import IMAGES_DIR as IMAGES
+import scanner
 from scanner import __version__
 from scanner.cli import cli
 from scanner.errors import ExitCode
@@ -108,7 +109,7 @@ def test_timeline_output_never_overwrites_the_evidence(tmp_path: Path) -> None:
 
 # -- the CLI package's shape (issue 16): FORMATS per command, one progress helper, small modules -----------
 
-CLI_PACKAGE = Path(__file__).resolve().parents[2] / "scanner" / "cli"
+CLI_PACKAGE = Path(scanner.__file__).resolve().parent / "cli"
 
 
 def _format_choices(command: click.Command) -> list[str]:
@@ -153,7 +154,7 @@ def test_a_command_module_imports_first(module: str) -> None:
     """fleet and preflight import the CLI's shared options; importing either before scanner.cli is no cycle
     (the group registers its commands on first use of scanner.cli.cli)."""
     code = f"import {module}\nfrom scanner.cli import cli\nprint(sorted(cli.commands))\n"
-    root = Path(__file__).resolve().parents[2]
+    root = Path(scanner.__file__).resolve().parents[1]
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
                           env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -312,7 +312,7 @@ def cbs_inventory(renames: bool = True) -> Inventory:
 
 
 def test_reboot_pending_without_a_boot_after_the_install(knowledge: Knowledge) -> None:
-    install = entry("package-state-change", "KB2463332", "2011-03-09T02:30:00", {"state": "install-pending"})
+    install = package_state("KB2463332", "2011-03-09T02:30:00", "install-pending")
     found = run(knowledge, cbs_inventory(), [install])
     (finding,) = found["reboot-pending"]
     assert finding.updates == ("KB2463332",)
@@ -347,8 +347,13 @@ def episodes(entries: list[TimelineEntry], inv: Inventory, knowledge: Knowledge)
     return with_episodes(entries, [], knowledge.components_for(inv.system), knowledge.episodes)
 
 
+def package_state(update: str, at: str, state: str) -> TimelineEntry:
+    """A CBS package-state entry: the state is the typed ``record_state`` the onset reads (details show it)."""
+    return replace(entry("package-state-change", update, at, {"state": state}), record_state=state)
+
+
 def traffic(what: str, at: str) -> TimelineEntry:
-    return entry("traffic", "W3SVC1", at, {"what": what})
+    return replace(entry("traffic", "W3SVC1", at, {"what": what}), traffic=what)  # type: ignore[arg-type]
 
 
 def test_diagnosis_onset_trigger_and_latent_cause(knowledge: Knowledge) -> None:
@@ -397,8 +402,8 @@ def test_failures_before_the_last_success_are_not_the_onset(knowledge: Knowledge
 
 def test_staged_package_is_not_the_trigger(knowledge: Knowledge) -> None:
     entries = [
-        entry("package-state-change", "KB2463332", "2011-03-09T02:29:20", {"state": "install-pending"}),
-        entry("package-state-change", "KB2506212", "2011-03-09T02:32:20", {"state": "staged"}),
+        package_state("KB2463332", "2011-03-09T02:29:20", "install-pending"),
+        package_state("KB2506212", "2011-03-09T02:32:20", "staged"),
         entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:10"),
         entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:40"),
     ]
