@@ -16,7 +16,8 @@ from scanner.model import Inventory
 from scanner.render.meta import RunMeta
 from scanner.render.text import line
 
-SCHEMA_VERSION = "1.2"  # 1.2: updates' hotfix_service_pack, package_name, uninstall_command
+# 1.3 (issue 16): updates' cbs_state; each time claim's clock and anchor
+SCHEMA_VERSION = "1.3"  # 1.2: updates' hotfix_service_pack, package_name, uninstall_command
 # 1.1: folders[]; tool_version, profiles_version, scanned_at
 
 

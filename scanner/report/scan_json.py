@@ -23,8 +23,10 @@ from scanner.render.meta import RunMeta
 from scanner.render.templating import write_json
 from scanner.report.inventory import inventory_parts
 
+# 1.4 (issue 16, typed facts): timeline entries' record_state and traffic; each source's clock and event;
+#      findings' installer; updates' cbs_state and each time claim's clock and anchor
 # 1.3: failure-episode entries + components; qfecheck fields on finding files; update package fields
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 # 1.2: tool_version, profiles_version, scanned_at; folders[]; listed/listed_path
 
 

@@ -94,7 +94,7 @@ def test_scan_json_to_output_file_follows_the_contract(tmp_path: Path) -> None:
     data = json.loads(written.read_text(encoding="utf-8"))
     assert list(data) == KEYS
     assert _errors(data) == []
-    assert data["schema_version"] == "1.3"
+    assert data["schema_version"] == "1.4"
     assert data["tool_version"] == __version__ and data["profiles_version"] == profiles_version()
     scanned = datetime.fromisoformat(data["scanned_at"])
     assert scanned.utcoffset() == timedelta(0) and abs(datetime.now(UTC) - scanned) < timedelta(hours=1)
