@@ -28,7 +28,7 @@ from scanner.model import Inventory
 from scanner.model.facts_bundle import Facts
 from scanner.rules import run_rules
 from scanner.rules.levels import component_levels
-from scanner.timeline import Timeline, TimelineInputs, build_timeline
+from scanner.timeline import Timeline, build_timeline
 
 Progress = Callable[[str], None]
 Chain = Sequence[tuple[str | None, Collector]]
@@ -101,20 +101,12 @@ def collect(
 
 
 def fuse(facts: Facts, knowledge: Knowledge) -> tuple[Timeline, Inventory]:
-    """The fused timeline of ``facts`` (and the inventory it was fused from, for the rules)."""
-    inv = facts.inventory()
-    inputs = TimelineInputs(
-        inventory=inv,
-        events=list(facts.events),
-        log_events=list(facts.log_events),
-        traffic=list(facts.traffic),
-        gaps=list(facts.log_gaps),
-        os_profile=knowledge.os_for(inv.system),
-        # the components whose failures count: those of this OS; every one when the OS version is unknown
-        components=knowledge.components_for(inv.system) or knowledge.components,
-        episode_rules=knowledge.episodes,
-    )
-    return build_timeline(inputs, knowledge.events), inv
+    """The fused timeline of ``facts``, and their inventory view (what the rules and the reports read).
+
+    The timeline reads the facts and the knowledge itself (:func:`scanner.timeline.build_timeline`): which
+    OS profile, components and episode thresholds apply is its choice, made once, not this module's.
+    """
+    return build_timeline(facts, knowledge), facts.inventory()
 
 
 def inventory(

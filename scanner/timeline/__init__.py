@@ -1,22 +1,23 @@
 """The timeline stage: every collected fact -> observations -> one fused, UTC, de-duplicated timeline.
 
-Pure: no I/O. Its inputs are the inventory and the decoded event records, log events and traffic days the
-collectors produced; its output is a list of :class:`~scanner.model.TimelineEntry` (JSON contract in
-scanner/model.py) plus the gaps that limit it.
+Pure: no I/O. :func:`build_timeline` reads the one frozen :class:`~scanner.model.facts_bundle.Facts` the
+collectors built (the inventory, the decoded event records, log events and IIS traffic days, the log gaps)
+and the loaded :class:`~scanner.knowledge.profiles.Knowledge` (the event catalog, the OS profile's file
+baselines, the components and thresholds of a failure episode). Its output is a :class:`Timeline`: the
+entries (:class:`~scanner.model.TimelineEntry`, JSON contract in scanner/model/) and the gaps that limit them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from scanner.knowledge.components import Component
-from scanner.knowledge.episodes import EpisodeRules
-from scanner.knowledge.events import EventCatalog
 from scanner.knowledge.os import OsProfile
+from scanner.knowledge.profiles import Knowledge
 from scanner.knowledge.versions import service_pack_of
-from scanner.model import EventRecord, Gap, Inventory, LogEvent, TimelineEntry, TrafficDay
+from scanner.model import Gap, TimelineEntry
+from scanner.model.facts_bundle import Facts
 from scanner.model.timerange import RANGE_TEXT, in_range
 from scanner.timeline.episodes import with_episodes
 from scanner.timeline.fuse import fuse
@@ -25,22 +26,6 @@ from scanner.timeline.observe import Observation, from_files, from_inventory
 from scanner.timeline.observe_events import from_events
 from scanner.timeline.observe_logs import from_logs
 from scanner.timeline.observe_traffic import from_traffic
-
-
-@dataclass
-class TimelineInputs:
-    """What the collectors found, for the timeline."""
-
-    inventory: Inventory
-    events: list[EventRecord] = field(default_factory=list)
-    log_events: list[LogEvent] = field(default_factory=list)
-    traffic: list[TrafficDay] = field(default_factory=list)
-    gaps: list[Gap] = field(default_factory=list)
-    os_profile: OsProfile | None = None  # SP file baselines: the SP level of the files an install copied
-    # What a failure episode is (scanner/timeline/episodes.py): the components whose services and processes
-    # count, and the thresholds; without thresholds no episode is looked for.
-    components: tuple[Component, ...] = ()
-    episode_rules: EpisodeRules | None = None
 
 
 @dataclass
@@ -67,18 +52,24 @@ class Timeline:
         return out
 
 
-def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
-    """Fuse every source into one timeline (see scanner/timeline/fuse.py for the grouping rules)."""
-    inv = inputs.inventory
+def build_timeline(facts: Facts, knowledge: Knowledge) -> Timeline:
+    """Fuse every source into one timeline (see scanner/timeline/fuse.py for the grouping rules).
+
+    From ``knowledge``: the event catalog; the OS profile of ``facts.system`` (its SP file baselines number
+    a service pack by the files it copied); the components whose services and processes count in a failure
+    episode -- those of this OS, every one when the OS version is unknown -- and the episode thresholds
+    (without them, as for ``timeline`` on broken profiles, no episode is looked for).
+    """
+    inv = facts.inventory()
     system = inv.system
     hostname = (system.hostname if system else None) or "system"
     tz = system.timezone if system else None
     observations = [
         *from_inventory(inv),
-        *_with_sp_levels(from_files(inv.files, inv), inputs.os_profile),
-        *from_events(inputs.events, catalog, tz, hostname),
-        *from_logs(inputs.log_events),
-        *from_traffic(inputs.traffic),
+        *_with_sp_levels(from_files(inv.files, inv), knowledge.os_for(system)),
+        *from_events(facts.events, knowledge.events, tz, hostname),
+        *from_logs(facts.log_events),
+        *from_traffic(facts.traffic),
     ]
     # Attacker-controlled times outside the accepted range (scanner/model/timerange.py) are malformed
     # values: fusing them would overflow datetime arithmetic near year 9999; they are counted in a gap.
@@ -86,9 +77,10 @@ def build_timeline(inputs: TimelineInputs, catalog: EventCatalog) -> Timeline:
     if odd:
         observations = [o for o in observations if o.at is None or in_range(o.at)]
     entries = fuse(observations, hostname)
-    if inputs.episode_rules is not None:  # after fusion, before the rules: the diagnosis reads them
-        entries = with_episodes(entries, inputs.traffic, inputs.components, inputs.episode_rules)
-    gaps = list(inputs.gaps) + unnumbered_service_pack_gaps(entries)
+    if knowledge.episodes is not None:  # after fusion, before the rules: the diagnosis reads them
+        components = knowledge.components_for(system) or knowledge.components
+        entries = with_episodes(entries, facts.traffic, components, knowledge.episodes)
+    gaps = list(facts.log_gaps) + unnumbered_service_pack_gaps(entries)
     if odd:
         gaps.append(Gap(
             "out-of-range times",

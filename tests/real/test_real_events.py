@@ -17,12 +17,16 @@ import pytest
 
 from scanner.collectors.events import read_event_log
 from scanner.knowledge.events import load_event_catalog
-from scanner.model import EventRecord, Inventory
+from scanner.knowledge.profiles import Knowledge
+from scanner.model import EventRecord
+from scanner.model.facts_bundle import Facts
 from scanner.model.update_ids import sp_number
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.timeline import build_timeline
 from scanner.timeline.observe_events import from_events
 
 CATALOG = load_event_catalog()
+# The event catalog alone: no OS profile, no episode thresholds (events only, as the records give them).
+KNOWLEDGE = Knowledge((), (), CATALOG, (), ())
 INSTALL_KINDS = {"service-pack", "hotfix", "update", "package-state-change", "component-install"}
 #: Windows Update's insertion string that holds the title(s), per event id (wuaueng.dll message table).
 WUA_TITLES = {19: 0, 20: 1, 21: 0, 22: 1}
@@ -96,7 +100,7 @@ def _independent_install_ids(path: Path) -> tuple[set[str], Counter[str]]:
 def test_xp_install_entries_name_exactly_the_kbs_the_records_name(real_corpus: Path) -> None:
     path = _xp_log(real_corpus)
     expected, _ = _independent_install_ids(path)
-    timeline = build_timeline(TimelineInputs(Inventory({}, None), events=_ours(path, "System")), CATALOG)
+    timeline = build_timeline(Facts({}, events=tuple(_ours(path, "System"))), KNOWLEDGE)
     installs = [e for e in timeline.entries if e.kind in INSTALL_KINDS]
     ours = {i for e in installs for i in e.update_ids}
     assert ours == expected

@@ -11,8 +11,9 @@ from pathlib import Path
 
 from scanner.collectors.events import read_event_log
 from scanner.knowledge.events import load_event_catalog
-from scanner.model import Inventory
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.knowledge.profiles import Knowledge
+from scanner.model.facts_bundle import Facts
+from scanner.timeline import build_timeline
 
 
 def test_every_ntservicepack_install_record_is_its_own_entry(real_corpus: Path) -> None:
@@ -21,7 +22,8 @@ def test_every_ntservicepack_install_record_is_its_own_entry(real_corpus: Path) 
         records = read_event_log(fh, "WINDOWS\\system32\\config\\SysEvent.Evt", "System").records
     installs = [r for r in records if r.event_id == 4377 and r.provider == "NtServicePack"]
     assert len(installs) == 266
-    timeline = build_timeline(TimelineInputs(Inventory({}, None), events=list(records)), load_event_catalog())
+    knowledge = Knowledge((), (), load_event_catalog(), (), ())  # the catalog alone: no OS, no episode
+    timeline = build_timeline(Facts({}, events=tuple(records)), knowledge)
     holding = [e for e in timeline.entries if any(s.says.startswith("NtServicePack 4377") for s in e.sources)]
     assert len(holding) == len(installs)
     per_record = Counter(sum(s.says.startswith("NtServicePack 4377") for s in e.sources) for e in holding)

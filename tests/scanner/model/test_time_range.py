@@ -17,10 +17,12 @@ from scanner.collectors.logs.drwatson import parse_drwatson
 from scanner.collectors.registry_tz import time_zone
 from scanner.collectors.registry_updates import _local_date
 from scanner.knowledge.events import load_event_catalog
-from scanner.model import Gap, Inventory, LogEvent, Provenance, TimeZoneFacts
+from scanner.knowledge.profiles import Knowledge
+from scanner.model import Gap, LogEvent, Provenance, TimeZoneFacts
+from scanner.model.facts_bundle import Facts
 from scanner.model.localtime import local_date_to_utc, local_to_utc, utc_to_local
 from scanner.model.timerange import EARLIEST, LATEST, accepted, in_range, shifted
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.timeline import build_timeline
 from scanner.timeline.observe import shift
 
 UTC = timezone.utc
@@ -93,11 +95,11 @@ def test_fused_times_at_the_edge_are_left_out_with_a_gap() -> None:
             "update.exe", "install-end", at, "second", "KB973917", "x", (), Provenance("KB973917.log")
         )
 
-    inputs = TimelineInputs(
-        inventory=Inventory({}, None),
-        log_events=[log(datetime(9999, 12, 31, 23, 59, tzinfo=UTC)), log(datetime.min.replace(tzinfo=UTC)),
-                    log(datetime(2009, 12, 9, 10, tzinfo=UTC))],
+    facts = Facts(
+        {},
+        log_events=(log(datetime(9999, 12, 31, 23, 59, tzinfo=UTC)), log(datetime.min.replace(tzinfo=UTC)),
+                    log(datetime(2009, 12, 9, 10, tzinfo=UTC))),
     )
-    timeline = build_timeline(inputs, load_event_catalog())
+    timeline = build_timeline(facts, Knowledge((), (), load_event_catalog(), (), ()))
     assert all(in_range(e.at) for e in timeline.entries if e.at is not None)
     assert any(g.what == "out-of-range times" and g.reason.startswith("2 time(s)") for g in timeline.gaps)

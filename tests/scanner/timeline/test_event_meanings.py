@@ -14,14 +14,18 @@ import pytest
 
 from scanner.errors import ProfileError
 from scanner.knowledge.events import load_event_catalog
-from scanner.model import EventRecord, Inventory, Provenance
+from scanner.knowledge.profiles import Knowledge
+from scanner.model import EventRecord, Provenance
+from scanner.model.facts_bundle import Facts
 from scanner.model.update_ids import is_title_list, title_update_ids, titles_in
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.timeline import build_timeline
 from scanner.timeline.observe import Observation
 from scanner.timeline.observe_events import from_events
 
 UTC = timezone.utc
 CATALOG = load_event_catalog()
+# The event catalog alone: no OS profile, no episode thresholds (events only, as the records give them).
+KNOWLEDGE = Knowledge((), (), CATALOG, (), ())
 T0 = datetime(2011, 9, 9, 7, 0, 52, tzinfo=UTC)
 XP22 = ("15", "\n- Update for Windows XP (KB898461)\n- Microsoft Windows Installer 3.1")
 
@@ -134,7 +138,7 @@ def test_fused_install_entries_carry_update_ids_and_no_number_is_an_id() -> None
         record("Windows Update Agent", 19, "Microsoft Windows Installer 3.1", at=T0 - timedelta(minutes=1)),
         record("Windows Update Agent", 22, *XP22),
     ]
-    timeline = build_timeline(TimelineInputs(Inventory({}, None), events=events), CATALOG)
+    timeline = build_timeline(Facts({}, events=tuple(events)), KNOWLEDGE)
     by_subject = {e.subject: e for e in timeline.entries}
     assert set(by_subject) == {"KB898461", "Microsoft Windows Installer 3.1"}
     assert by_subject["KB898461"].update_ids == ("KB898461",)
@@ -157,9 +161,7 @@ def test_fused_install_entries_carry_update_ids_and_no_number_is_an_id() -> None
 def test_6009_gives_the_sp_level_of_each_boot(strings: tuple[str, ...], level: int | None) -> None:
     [boot] = observe(record("EventLog", 6009, *strings))
     assert (boot.group, boot.sp_level) == ("boot", level)
-    timeline = build_timeline(
-        TimelineInputs(Inventory({}, None), events=[record("EventLog", 6009, *strings)]), CATALOG
-    )
+    timeline = build_timeline(Facts({}, events=(record("EventLog", 6009, *strings),)), KNOWLEDGE)
     [entry] = timeline.entries
     assert (entry.kind, entry.sp_level) == ("reboot", level)
 
@@ -176,7 +178,7 @@ def test_without_a_zone_the_6008_local_time_taken_as_utc_is_a_gap() -> None:
     """An evtx-only triage folder has no SYSTEM hive: the UTC shown for 6008 is an assumption, said so."""
     strings = ("1:34:44 PM", "\u200e8/\u200e25/\u200e2015", "", "", "934", "", "")
     event = record("EventLog", 6008, *strings, at=datetime(2015, 8, 25, 20, 0, tzinfo=UTC))
-    timeline = build_timeline(TimelineInputs(Inventory({}, None), events=[event]), CATALOG)
+    timeline = build_timeline(Facts({}, events=(event,)), KNOWLEDGE)
     [gap] = [g for g in timeline.gaps if g.what == "event local times"]
     assert "taken as UTC" in gap.reason and gap.sources == (Provenance("x.evt", "r1"),)
 

@@ -8,16 +8,17 @@ without a public sample (scanner/collectors/logs/leftbehind.py says which).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from scanner.collectors.logs.leftbehind import left_behind
 from scanner.collectors.logs.updateexe import parse_updateexe
 from scanner.collectors.uninstall import UninstallFolder
 from scanner.knowledge.events import load_event_catalog
+from scanner.knowledge.profiles import Knowledge
 from scanner.model import (
     EventRecord,
     FileLeftBehind,
-    Inventory,
     LogEvent,
     Provenance,
     SourceTime,
@@ -25,8 +26,9 @@ from scanner.model import (
     TimelineSource,
     UpdateRecord,
 )
+from scanner.model.facts_bundle import Facts
 from scanner.model.versions import FileVersion
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.timeline import Timeline, build_timeline
 from scanner.timeline.fuse import UNNUMBERED_SP, fuse
 from scanner.timeline.observe import Observation
 from scanner.timeline.observe_logs import from_logs
@@ -34,7 +36,8 @@ from scanner.timeline.observe_logs import from_logs
 UTC = timezone.utc
 SYSEVT = "WINDOWS\\system32\\config\\SysEvent.Evt"
 SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
-CATALOG = load_event_catalog()
+# The event catalog alone: no OS profile numbers service packs by file versions, no episode is looked for.
+KNOWLEDGE = Knowledge((), (), load_event_catalog(), (), ())
 
 
 def t(text: str) -> datetime:
@@ -76,8 +79,13 @@ def hotfix_record(kb: str, written: datetime) -> UpdateRecord:
     )
 
 
-def run(inv: Inventory, events: list[EventRecord] = (), logs: list[LogEvent] = ()):  # type: ignore[assignment]
-    return build_timeline(TimelineInputs(inventory=inv, events=list(events), log_events=list(logs)), CATALOG)
+def run(
+    facts: Facts,
+    events: list[EventRecord] = (),  # type: ignore[assignment]
+    logs: list[LogEvent] = (),  # type: ignore[assignment]
+    knowledge: Knowledge = KNOWLEDGE,
+) -> Timeline:
+    return build_timeline(facts.adding(events=events, log_events=logs), knowledge)
 
 
 # -- re-installs ------------------------------------------------------------------------------------------
@@ -85,8 +93,8 @@ def run(inv: Inventory, events: list[EventRecord] = (), logs: list[LogEvent] = (
 
 def test_a_reinstall_hours_later_is_its_own_entry_linked_to_the_same_update() -> None:
     first, second = t("2008-10-24T07:31:15"), t("2008-10-24T13:02:40")
-    inv = Inventory({}, system(), updates=[hotfix_record("KB958644", second + timedelta(seconds=5))])
-    timeline = run(inv, [ntservicepack("KB958644", first, 1), ntservicepack("KB958644", second, 2)])
+    facts = Facts({}, system(), updates=(hotfix_record("KB958644", second + timedelta(seconds=5)),))
+    timeline = run(facts, [ntservicepack("KB958644", first, 1), ntservicepack("KB958644", second, 2)])
     entries = [e for e in timeline.entries if "KB958644" in e.update_ids]
     assert [e.at for e in entries] == [first, second]
     assert {e.subject for e in entries} == {"KB958644"}
@@ -105,7 +113,7 @@ def test_two_update_exe_sessions_minutes_apart_are_two_runs() -> None:
         "7.250: Update.exe extended error code = 0x0",
     ]
     events = parse_updateexe(lines, "WINDOWS\\KB958644.log", None).events
-    timeline = run(Inventory({}, system()), logs=events)
+    timeline = run(Facts({}, system()), logs=events)
     entries = [e for e in timeline.entries if e.subject == "KB958644"]
     assert [e.at for e in entries] == [t("2008-10-24T07:31:15"), t("2008-10-24T07:40:02")]
     assert all(e.outcome is not None and e.outcome.result == "success" for e in entries)
@@ -114,17 +122,19 @@ def test_two_update_exe_sessions_minutes_apart_are_two_runs() -> None:
 def test_one_long_service_pack_run_stays_one_entry() -> None:
     # The backup folder is created at the start, 4377 is logged at the end, 50 minutes later.
     start, end = t("2007-06-12T02:00:00"), t("2007-06-12T02:50:00")
-    inv = Inventory({}, system())
-    inv.uninstall_folders = [
-        UninstallFolder(
-            "WINDOWS\\$NtServicePackUninstall$",
-            None,
-            start,
-            start,
-            (),
-            (Provenance("WINDOWS\\$NtServicePackUninstall$", "MFT entry 77"),),
-        )
-    ]
+    facts = Facts({}, system())
+    facts = facts.adding(
+        uninstall_folders=[
+            UninstallFolder(
+                "WINDOWS\\$NtServicePackUninstall$",
+                None,
+                start,
+                start,
+                (),
+                (Provenance("WINDOWS\\$NtServicePackUninstall$", "MFT entry 77"),),
+            )
+        ]
+    )
     record = EventRecord(
         "System",
         "NtServicePack",
@@ -135,7 +145,7 @@ def test_one_long_service_pack_run_stays_one_entry() -> None:
         ("Windows Server 2003", "Service Pack 2"),
         source=Provenance(SYSEVT, "record 9"),
     )
-    timeline = run(inv, [record])
+    timeline = run(facts, [record])
     [entry] = [e for e in timeline.entries if e.kind == "service-pack"]
     assert (entry.at, entry.end, entry.sp_level, entry.subject) == (start, end, 2, "Service Pack 2")
 
@@ -162,7 +172,7 @@ def test_the_svcpack_banner_numbers_the_sp_and_the_outcome_is_typed() -> None:
     assert end.outcome is not None
     assert (end.outcome.result, end.outcome.files_replaced) == ("cancelled", 1)
     assert (end.outcome.return_code, end.outcome.extended_error) == (0x643, 0xF00D)
-    [entry] = [e for e in run(Inventory({}, system()), logs=events).entries if e.kind == "service-pack"]
+    [entry] = [e for e in run(Facts({}, system()), logs=events).entries if e.kind == "service-pack"]
     assert (entry.subject, entry.sp_level, entry.outcome) == ("Service Pack 2", 2, end.outcome)
 
 
@@ -245,7 +255,7 @@ def test_an_unnumbered_service_pack_keeps_no_number_and_a_gap_says_so() -> None:
         "900.000: Update.exe extended error code = 0x0",
     ]
     events = parse_updateexe(lines, "WINDOWS\\svcpack.log", None).events
-    timeline = run(Inventory({}, system(csd=None, level=0)), logs=events)
+    timeline = run(Facts({}, system(csd=None, level=0)), logs=events)
     [sp] = [e for e in timeline.entries if e.kind == "service-pack"]
     assert (sp.sp_level, sp.subject) == (None, UNNUMBERED_SP)
     gaps = [g for g in timeline.gaps if g.what.startswith("service pack installed")]
@@ -333,7 +343,7 @@ def test_the_versions_of_the_files_it_copied_number_a_service_pack() -> None:
         "900.000: Update.exe extended error code = 0x0",
     ]
     events = parse_updateexe(lines, "WINDOWS\\svcpack.log", None).events
-    inv = Inventory({}, system(csd=None, level=0))
+    facts = Facts({}, system(csd=None, level=0))
     copied = t("2007-06-12T02:05:00")
 
     def copy(name: str, version: str) -> FileState:
@@ -351,11 +361,11 @@ def test_the_versions_of_the_files_it_copied_number_a_service_pack() -> None:
             sources=(Provenance(path, "MFT entry 1"),),
         )
 
-    inv.files = [copy("w3core.dll", "6.0.3790.3959"), copy("w3isapi.dll", "6.0.3790.3959")]
-    profile = load_knowledge().os_for(system())
-    assert profile is not None
-    inputs = TimelineInputs(inventory=inv, log_events=list(events), os_profile=profile)
-    timeline = build_timeline(inputs, CATALOG)
+    facts = facts.adding(files=[copy("w3core.dll", "6.0.3790.3959"), copy("w3isapi.dll", "6.0.3790.3959")])
+    # The OS profiles give the SP file baselines; still no episode is looked for.
+    knowledge = replace(KNOWLEDGE, os_profiles=load_knowledge().os_profiles)
+    assert knowledge.os_for(facts.system) is not None
+    timeline = run(facts, logs=events, knowledge=knowledge)
     [sp] = [e for e in timeline.entries if e.kind == "service-pack"]
     assert (sp.sp_level, sp.subject) == (2, "Service Pack 2")
     assert dict(sp.details)["sp_from"] == "the versions of 2 of 2 file(s) it copied"

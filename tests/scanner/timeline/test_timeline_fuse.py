@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from scanner.knowledge.events import load_event_catalog
+from scanner.knowledge.profiles import Knowledge
 from scanner.model import (
     EventRecord,
     FileState,
-    Inventory,
     LogEvent,
     Provenance,
     RecordedFile,
@@ -21,8 +21,9 @@ from scanner.model import (
     TimeZoneFacts,
     UpdateRecord,
 )
+from scanner.model.facts_bundle import Facts
 from scanner.model.versions import FileVersion
-from scanner.timeline import TimelineInputs, build_timeline
+from scanner.timeline import build_timeline
 
 UTC = timezone.utc
 SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
@@ -37,7 +38,8 @@ EASTERN = TimeZoneFacts(
     (0, 11, 0, 1, 2, 0, 0, 0),
     (0, 3, 0, 2, 2, 0, 0, 0),
 )
-CATALOG = load_event_catalog()
+# The event catalog alone: no OS profile numbers service packs by file versions, no episode is looked for.
+KNOWLEDGE = Knowledge((), (), load_event_catalog(), (), ())
 
 
 def t(text: str) -> datetime:
@@ -108,28 +110,30 @@ def kb_log(kb: str, at: datetime) -> LogEvent:
     )
 
 
-def run(inv: Inventory, events: list[EventRecord] = (), logs: list[LogEvent] = ()):  # type: ignore[assignment]
-    return build_timeline(TimelineInputs(inventory=inv, events=list(events), log_events=list(logs)), CATALOG)
+def run(facts: Facts, events: list[EventRecord] = (), logs: list[LogEvent] = ()):  # type: ignore[assignment]
+    return build_timeline(facts.adding(events=events, log_events=logs), KNOWLEDGE)
 
 
 def test_one_install_with_four_kinds_of_source_is_one_entry() -> None:
     start, done = t("2009-12-09T15:40:00"), t("2009-12-09T15:41:15")
-    inv = Inventory({}, system(), updates=[hotfix("KB973917", done, t("2009-12-09T05:00:00"))])
+    facts = Facts({}, system(), updates=(hotfix("KB973917", done, t("2009-12-09T05:00:00")),))
     folder_time = start + timedelta(seconds=20)
     from scanner.collectors.uninstall import UninstallFolder
 
-    inv.uninstall_folders = [
-        UninstallFolder(
-            "WINDOWS\\$NtUninstallKB973917$",
-            "KB973917",
-            folder_time,
-            folder_time,
-            (),
-            (Provenance("WINDOWS\\$NtUninstallKB973917$", "MFT entry 88"),),
-        )
-    ]
+    facts = facts.adding(
+        uninstall_folders=[
+            UninstallFolder(
+                "WINDOWS\\$NtUninstallKB973917$",
+                "KB973917",
+                folder_time,
+                folder_time,
+                (),
+                (Provenance("WINDOWS\\$NtUninstallKB973917$", "MFT entry 88"),),
+            )
+        ]
+    )
     timeline = run(
-        inv,
+        facts,
         [event("NtServicePack", 4377, done, "Windows Server 2003", "KB973917")],
         [kb_log("KB973917", start)],
     )
@@ -142,9 +146,9 @@ def test_one_install_with_four_kinds_of_source_is_one_entry() -> None:
 
 def test_a_reinstall_weeks_later_is_a_second_entry() -> None:
     first, second = t("2008-10-24T07:31:15"), t("2008-11-20T09:00:00")
-    inv = Inventory({}, system(), updates=[hotfix("KB958644", second, t("2008-11-20T05:00:00"))])
+    facts = Facts({}, system(), updates=(hotfix("KB958644", second, t("2008-11-20T05:00:00")),))
     timeline = run(
-        inv,
+        facts,
         [
             event("NtServicePack", 4377, first, "Windows Server 2003", "KB958644", number=1),
             event("NtServicePack", 4377, second, "Windows Server 2003", "KB958644", number=2),
@@ -157,8 +161,8 @@ def test_a_reinstall_weeks_later_is_a_second_entry() -> None:
 def test_a_registry_date_a_day_off_is_a_conflict_not_a_second_entry() -> None:
     # Written in Pacific time (10/23 20:10 local) but read with today's GMT rule: the day before the event.
     done = t("2008-10-24T03:11:15")
-    inv = Inventory({}, system(None), updates=[hotfix("KB958644", done, t("2008-10-23T00:00:00"))])
-    timeline = run(inv, [event("NtServicePack", 4377, done, "Windows Server 2003", "KB958644")])
+    facts = Facts({}, system(None), updates=(hotfix("KB958644", done, t("2008-10-23T00:00:00")),))
+    timeline = run(facts, [event("NtServicePack", 4377, done, "Windows Server 2003", "KB958644")])
     [entry] = [e for e in timeline.entries if e.subject == "KB958644"]
     assert entry.at == done
     assert len(entry.conflicts) == 1 and "3.2 h before 2008-10-24 03:11:15 UTC" in entry.conflicts[0]
@@ -167,9 +171,9 @@ def test_a_registry_date_a_day_off_is_a_conflict_not_a_second_entry() -> None:
 
 def test_shutdown_and_boot_records_are_one_reboot_at_the_boot() -> None:
     boot = t("2009-12-09T15:46:00")
-    inv = Inventory({}, system())
+    facts = Facts({}, system())
     timeline = run(
-        inv,
+        facts,
         [
             event("EventLog", 6006, boot - timedelta(seconds=95), number=1),
             event("EventLog", 6009, boot, "5.02.", "3790", "Service Pack 2", "Uniprocessor Free", number=2),
@@ -182,16 +186,16 @@ def test_shutdown_and_boot_records_are_one_reboot_at_the_boot() -> None:
 
 
 def test_an_unexpected_shutdown_is_dated_by_its_local_time_text() -> None:
-    inv = Inventory({}, system())
+    facts = Facts({}, system())
     record = event("EventLog", 6008, t("2009-12-10T13:00:04"), "11:30:00 AM", "12/9/2009")
-    [entry] = run(inv, [record]).entries
+    [entry] = run(facts, [record]).entries
     assert entry.kind == "unexpected-shutdown"
     assert entry.at == t("2009-12-09T16:30:00")  # 11:30 EST = 16:30 UTC
 
 
 def test_dr_watson_log_and_its_event_are_one_crash() -> None:
     when = t("2003-07-01T08:15:30")
-    inv = Inventory({}, system())
+    facts = Facts({}, system())
     log = LogEvent(
         "drwatson",
         "crash",
@@ -203,7 +207,7 @@ def test_dr_watson_log_and_its_event_are_one_crash() -> None:
         Provenance("Documents and Settings\\All Users\\Documents\\DrWatson\\drwtsn32.log", "line 3"),
     )
     timeline = run(
-        inv,
+        facts,
         [event("DrWatson", 4097, when + timedelta(seconds=2), "inetinfo.exe", "c0000005", "0x6b9c2a10")],
         [log],
     )
@@ -215,39 +219,41 @@ def test_dr_watson_log_and_its_event_are_one_crash() -> None:
 def test_files_join_the_install_that_made_them_and_strays_are_file_replaced() -> None:
     start = t("2009-12-09T15:40:00")
     recorded = (RecordedFile("w3core.dll", "6.0.3790.4611", "%SystemRoot%\\system32\\inetsrv"),)
-    inv = Inventory(
+    facts = Facts(
         {},
         system(),
-        updates=[hotfix("KB973917", start + timedelta(seconds=75), t("2009-12-09T05:00:00"), recorded)],
+        updates=(hotfix("KB973917", start + timedelta(seconds=75), t("2009-12-09T05:00:00"), recorded),),
     )
     prov = Provenance("WINDOWS\\system32\\inetsrv\\w3core.dll", "MFT entry 301")
-    inv.files = [
-        FileState(
-            "WINDOWS\\system32\\inetsrv\\w3core.dll",
-            FileVersion(6, 0, 3790, 4611),
-            None,
-            None,
-            None,
-            1,
-            None,
-            None,
-            start + timedelta(seconds=40),
-            sources=(prov,),
-        ),
-        FileState(
-            "WINDOWS\\system32\\inetsrv\\asp.dll",
-            FileVersion(6, 0, 3790, 1830),
-            None,
-            None,
-            None,
-            1,
-            None,
-            None,
-            t("2005-06-14T19:22:45"),
-            sources=(Provenance("WINDOWS\\system32\\inetsrv\\asp.dll", "MFT entry 302"),),
-        ),
-    ]
-    timeline = run(inv, logs=[kb_log("KB973917", start)])
+    facts = facts.adding(
+        files=[
+            FileState(
+                "WINDOWS\\system32\\inetsrv\\w3core.dll",
+                FileVersion(6, 0, 3790, 4611),
+                None,
+                None,
+                None,
+                1,
+                None,
+                None,
+                start + timedelta(seconds=40),
+                sources=(prov,),
+            ),
+            FileState(
+                "WINDOWS\\system32\\inetsrv\\asp.dll",
+                FileVersion(6, 0, 3790, 1830),
+                None,
+                None,
+                None,
+                1,
+                None,
+                None,
+                t("2005-06-14T19:22:45"),
+                sources=(Provenance("WINDOWS\\system32\\inetsrv\\asp.dll", "MFT entry 302"),),
+            ),
+        ]
+    )
+    timeline = run(facts, logs=[kb_log("KB973917", start)])
     kb = next(e for e in timeline.entries if e.subject == "KB973917")
     assert any(s.type == "file" for s in kb.sources)
     stray = next(e for e in timeline.entries if e.kind == "file-replaced")
