@@ -61,8 +61,9 @@ def run(
     progress("fusing the timeline")
     tl, inv = fuse(facts, knowledge)
     progress("applying the rules")
-    findings, rule_gaps = run_rules(inv, tl.entries, list(facts.log_events), knowledge)
-    diagnosis = diagnose(inv, tl.entries, findings, knowledge)
+    entries = list(tl.entries)
+    findings, rule_gaps = run_rules(inv, entries, list(facts.log_events), knowledge)
+    diagnosis = diagnose(inv, entries, findings, knowledge)
     return ScanResult(
         inv,
         tl,

@@ -131,6 +131,6 @@ def timeline(
             source, parent=parent, system=system_index, profiles_dir=profiles_dir, progress=progress
         )
     with report_out(output) as out:
-        FORMATS[fmt](_Report(fused.between(start, stop), fused.gaps, err, verbosity() > 0), out)
+        FORMATS[fmt](_Report(fused.between(start, stop), list(fused.gaps), err, verbosity() > 0), out)
     if fmt != "text":
         warn_gaps(err, fused.gaps)

@@ -9,6 +9,7 @@ five times in three minutes) is one line. The text report (``scan_text``) and th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 from scanner.diagnose import ScanResult
@@ -31,7 +32,7 @@ _LAST_ENTRIES = 15
 _MAX_ROUTINE_SHOWN = 10
 
 
-def trigger_entry(entries: list[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
+def trigger_entry(entries: Iterable[TimelineEntry], d: Diagnosis) -> TimelineEntry | None:
     """The install entry of the trigger update: the latest one at or before the onset."""
     if not d.trigger:
         return None

@@ -28,12 +28,20 @@ from scanner.timeline.observe_logs import from_logs
 from scanner.timeline.observe_traffic import from_traffic
 
 
-@dataclass
+@dataclass(frozen=True)
 class Timeline:
-    """The fused timeline and what limits it."""
+    """The fused timeline and what limits it: entries in the timeline's one order, then its gaps.
 
-    entries: list[TimelineEntry]
-    gaps: list[Gap]
+    Frozen like the facts it is fused from: the rules, the diagnosis and every report read one timeline, so
+    none may reorder or extend what another reads. Lists given (a test's hand-built timeline) become tuples.
+    """
+
+    entries: tuple[TimelineEntry, ...]
+    gaps: tuple[Gap, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entries", tuple(self.entries))
+        object.__setattr__(self, "gaps", tuple(self.gaps))
 
     def between(self, since: datetime | None, until: datetime | None) -> list[TimelineEntry]:
         """Entries whose time (or span) touches ``[since, until]``; undated entries only without bounds."""
@@ -97,7 +105,7 @@ def build_timeline(facts: Facts, knowledge: Knowledge) -> Timeline:
             "shutdown time) were taken as UTC",
             tuple(o.source.provenance for o in local[:5]),
         ))
-    return Timeline(entries, gaps)
+    return Timeline(tuple(entries), tuple(gaps))
 
 
 def _with_sp_levels(
