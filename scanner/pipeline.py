@@ -71,7 +71,6 @@ def run(
         diagnosis,
         [*inv.gaps, *tl.gaps, *rule_gaps],
         components=component_levels(inv, knowledge),
-        traffic=list(facts.traffic),
         facts=facts,
     )
 

@@ -1,7 +1,8 @@
 """The diagnosis stage: findings + timeline -> the verdict (onset, trigger, latent cause, remediation).
 
 ``ScanResult`` is what ``scan`` hands to every report writer: the inventory, the fused timeline, the findings
-and the diagnosis, plus every gap. Reports read it; they never reach back upstream.
+and the diagnosis, plus every gap, and the collected facts themselves. Reports read it; they never reach back
+upstream. What the facts already hold (the IIS traffic days) is read from them, not copied beside them.
 """
 
 from __future__ import annotations
@@ -23,5 +24,10 @@ class ScanResult:
         default_factory=list
     )  # inventory gaps + timeline gaps + what rules could not check
     components: list[ComponentLevels] = field(default_factory=list)  # each profile file against the baseline
-    traffic: list[TrafficDay] = field(default_factory=list)  # IIS log days, hourly counts for the plot
     facts: Facts | None = None  # everything the collectors found (``inventory`` is its JSON view)
+
+    @property
+    def traffic(self) -> tuple[TrafficDay, ...]:
+        """The IIS log days (hourly counts for the plot and the strip): the facts' own; none without facts (a
+        hand-built result)."""
+        return self.facts.traffic if self.facts is not None else ()

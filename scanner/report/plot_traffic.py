@@ -72,7 +72,7 @@ def _errors_before(days: Iterable[TrafficDay], hour: datetime, onset: datetime) 
     return round(before)
 
 
-def traffic_bars(days: list[TrafficDay], onset: datetime | None, last_good: datetime | None) -> list[Bar]:
+def traffic_bars(days: Iterable[TrafficDay], onset: datetime | None, last_good: datetime | None) -> list[Bar]:
     """The bars to draw: one per logged hour, the onset hour split at the onset (see the module docstring)."""
     hours, requests, errors = hourly_traffic(days)
     bars = []

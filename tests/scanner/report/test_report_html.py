@@ -242,7 +242,8 @@ def _busy(result: ScanResult, hotfixes: int, days: int) -> ScanResult:
                        Provenance(f"WINDOWS\\system32\\LogFiles\\W3SVC1\\ex{day:%y%m%d}.log"))
         )  # fmt: skip
     entries.sort(key=lambda e: e.at or start)
-    return replace(result, timeline=Timeline(entries, result.timeline.gaps), traffic=traffic)
+    facts = replace(result.facts, traffic=tuple(traffic))  # the plot reads the facts' traffic days
+    return replace(result, timeline=Timeline(entries, result.timeline.gaps), facts=facts)
 
 
 def test_thousands_of_hotfixes_and_a_busy_year_stay_a_few_megabytes() -> None:
