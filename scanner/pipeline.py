@@ -5,6 +5,11 @@ once per run). :func:`inventory`, :func:`timeline` and :func:`scan` are what the
 after the inventory collectors, after the timeline, or go all the way; each takes ``knowledge`` (loaded from
 ``profiles_dir`` when None). The collectors themselves, and their order, are
 :data:`scanner.collectors.chain.COLLECTORS`; the domain work is theirs, not this module's.
+
+Between the stages pass frozen values, each built once: :func:`collect` returns the one
+:class:`~scanner.model.facts_bundle.Facts`; :func:`fuse` hands it whole to the timeline, which takes from the
+knowledge what applies to this system; the :class:`~scanner.diagnose.ScanResult` keeps the facts, so what
+they hold (the IIS traffic days) is not copied again beside them.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ def run(
 ) -> ScanResult:
     """The scan: open the evidence, collect, fuse the timeline, apply the rules, diagnose.
 
-    ``hash_evidence`` adds the SHA-256 of every evidence file to ``inventory.source["sha256"]`` (a full read
-    of the evidence, so only on request).
+    The rules and the diagnosis read the timeline's entries as one list (their signatures predate the frozen
+    timeline); the result keeps the facts themselves. ``hash_evidence`` adds the SHA-256 of every evidence
+    file to ``inventory.source["sha256"]`` (a full read of the evidence, so only on request).
     """
     facts = collect(source, knowledge, COLLECTORS, parent=parent, system=system, progress=progress)
     if hash_evidence:

@@ -7,6 +7,9 @@ added (:meth:`Facts.adding`), so the order of the tuple is the order of every li
 
 The attribute names are the ones the rules and the timeline read (``updates``, ``files``, ...), and the JSON
 contracts are unchanged: :meth:`Facts.inventory` gives the ``Inventory`` the inventory and scan JSON print.
+The timeline takes this value whole (``scanner.timeline.build_timeline(facts, knowledge)``) and the scan
+result keeps it (``ScanResult.facts``; its ``traffic`` is these facts' own), so nothing is copied into a
+second bag on the way.
 """
 
 from __future__ import annotations
