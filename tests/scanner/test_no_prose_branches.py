@@ -80,7 +80,7 @@ def _tests(node: ast.AST) -> Iterator[tuple[str, ast.expr]]:
         for generator in node.generators:
             for test in generator.ifs:
                 for operand in _and_operands(test):
-                    if ast.dump(operand) != shown:  # ``x.summary for x in xs if x.summary``: printing, see above
+                    if ast.dump(operand) != shown:  # filtering on the text it prints: see above
                         yield "comprehension filter", operand
     elif isinstance(node, ast.DictComp):
         for generator in node.generators:
