@@ -30,7 +30,7 @@ T = TypeVar("T")
 Writer = Callable[[T, IO[str]], None]
 
 #: Text written to a pipe or a file wraps at this width (a terminal uses its own): long lines break on word
-#: boundaries with a hanging indent (scanner/report/text.py ``line``), nothing is cut with an ellipsis.
+#: boundaries with a hanging indent (scanner/render/text.py ``line``), nothing is cut with an ellipsis.
 PIPE_WIDTH = 80
 
 

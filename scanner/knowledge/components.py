@@ -27,7 +27,6 @@ __all__ = [  # the toolkit's names are imported from here by the other loaders (
     "TomlSource",
     "check_table",
     "collect_components",
-    "declared_component_ids",
     "default_profiles_dir",
     "load_components",
     "read_toml",
@@ -202,13 +201,22 @@ def _folders(src: TomlSource, raw: list[dict[str, Any]], errors: list[str]) -> t
     return tuple(folders)
 
 
-def collect_components(profiles_dir: Path | None, errors: list[str]) -> list[Component]:
-    """Load every ``components/*.toml``, appending every problem to ``errors`` (``file:line: message``)."""
+def collect_components(
+    profiles_dir: Path | None, errors: list[str], declared: set[str] | None = None
+) -> list[Component]:
+    """Load every ``components/*.toml``, appending every problem to ``errors`` (``file:line: message``).
+
+    ``declared`` (when given) receives every id a file declares, valid or not: a broken component is
+    reported once, by this loader, not again as a dangling reference from a rule or an interaction. It is
+    filled here, from the same parse, so each file is read once per load.
+    """
     folder = (profiles_dir or default_profiles_dir()) / "components"
     components: list[Component] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.toml")):
         src = read_toml(path, errors)
+        if src is not None and declared is not None and isinstance(src.data.get("id"), str):
+            declared.add(src.data["id"])
         component = _component(src, errors) if src is not None else None
         if component is None:
             continue
@@ -219,17 +227,6 @@ def collect_components(profiles_dir: Path | None, errors: list[str]) -> list[Com
         seen[component.id] = component.source
         components.append(component)
     return components
-
-
-def declared_component_ids(profiles_dir: Path) -> set[str]:
-    """Every component id a file declares, valid or not: a broken component is reported once, by its own
-    loader, not again as a dangling reference from an interaction."""
-    ids = set()
-    for path in sorted((profiles_dir / "components").glob("*.toml")):
-        src = read_toml(path, [])
-        if src is not None and isinstance(src.data.get("id"), str):
-            ids.add(src.data["id"])
-    return ids
 
 
 def load_components(profiles_dir: Path | None = None) -> list[Component]:

@@ -19,7 +19,6 @@ from scanner.knowledge.components import (
     TomlSource,
     check_table,
     collect_components,
-    declared_component_ids,
     default_profiles_dir,
     read_toml,
 )
@@ -276,7 +275,8 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     if not folder.is_dir():
         raise ProfileError(f"{folder}: profiles directory not found")
     os_profiles = collect_os_profiles(folder, errors)
-    components = collect_components(folder, errors)
+    declared: set[str] = set()  # every component id a file declares, valid or not
+    components = collect_components(folder, errors, declared)
     events = EventCatalog(())
     try:
         events = load_event_catalog(folder)
@@ -284,10 +284,9 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
         errors.extend(str(problem) for problem in exc.problems)
     check_component_versions(components, os_profiles, errors)
     os_ids = {p.id for p in os_profiles}
-    rules = _collect_rules(folder, declared_component_ids(folder), os_ids, errors)
-    # Interactions resolve against every id a file declares, even one with other errors, so a broken rule or
-    # component is reported once rather than again as a dangling reference.
-    declared = declared_component_ids(folder)
+    # Rules and interactions resolve against every id a file declares, even one with other errors, so a
+    # broken rule or component is reported once rather than again as a dangling reference.
+    rules = _collect_rules(folder, declared, os_ids, errors)
     interactions = _collect_interactions(folder, declared, RULE_IDS, os_ids, errors)
     updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
     episodes = collect_episode_rules(folder, errors)

@@ -74,7 +74,7 @@ def load_windows(profiles_dir: Path | None = None) -> Windows:
     errors: list[str] = []
     windows = collect_windows(profiles_dir, errors)
     if windows is None or errors:
-        raise ProfileError("; ".join(errors))
+        raise ProfileError(errors)
     return windows
 
 

@@ -17,8 +17,8 @@ Where a record's JSON departs from "its fields, in order", the record says so on
 ``dataclasses.field(metadata=...)``: key *order* is a property of the whole record (golden files are text, and
 several contracts emit keys in an order other than the fields'), so a class-level spec is the one place that
 can say it; and the field declarations stay plain, which keeps the constructors (and the merges of the
-helpers who add fields to these records) untouched. ``tests/scanner/test_codec.py`` checks that every shape
-names real fields.
+helpers who add fields to these records) untouched. ``tests/scanner/model/test_codec.py`` checks that every
+shape names real fields.
 
 The stdlib is enough: ``dataclasses.fields`` + ``typing.get_type_hints`` give each class a plan (checked
 once), turned into one generated function per class, as ``dataclasses`` generates ``__init__``. msgspec was

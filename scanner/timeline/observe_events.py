@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import datetime
 
 from scanner.knowledge.events import EventCatalog, EventMeaning
@@ -61,10 +62,21 @@ def from_events(
         yield from _observe(record, meaning, tz, hostname)
 
 
+def _unmarked(record: EventRecord) -> EventRecord:
+    """The record with the direction marks of its insertion strings and named values removed: they are
+    layout (Windows writes them around dates and names), not text, so a summary filled from them leaves them
+    out."""
+    strings = tuple(_MARKS.sub("", value) for value in record.strings)
+    data = tuple((name, _MARKS.sub("", value)) for name, value in record.data)
+    if (strings, data) == (record.strings, record.data):
+        return record
+    return replace(record, strings=strings, data=data)
+
+
 def _observe(
     record: EventRecord, meaning: EventMeaning, tz: TimeZoneFacts | None, hostname: str
 ) -> Iterator[Observation]:
-    text = _MARKS.sub("", meaning.render(meaning.summary, record))  # marks are layout, not text
+    text = meaning.render(meaning.summary, _unmarked(record))
     stale = " (past the stale header)" if record.past_stale_header else ""
     says = f"{record.provider} {record.event_id}: {text}{stale}"
     ref = EventRef(record.log, record.provider, record.event_id, record.record_number)

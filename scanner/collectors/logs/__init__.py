@@ -35,10 +35,14 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
 
 
 class Line(NamedTuple):
-    """One physical line: its 1-based number, its text without the line end, and what is wrong with it."""
+    """One physical line: its 1-based number, its raw text without the line end, and what is wrong with it.
+
+    ``raw`` is the artefact's own bytes decoded, the parsers' input; it is not text written for people (the
+    ``text`` of a fact), so parsing it is the collector's job, not a decision read back from prose.
+    """
 
     number: int
-    text: str
+    raw: str
     problem: str | None  # None | "nul" | "control" | "overlong"
 
 
@@ -118,7 +122,7 @@ class Tally:
             self.lines += 1
             if line.problem:
                 self.bad(line)
-            elif line.text.strip():
+            elif line.raw.strip():
                 yield line
 
     def add(self, event: LogEvent) -> None:
@@ -147,7 +151,7 @@ def event(log: str, what: str, at: datetime | None, subject: str | None, line: L
     """A LogEvent located at ``line`` of ``artifact`` (precision "second" when timed)."""
     return LogEvent(
         log=log, what=what, at=at, precision="second" if at is not None else None, subject=subject,
-        text=line.text.strip(), details=tuple((k, v) for k, v in details.items() if v),
+        text=line.raw.strip(), details=tuple((k, v) for k, v in details.items() if v),
         source=Provenance(artifact, f"line {line.number}", note),
         # typed copies of what the parser itself extracted on file lines (issue 14: rules read these)
         file_path=details.get("volume_path", "").lower() or None, file_version=details.get("version") or None,

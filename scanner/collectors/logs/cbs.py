@@ -154,7 +154,7 @@ def parse_cbs(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZoneFacts
         if line.problem:
             p.tally.bad(line)
             continue
-        text = line.text
+        text = line.raw
         if not text.strip():
             continue
         m = _LINE.match(text)

@@ -63,6 +63,11 @@ class _Run:
     last_local: str
     details: dict[str, str] = field(default_factory=dict)
     components: list[str] = field(default_factory=list)
+    # A setupapi section's typed identity (its details show them to people): the section kind from its
+    # header, and the program and command line of its first "Executing" line.
+    kind: str = ""
+    program: str | None = None
+    command_line: str | None = None
     events: list[tuple[str, Line, datetime | None, str | None, dict[str, str]]] = field(default_factory=list)
     failed: bool = False
     files: int = 0
@@ -136,7 +141,7 @@ def parse_iis_setup(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZon
     """Parse ``iis5.log`` / ``iis6.log`` (see the module docstring); ``artifact`` names the component."""
     p = _IisParser(artifact, tz, max_events)
     for line in p.tally.readable(source):
-        m = _OC.match(line.text.strip())
+        m = _OC.match(line.raw.strip())
         f = [int(g) for g in m.groups()[:6]] if m else []
         local = wall_clock(f[2], f[0], f[1], f[3], f[4], f[5]) if m else None
         if m is None or local is None:
@@ -153,9 +158,10 @@ class _SetupApiParser(_Base):
         if run is None:
             return
         log = self.name.rsplit(".", 1)[0]  # setupapi / updspapi
-        subject = run.details.get("program") or run.details.get("kind") or None
+        subject = run.program or run.kind or None
         basis = {"local_time": run.local, "time_basis": "section header"}
-        start = {**run.details, "local_time": run.local}
+        command = {"program": run.program, "command_line": run.command_line or ""} if run.program else {}
+        start = {**run.details, **command, "local_time": run.local}
         run.events = [(w, ln, at, subject, start) if w == "install-start" else (w, ln, at, s, d)
                       for w, ln, at, s, d in run.events]
         run.events.append(("install-end", run.last, run.at, subject, {
@@ -170,7 +176,7 @@ class _SetupApiParser(_Base):
             self.tally.events[-1] = replace(self.tally.events[-1], outcome=outcome)
 
     def line(self, line: Line) -> None:
-        text = line.text.strip()
+        text = line.raw.strip()
         if m := _SECTION.match(text):
             f = [int(g) for g in m.groups()[:6]]
             local = wall_clock(*f)
@@ -180,7 +186,9 @@ class _SetupApiParser(_Base):
             self.close()
             at = local_to_utc(local, self.tz)
             self.run = _Run(line, at, _stamp(local), line, at, _stamp(local))
-            self.run.details = {"pid": m.group(7), "sequence": m.group(8), "kind": (m.group(9) or "").strip()}
+            kind = (m.group(9) or "").strip()
+            self.run.details = {"pid": m.group(7), "sequence": m.group(8), "kind": kind}
+            self.run.kind = kind
             self.buffer("install-start", line, at, None, {})
             return
         if text.startswith("[") and text.lower() != "[setupapi log]":
@@ -194,9 +202,9 @@ class _SetupApiParser(_Base):
         if m := _COMMAND.match(text):
             command = m.group(1) or m.group(3) or ""
             program = m.group(2) or (command.split()[0] if command.split() else "")
-            if "program" not in run.details and program:
-                run.details["program"] = program.rsplit("\\", 1)[-1]
-                run.details["command_line"] = command
+            if run.program is None and program:
+                run.program = program.rsplit("\\", 1)[-1]
+                run.command_line = command
         elif m := _COPY.match(text):
             run.files += 1
             if m.group(3) and len(run.delayed) < self.tally.max_events:
@@ -207,7 +215,7 @@ class _SetupApiParser(_Base):
         elif m := _ERROR.match(text):
             run.failed = True
             code = _ERROR_CODE.search(m.group(2))
-            subject = run.details.get("program") or run.details.get("kind") or None
+            subject = run.program or run.kind or None
             self.buffer("error", line, run.at, subject, {
                 **basis, "id": m.group(1), "code": code.group(1) if code else "", "message": m.group(2)})
 
@@ -220,7 +228,7 @@ def parse_setupapi(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZone
         p.tally.lines += 1
         if line.problem:
             p.tally.bad(line)
-        elif line.text.strip():
+        elif line.raw.strip():
             p.line(line)
     p.close()
     return p.tally.result()

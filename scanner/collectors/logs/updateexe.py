@@ -201,7 +201,7 @@ class _Parser:
         s.last_line, s.anchor_offset, s.last_offset = line, offset or 0, offset or 0
         s.anchor_utc = local_to_utc(local, self.tz)
         s.last_at, s.last_local = s.anchor_utc, _fmt_local(local)
-        text = line.text.split(":", 1)[1].strip() if offset is not None else line.text.strip()
+        text = line.raw.split(":", 1)[1].strip() if offset is not None else line.raw.strip()
         self.keep("install-start", line, s.anchor_utc, {"local_time": text})
         return True
 
@@ -219,7 +219,7 @@ class _Parser:
             at = shifted(s.anchor_utc, delta)
             local = _fmt_local(utc_to_local(at, self.tz)) if at is not None else ""
         s.last_at, s.last_local = at, local
-        base = {"local_time": local, "offset": line.text.split(":", 1)[0].strip()}
+        base = {"local_time": local, "offset": line.raw.split(":", 1)[0].strip()}
         self.classify(line, text, at, base)
 
     def classify(self, line: Line, text: str, at: datetime | None, base: dict[str, str]) -> None:
@@ -307,9 +307,9 @@ def parse_updateexe(source: BinaryIO | Iterable[str], artifact: str, tz: TimeZon
     """
     p = _Parser(artifact, tz, max_events)
     for line in p.tally.readable(source):
-        m = _OFFSET.match(line.text)
+        m = _OFFSET.match(line.raw)
         if m is None:
-            stamp = _STAMP.match(line.text.strip())
+            stamp = _STAMP.match(line.raw.strip())
             if stamp is None or not p.header(line, stamp, None):
                 p.tally.bad(line)
             continue

@@ -205,7 +205,7 @@ def parse_windowsupdate(source: BinaryIO | Iterable[str], artifact: str, tz: Tim
     """Parse ``WindowsUpdate.log`` (see the module docstring); ``tz`` is the image's zone (may be None)."""
     p = _Parser(artifact, tz, max_events)
     for line in p.tally.readable(source):
-        m = _LINE.match(line.text)
+        m = _LINE.match(line.raw)
         f = [int(g) for g in m.groups()[:6]] if m else []
         ms = int((m.group(7) or "0").ljust(3, "0")) * 1000 if m else 0
         local = wall_clock(f[0], f[1], f[2], f[3], f[4], f[5], ms) if m else None

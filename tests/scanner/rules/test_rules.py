@@ -348,7 +348,7 @@ def episodes(entries: list[TimelineEntry], inv: Inventory, knowledge: Knowledge)
 
 
 def package_state(update: str, at: str, state: str) -> TimelineEntry:
-    """A CBS package-state entry: the state is the typed ``record_state`` the onset reads (details show it)."""
+    """A CBS package-state entry: its state is the typed ``record_state`` the onset reads."""
     return replace(entry("package-state-change", update, at, {"state": state}), record_state=state)
 
 
