@@ -17,6 +17,7 @@ from typing import Any
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
 from scanner.model import (
+    INSTALL_KINDS,
     Evidence,
     FileState,
     FileVersion,
@@ -34,7 +35,6 @@ from scanner.model import (
 _OPTIONAL = re.compile(r"( ?)\((\{\w+\}(?:, \{\w+\})*)\)")
 _NAME = re.compile(r"\{(\w+)\}")
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
-INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from fixtures.factory.scenario import IMAGES_DIR as IMAGES
 import scanner
+from fixtures.factory.scenario import IMAGES_DIR as IMAGES
 from scanner import __version__
 from scanner.cli import cli
 from scanner.errors import ExitCode
