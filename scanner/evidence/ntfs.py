@@ -111,6 +111,22 @@ def search(directory: Any, name: str) -> Any:
     raise NtfsError(f"$I30 index of MFT entry {directory.segment} is deeper than {MAX_DEPTH} levels")
 
 
+def child(directory: Any, name: str) -> tuple[Any, str]:
+    """The live MFT record ``name`` names in ``directory`` and the name as stored on disk.
+
+    One step of :func:`resolve`, for a caller that already holds the directory (a component folder's
+    listing): the same search and the same stale-entry check, so a reused record is never read as the file.
+
+    Raises:
+        Missing: no such name, or the index entry names a stale record.
+    """
+    entry = search(directory, name)
+    record = entry.dereference()
+    if not in_use(record, entry):
+        raise Missing(name)
+    return record, entry.attribute.file_name
+
+
 def resolve(ntfs: Any, path: str) -> tuple[Any, str]:
     """Resolve a volume-relative path; returns the MFT record and the path as spelled on disk.
 
@@ -123,11 +139,11 @@ def resolve(ntfs: Any, path: str) -> tuple[Any, str]:
         raise Missing(path)
     node, names = ntfs.mft.root, []
     for part in parts:
-        entry = search(node, part)
-        node = entry.dereference()
-        if not in_use(node, entry):
-            raise Missing(path)
-        names.append(entry.attribute.file_name)
+        try:
+            node, stored = child(node, part)
+        except Missing as exc:
+            raise Missing(path) from exc
+        names.append(stored)
     return node, "\\".join(names)
 
 

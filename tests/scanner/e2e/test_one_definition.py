@@ -11,7 +11,7 @@ when a decision is written again outside its owner:
   is_serious;
 - the file / component install windows: ``profiles/windows.toml``, read by ``scanner/knowledge/windows.py``;
 - "Service Pack N" in a name: ``scanner/model/update_ids.py`` sp_number, sp_folder_level, names_service_pack;
-- the NTFS lookup: ``scanner/evidence/ntfs.py`` (resolve, search, listing, times, filetime).
+- the NTFS lookup: ``scanner/evidence/ntfs.py`` (resolve, child, search, listing, times, filetime).
 
 Each check looks for the *shape* a re-definition takes (a literal collection of kind names, a comparison of
 a ``severity`` with a severity name, a ``timedelta`` of a profile window's length, a regex naming a service
@@ -245,6 +245,7 @@ def test_service_packs_are_read_from_names_only_in_update_ids() -> None:
         ("component_levels", "scanner/rules/levels.py"),
         ("severity_rank", "scanner/model/verdict.py"),
         ("resolve", "scanner/evidence/ntfs.py"),
+        ("child", "scanner/evidence/ntfs.py"),
         ("filetime", "scanner/evidence/ntfs.py"),
     ],
 )
@@ -261,12 +262,13 @@ def test_decision_functions_are_defined_once(function: str, owner: str) -> None:
 
 
 #: dissect.ntfs calls that walk the MFT: outside evidence/ntfs.py they would be a second NTFS lookup.
-_MFT_WALKS = {"index_buffer", "mft", "attributes"}
+_MFT_WALKS = {"index_buffer", "mft", "attributes", "dereference"}
 
 
 def test_the_mft_is_walked_only_by_evidence_ntfs() -> None:
-    """collectors/volume.py once had its own NTFS lookup (with float times, 1 µs off); every collector now
-    goes through scanner/evidence/ntfs.py."""
+    """collectors/volume.py once had its own NTFS lookup (with float times, 1 µs off), and
+    collectors/folders.py dereferenced a ``$I30`` entry without the stale-record check; every collector now
+    goes through scanner/evidence/ntfs.py (resolve, child, listing, times)."""
     found = [
         f"{name}:{node.lineno}: .{node.attr}"
         for name, tree in MODULES
