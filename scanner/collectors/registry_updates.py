@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, signed_dword, value_text
+from scanner.formats.filetime import filetime
 from scanner.model import (
     Gap,
     Precision,
@@ -35,7 +36,7 @@ from scanner.model import (
     UpdateRecord,
 )
 from scanner.model.localtime import local_date_to_utc, zone_clock
-from scanner.model.timerange import accepted, shifted
+from scanner.model.timerange import accepted
 from scanner.model.update_ids import names_service_pack, normalise_update_id, sp_folder_level
 
 UTC = timezone.utc
@@ -281,8 +282,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
             d.cbs_state = state
         high, low = v.get("InstallTimeHigh"), v.get("InstallTimeLow")
         if isinstance(high, int) and isinstance(low, int) and (high or low):
-            filetime = (high << 32) | low
-            at = accepted(shifted(datetime(1601, 1, 1, tzinfo=UTC), timedelta(microseconds=filetime // 10)))
+            at = accepted(filetime((high << 32) | low))
             if at is not None:  # out of range: a malformed value, the package stays undated by CBS
                 d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"),
                        anchor=True)

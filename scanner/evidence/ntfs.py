@@ -17,12 +17,13 @@ FILETIMEs ([MS-DTYP] 2.3.3, 100 ns since 1601, UTC) are converted from the raw i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.evidence.errors import READ_ERRORS
+from scanner.formats.filetime import filetime
 from scanner.model import Gap
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
 MAX_DEPTH = 16  # B-tree levels of one $I30 index; real directories have 1-3
 MAX_ENTRIES = 20_000  # entries read from one directory listing
 MAX_PARTS = 64  # path components of one lookup
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _SI, _FN = 0x10, 0x30  # attribute type codes
 _DOS_NAME = 2  # $FILE_NAME namespace flag of an 8.3-only name
 
@@ -68,16 +68,6 @@ class FileTimes:
 def ntfs_of(fs: Any) -> Any:
     """The dissect ``NTFS`` object behind a file system, or None for a directory source."""
     return getattr(fs, "ntfs", None)
-
-
-def filetime(value: int) -> datetime | None:
-    """FILETIME (100 ns since 1601, UTC) -> aware datetime exact to the µs; None for 0 / out of range."""
-    if not value:
-        return None
-    try:
-        return _FILETIME_EPOCH + timedelta(microseconds=value // 10)
-    except OverflowError:
-        return None
 
 
 def in_use(record: Any, entry: Any) -> bool:

@@ -11,7 +11,8 @@ when a decision is written again outside its owner:
   is_serious;
 - the file / component install windows: ``profiles/windows.toml``, read by ``scanner/knowledge/windows.py``;
 - "Service Pack N" in a name: ``scanner/model/update_ids.py`` sp_number, sp_folder_level, names_service_pack;
-- the NTFS lookup: ``scanner/evidence/ntfs.py`` (resolve, child, search, listing, times, filetime).
+- the NTFS lookup: ``scanner/evidence/ntfs.py`` (resolve, child, search, listing, times);
+- FILETIME -> datetime (NTFS, EVTX, CBS install times): ``scanner/formats/filetime.py`` filetime.
 
 Each check looks for the *shape* a re-definition takes (a literal collection of kind names, a comparison of
 a ``severity`` with a severity name, a ``timedelta`` of a profile window's length, a regex naming a service
@@ -246,7 +247,7 @@ def test_service_packs_are_read_from_names_only_in_update_ids() -> None:
         ("severity_rank", "scanner/model/verdict.py"),
         ("resolve", "scanner/evidence/ntfs.py"),
         ("child", "scanner/evidence/ntfs.py"),
-        ("filetime", "scanner/evidence/ntfs.py"),
+        ("filetime", "scanner/formats/filetime.py"),
     ],
 )
 def test_decision_functions_are_defined_once(function: str, owner: str) -> None:
