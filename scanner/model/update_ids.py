@@ -52,6 +52,12 @@ def sp_number(text: str) -> int | None:
     return int(match.group(1) or match.group(2))
 
 
+def sp_label(level: int) -> str:
+    """The generic name of a service-pack level (``RTM`` for 0, else ``Service Pack N``), for a level the OS
+    profile does not name (:meth:`scanner.knowledge.os.OsProfile.sp_name` prefers the profile's own name)."""
+    return "RTM" if level == 0 else f"Service Pack {level}"
+
+
 def sp_folder_level(key_name: str) -> int | None:
     """The SP an ``Updates\\<product>\\SPn`` folder key files its hotfixes under (``SP2`` -> 2), else None.
 

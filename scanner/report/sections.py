@@ -16,6 +16,7 @@ from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.evidence.kinds import container_kind
 from scanner.model import FAILURE_KINDS, Finding, Inventory, TimeZoneFacts, is_serious, severity_rank
+from scanner.model.update_ids import sp_label
 from scanner.render.phrases import report_title, span, where
 
 
@@ -165,7 +166,7 @@ def remediation_steps(result: ScanResult) -> list[str]:
 
 def _sp_text(level: int | None) -> str | None:
     """None (shown as unknown) when nothing attests the level; "RTM" for 0."""
-    return None if level is None else "RTM" if level == 0 else f"Service Pack {level}"
+    return None if level is None else sp_label(level)
 
 
 def _zone_text(zone: TimeZoneFacts | None) -> str | None:

@@ -241,6 +241,7 @@ def test_service_packs_are_read_from_names_only_in_update_ids() -> None:
         ("branch_of", "scanner/knowledge/versions.py"),
         ("service_pack_of", "scanner/knowledge/versions.py"),
         ("sp_number", "scanner/model/update_ids.py"),
+        ("sp_label", "scanner/model/update_ids.py"),
         ("entry_evidence", "scanner/rules/context.py"),
         ("sources_evidence", "scanner/rules/context.py"),
         ("component_levels", "scanner/rules/levels.py"),
