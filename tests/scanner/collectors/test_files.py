@@ -217,7 +217,8 @@ def test_version_step_reads_far_less_than_a_5_mb_dll(volume: CountingReader) -> 
     assert record.size() > 5 * 1024 * 1024
     volume.bytes_read = 0
     version = read_pe_version(record.open(), record.size())
-    assert version.file_version == "6.0.3790.4611" and version.lab_tag is not None and "_qfe." in version.lab_tag
+    assert version.file_version == "6.0.3790.4611"
+    assert version.lab_tag is not None and "_qfe." in version.lab_tag
     assert volume.bytes_read < 128 * 1024, volume.bytes_read  # volume bytes, whole clusters included
     volume.bytes_read = 0
     files, gaps = collect_files(fs, ["WINDOWS\\system32\\big.dll"], hash_files=False)

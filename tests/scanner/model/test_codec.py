@@ -4,8 +4,8 @@ Each record is built twice — every field set, and only the required ones (defa
 is compared, as JSON text (so KEY ORDER counts: golden files and saved reports are text), with its entry in
 ``tests/golden/codec/records.json``. That golden was first what the hand-written methods returned, before
 they were deleted (issue 16 item 4); since then it has only gained keys (the typed clock, anchor, event
-reference, record state, traffic mark, installer and CBS state of the same issue). The scan/inventory/diff/repro/preflight schema tests and the goldens check the
-same contracts end to end.
+reference, record state, traffic mark, installer and CBS state of the same issue). The scan/inventory/diff/
+repro/preflight schema tests and the goldens check the same contracts end to end.
 """
 
 from __future__ import annotations
