@@ -31,7 +31,7 @@ from scanner.cli.output import (
 )
 from scanner.cli.progress import spinner, stderr_console
 from scanner.errors import ExitCode
-from scanner.model import SEVERITY_ORDER
+from scanner.model import at_least
 
 if TYPE_CHECKING:
     from scanner.diagnose import ScanResult
@@ -143,8 +143,7 @@ def scan(
     if fmt != "text":
         warn_gaps(err, result.gaps)
     if fail_on is not None:
-        threshold = SEVERITY_ORDER[fail_on]
-        reached = [f for f in result.findings if SEVERITY_ORDER.get(f.severity, 9) <= threshold]
+        reached = [f for f in result.findings if at_least(f.severity, fail_on)]
         if reached:
             warn(err, f"patchmortem: {len(reached)} finding(s) at or above {fail_on} (--fail-on): exit 10")
             sys.exit(int(ExitCode.FINDINGS))

@@ -108,12 +108,11 @@ class _Ntfs:
 
     def find(self, directory: Any, real: str, name: str, cost: Cost) -> tuple[str, Any] | None:
         try:
-            entry = mft.search(directory, name)
-            child = entry.dereference()
+            child, stored = mft.child(directory, name)  # the one lookup: a stale entry is absent
             cost.mft_records += 1
             if child.is_dir():
                 return None
-            return f"{real}\\{entry.attribute.file_name}", child
+            return f"{real}\\{stored}", child
         except READ_ERRORS:  # mft.Missing is a LookupError, one of them
             return None
 

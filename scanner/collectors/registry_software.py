@@ -6,12 +6,10 @@ InstallLocation, InstallDate; dated as update Uninstall keys are (:func:`registr
 
 from __future__ import annotations
 
-import re
-
 from scanner.collectors.registry_updates import UNINSTALL, uninstall_times
 from scanner.collectors.regsafe import Hive, HiveReader, guarded, value_text
 from scanner.model import Gap, SoftwareInstall, TimeZoneFacts
-from scanner.model.update_ids import normalise_update_id
+from scanner.model.update_ids import names_service_pack, normalise_update_id
 
 __all__ = ["software_installs"]
 
@@ -41,7 +39,7 @@ def software_installs(
                 continue
             if normalise_update_id(key.name):
                 continue
-            if re.search(r"(?i)service pack$", key.name) or not v.get("DisplayName"):
+            if names_service_pack(key.name) or not v.get("DisplayName"):
                 continue
             times = [t for t in uninstall_times(reader, key, v, tz) if t is not None]
             placed = next((t for t in times if t.bound == "at"), None)

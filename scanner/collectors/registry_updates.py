@@ -25,6 +25,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from scanner.collectors.regsafe import Hive, HiveReader, Node, guarded, signed_dword, value_text
+from scanner.formats.filetime import filetime
 from scanner.model import (
     Gap,
     Precision,
@@ -35,8 +36,8 @@ from scanner.model import (
     UpdateRecord,
 )
 from scanner.model.localtime import local_date_to_utc, zone_clock
-from scanner.model.timerange import accepted, shifted
-from scanner.model.update_ids import normalise_update_id
+from scanner.model.timerange import accepted
+from scanner.model.update_ids import names_service_pack, normalise_update_id, sp_folder_level
 
 UTC = timezone.utc
 CV = "Microsoft\\Windows NT\\CurrentVersion"
@@ -208,8 +209,8 @@ def _updates_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFac
     root = reader.open("Microsoft\\Updates")
     for product in reader.subkeys(root) if root is not None else []:
         for level in reader.subkeys(product):
-            match = re.fullmatch(r"(?i)SP(\d+)", level.name)
-            children = reader.subkeys(level) if match else [level]
+            folder = sp_folder_level(level.name)
+            children = reader.subkeys(level) if folder is not None else [level]
             for key in children:
                 update_id = normalise_update_id(key.name)
                 if update_id is None:
@@ -221,7 +222,7 @@ def _updates_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneFac
                     d.when(written, "second", 1, "Updates key last written", reader.provenance(key))
                 if claim := _day_claim(reader, key, v, "InstalledDate", tz):
                     d.claim(claim, 5)
-                d.sp_folder = int(match.group(1)) if match else d.sp_folder
+                d.sp_folder = folder if folder is not None else d.sp_folder
                 d.description = value_text(v.get("Description")) or d.description
                 d.details["updates_product"] = product.name
                 for name in ("InstalledBy", "InstalledDate", "Type", "PackageName", "PackageVersion"):
@@ -239,7 +240,7 @@ def _uninstall_keys(reader: HiveReader, drafts: dict[str, _Draft], tz: TimeZoneF
         v = reader.values(key)
         name = key.name
         release = str(v.get("ReleaseType", ""))
-        if release.lower() == "service pack" or re.search(r"(?i)service pack$", name):
+        if release.lower() == "service pack" or names_service_pack(name):
             update_id = str(v.get("DisplayName") or name)
             d = _draft(drafts, update_id)
             d.kind = "service-pack"
@@ -281,8 +282,7 @@ def _cbs_packages(reader: HiveReader, drafts: dict[str, _Draft]) -> None:
             d.cbs_state = state
         high, low = v.get("InstallTimeHigh"), v.get("InstallTimeLow")
         if isinstance(high, int) and isinstance(low, int) and (high or low):
-            filetime = (high << 32) | low
-            at = accepted(shifted(datetime(1601, 1, 1, tzinfo=UTC), timedelta(microseconds=filetime // 10)))
+            at = accepted(filetime((high << 32) | low))
             if at is not None:  # out of range: a malformed value, the package stays undated by CBS
                 d.when(at, "second", 0, "InstallTimeHigh/Low", reader.provenance(key, "InstallTimeHigh"),
                        anchor=True)

@@ -19,13 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Finding, Inventory, TimelineEntry
-from scanner.rules.context import INSTALL_KINDS
+from scanner.model import (
+    EPISODE_KIND,
+    FAILURE_EVENT_KINDS,
+    SERVICING_KINDS,
+    Finding,
+    Inventory,
+    TimelineEntry,
+    is_serious,
+)
 
 NO_CHANGE_STATES = frozenset({"staged", "staging", "absent", "resolved", "resolving"})
 TRIGGER_WINDOW = timedelta(days=30)
-#: Servicing kinds that can be a trigger: the install kinds plus a third-party program's setup.
-TRIGGER_KINDS = INSTALL_KINDS | {"software-install"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,7 @@ def touches(
         return 0
     wanted = {i.casefold() for i in entry.update_ids}
     for finding in findings:
-        if finding.severity == "info" or not wanted & {u.casefold() for u in finding.updates}:
+        if not is_serious(finding.severity) or not wanted & {u.casefold() for u in finding.updates}:
             continue
         if any(f.component in components for f in finding.files):
             return 2
@@ -128,7 +133,7 @@ def trigger_candidates(entries: Sequence[TimelineEntry], onset: Onset) -> list[T
         (
             e
             for e in entries
-            if e.kind in TRIGGER_KINDS
+            if e.kind in SERVICING_KINDS
             and e.at is not None
             and window_start <= e.at <= onset.at
             and has_identity(e)

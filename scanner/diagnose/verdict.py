@@ -20,12 +20,12 @@ from scanner.diagnose.remedy import update_record as _update
 from scanner.knowledge.profiles import Knowledge
 from scanner.model import (
     FAILURE_EVENT_KINDS,
-    SEVERITY_ORDER,
     Diagnosis,
     Evidence,
     Finding,
     Inventory,
     TimelineEntry,
+    is_serious,
 )
 from scanner.rules.context import entry_evidence
 
@@ -114,7 +114,7 @@ def diagnose(
     inv: Inventory, entries: list[TimelineEntry], findings: list[Finding], knowledge: Knowledge
 ) -> Diagnosis:
     """The verdict over the timeline and the findings (pure)."""
-    serious = [f for f in findings if SEVERITY_ORDER.get(f.severity, 9) <= SEVERITY_ORDER["warning"]]
+    serious = [f for f in findings if is_serious(f.severity)]
     onset = find_onset(entries)
     if onset is None:
         return _no_episode(entries, serious)

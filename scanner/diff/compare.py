@@ -10,7 +10,8 @@ matched (README "``diff``"):
   tag changed (old -> new), and which update did it — an update new (or changed) in AFTER whose recorded
   file list names the file (rule ``recorded-file``), else whose install time lies within
   :data:`FILE_WINDOW` of the file's new creation or modification time (rule ``install-time``; the
-  same 15 minutes the rules use to tie a file to an install, README "How the verdict is reached");
+  window the rules use to tie a file to an install, ``profiles/windows.toml``, README "How the verdict is
+  reached");
 - files added / removed among the profiles' component files (``present`` flag and path set) — not among
   ``files[]`` alone, whose path set grows with each update's file list and would report files as "added"
   that were merely looked up for the first time;

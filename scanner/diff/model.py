@@ -74,7 +74,8 @@ class Attribution(JsonRecord):
     """Which update changed a file, by which rule, and the evidence for it.
 
     ``rule``: ``recorded-file`` (the update's ``Filelist``/file list names the file) or ``install-time``
-    (the update's install time is within 15 minutes of the file's new creation or modification time).
+    (the update's install time is within the file/install window, ``profiles/windows.toml``, of the
+    file's new creation or modification time).
     """
 
     update: str

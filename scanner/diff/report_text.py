@@ -13,6 +13,7 @@ from rich.console import Console
 
 from scanner.diff.model import FileRef, FindingRef, ScanDiff, Side
 from scanner.diff.wording import utc_text, verdict_phrase
+from scanner.knowledge.windows import FILE_WINDOW
 from scanner.render.meta import RunMeta
 from scanner.render.templating import write_json
 from scanner.render.text import line
@@ -82,7 +83,9 @@ def print_diff(diff: ScanDiff, console: Console) -> None:
         if by:
             line(console, "      by ", (by.update, "bold"), f" ({by.rule}): {by.evidence}")
         else:
-            line(console, "      by no update new in AFTER (no file list names it, no install within 15 min)")
+            minutes = int(FILE_WINDOW.total_seconds() // 60)  # the window compare.py tied files with
+            why = f"no file list names it, no install within {minutes} min"
+            line(console, f"      by no update new in AFTER ({why})")
     for ref in diff.files_added:
         line(console, ("  + ", "green"), ref.path, f"  {_version(ref)}")
     for ref in diff.files_removed:

@@ -17,12 +17,13 @@ FILETIMEs ([MS-DTYP] 2.3.3, 100 ns since 1601, UTC) are converted from the raw i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from dissect.ntfs.exceptions import Error as NtfsError
 
 from scanner.evidence.errors import READ_ERRORS
+from scanner.formats.filetime import filetime
 from scanner.model import Gap
 
 __all__ = [
@@ -42,7 +43,6 @@ __all__ = [
 MAX_DEPTH = 16  # B-tree levels of one $I30 index; real directories have 1-3
 MAX_ENTRIES = 20_000  # entries read from one directory listing
 MAX_PARTS = 64  # path components of one lookup
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _SI, _FN = 0x10, 0x30  # attribute type codes
 _DOS_NAME = 2  # $FILE_NAME namespace flag of an 8.3-only name
 
@@ -68,16 +68,6 @@ class FileTimes:
 def ntfs_of(fs: Any) -> Any:
     """The dissect ``NTFS`` object behind a file system, or None for a directory source."""
     return getattr(fs, "ntfs", None)
-
-
-def filetime(value: int) -> datetime | None:
-    """FILETIME (100 ns since 1601, UTC) -> aware datetime exact to the µs; None for 0 / out of range."""
-    if not value:
-        return None
-    try:
-        return _FILETIME_EPOCH + timedelta(microseconds=value // 10)
-    except OverflowError:
-        return None
 
 
 def in_use(record: Any, entry: Any) -> bool:
@@ -111,6 +101,22 @@ def search(directory: Any, name: str) -> Any:
     raise NtfsError(f"$I30 index of MFT entry {directory.segment} is deeper than {MAX_DEPTH} levels")
 
 
+def child(directory: Any, name: str) -> tuple[Any, str]:
+    """The live MFT record ``name`` names in ``directory`` and the name as stored on disk.
+
+    One step of :func:`resolve`, for a caller that already holds the directory (a component folder's
+    listing): the same search and the same stale-entry check, so a reused record is never read as the file.
+
+    Raises:
+        Missing: no such name, or the index entry names a stale record.
+    """
+    entry = search(directory, name)
+    record = entry.dereference()
+    if not in_use(record, entry):
+        raise Missing(name)
+    return record, entry.attribute.file_name
+
+
 def resolve(ntfs: Any, path: str) -> tuple[Any, str]:
     """Resolve a volume-relative path; returns the MFT record and the path as spelled on disk.
 
@@ -123,11 +129,11 @@ def resolve(ntfs: Any, path: str) -> tuple[Any, str]:
         raise Missing(path)
     node, names = ntfs.mft.root, []
     for part in parts:
-        entry = search(node, part)
-        node = entry.dereference()
-        if not in_use(node, entry):
-            raise Missing(path)
-        names.append(entry.attribute.file_name)
+        try:
+            node, stored = child(node, part)
+        except Missing as exc:
+            raise Missing(path) from exc
+        names.append(stored)
     return node, "\\".join(names)
 
 

@@ -23,7 +23,7 @@ from scanner.cli.options import diagnostics_options, format_option, profiles_opt
 from scanner.cli.output import Writer, report_out, text_console, warn
 from scanner.cli.progress import stderr_console
 from scanner.errors import ExitCode, OutputError
-from scanner.model import SEVERITY_ORDER
+from scanner.model import SEVERITY_ORDER, at_least, severity_rank
 from scanner.preflight.command import update_ids_callback
 
 #: Default per-source time-out (seconds): far above a real scan (seconds to minutes), below "stuck forever".
@@ -215,10 +215,10 @@ def _refuse_evidence(output: Path, found: list[Any], named: list[Path]) -> None:
 
 
 def _exit_code(records: list[dict[str, Any]], fail_on: tuple[str, ...], err: Any) -> None:
-    levels = [SEVERITY_ORDER[level] for level in fail_on if level in SEVERITY_ORDER]
+    levels = [level for level in fail_on if level in SEVERITY_ORDER]
     if levels:
-        threshold = max(levels)
-        reached = [r for r in records if any(SEVERITY_ORDER.get(f.get("severity"), 9) <= threshold
+        threshold = max(levels, key=severity_rank)  # the least severe level named: it and worse fail
+        reached = [r for r in records if any(at_least(str(f.get("severity") or ""), threshold)
                                              for f in (r.get("scan") or {}).get("findings", []))]
         if reached:
             warn(err, f"patchmortem: {len(reached)} server(s) with a finding at or above the --fail-on "

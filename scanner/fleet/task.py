@@ -105,7 +105,7 @@ def json_text(data: Any) -> str:
 def server_summary(result: Any, profiles_dir: Path | None) -> dict[str, Any]:
     """The summary row of one server (typed values only; see the module docstring)."""
     from scanner.knowledge.components import load_components
-    from scanner.model import SEVERITY_ORDER
+    from scanner.model import is_serious
     from scanner.report.sections import verdict_state
 
     system = result.inventory.system
@@ -115,7 +115,7 @@ def server_summary(result: Any, profiles_dir: Path | None) -> dict[str, Any]:
     level_of = {f.path.lower(): f.sp_level for c in result.components for f in c.files}
     conditions = []
     for finding in result.findings:
-        if SEVERITY_ORDER.get(finding.severity, 9) > SEVERITY_ORDER["warning"]:
+        if not is_serious(finding.severity):
             continue
         levels = {level_of.get(f.path.lower()) for f in finding.files}
         conditions.append({

@@ -12,7 +12,9 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+
+from scanner.formats.filetime import filetime
 
 __all__ = ["EvtxEvent", "identity", "parse_event"]
 
@@ -22,8 +24,6 @@ _ATTR = re.compile(r'([^\s=]+)="([^"]*)"')
 _NAME = re.compile(r'\bName="([^"]*)"')
 _LEAF = re.compile(r"<([^\s<>/]+)([^<>]*)>([^<]*)</\1>")
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.S)
-_FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-_FILETIME_MAX = (datetime(9999, 12, 31, tzinfo=UTC) - _FILETIME_EPOCH) // timedelta(microseconds=1) * 10
 _SYSTEM_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d+))?")
 
 
@@ -132,7 +132,7 @@ def parse_event(xml: str, header_id: int, written: int, chunk: int, offset: int)
             else:
                 data.append((None if name == "Data" else name, value))
     time_created = _system_time(_attrs(system.get("TimeCreated", ("", ""))[1]).get("SystemTime"))
-    time_created = time_created or _filetime(written)
+    time_created = time_created or filetime(written)
     if time_created is None:
         return None  # no time at all: not a usable record
     provider = _attrs(system.get("Provider", ("", ""))[1])
@@ -172,8 +172,3 @@ def _system_time(text: str | None) -> datetime | None:
         return None
 
 
-def _filetime(value: int) -> datetime | None:
-    """A FILETIME (100 ns since 1601, UTC) as a datetime; None for 0 or beyond year 9999."""
-    if not 0 < value < _FILETIME_MAX:
-        return None
-    return _FILETIME_EPOCH + timedelta(microseconds=value // 10)

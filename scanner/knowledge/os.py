@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.knowledge.components import Component, TomlSource, check_table, default_profiles_dir, read_toml
+from scanner.model.update_ids import sp_label
 
 #: Branch names a rule may give (reference §2.3/§2.4: the SP baseline, GDR, QFE on NT5, LDR on NT6).
 BRANCHES = frozenset({"baseline", "gdr", "qfe", "ldr"})
@@ -74,6 +75,11 @@ class OsProfile:
 
     def service_pack(self, level: int) -> ServicePack | None:
         return next((sp for sp in self.service_packs if sp.level == level), None)
+
+    def sp_name(self, level: int) -> str:
+        """The profile's name for a level (``Service Pack 2``, ``RTM``), else the generic one."""
+        sp = self.service_pack(level)
+        return sp.name if sp is not None else sp_label(level)
 
     def required_level_for_folder(self, sp_folder: int | None) -> int | None:
         """The SP level a fix registered under ``SP<sp_folder>`` was built for, or None."""

@@ -33,12 +33,15 @@ from scanner.model.timeline import (
     EPISODE_KIND,
     FAILURE_EVENT_KINDS,
     FAILURE_KINDS,
+    INSTALL_KINDS,
+    SERVICING_KINDS,
     EventRef,
     TimelineEntry,
     TimelineSource,
     TrafficMark,
 )
 from scanner.model.verdict import (
+    SERIOUS,
     SEVERITY_ORDER,
     ComponentFileLevel,
     ComponentLevels,
@@ -48,6 +51,9 @@ from scanner.model.verdict import (
     Finding,
     FindingFile,
     Severity,
+    at_least,
+    is_serious,
+    severity_rank,
 )
 from scanner.model.versions import FileVersion, version_text
 
@@ -55,6 +61,9 @@ __all__ = [
     "EPISODE_KIND",
     "FAILURE_EVENT_KINDS",
     "FAILURE_KINDS",
+    "INSTALL_KINDS",
+    "SERIOUS",
+    "SERVICING_KINDS",
     "SEVERITY_ORDER",
     "UNCONFIRMED_LOCAL",
     "Clock",
@@ -89,6 +98,9 @@ __all__ = [
     "TrafficDay",
     "TrafficMark",
     "UpdateRecord",
+    "at_least",
+    "is_serious",
     "iso",
+    "severity_rank",
     "version_text",
 ]

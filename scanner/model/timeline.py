@@ -55,6 +55,12 @@ FAILURE_EVENT_KINDS = frozenset({"service-failure", "worker-process-failure", "r
 EPISODE_KIND = "failure-episode"
 #: Every kind of failure *record* a report shows and counts (with an unexpected shutdown, never an onset).
 FAILURE_KINDS = FAILURE_EVENT_KINDS | {"unexpected-shutdown"}
+#: Timeline kinds that install or change Windows servicing (an update, a service pack, an Optional
+#: Component): what a file's creation is attributed to and what a rule names as having put a file there.
+INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
+#: Every kind that changes what is installed, third-party setups included: the candidates for a failure's
+#: trigger, what put an older file back, and where the report's window "around the failure" starts.
+SERVICING_KINDS = INSTALL_KINDS | {"software-install"}
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ import re
 _UPDATE_ID = re.compile(r"(?i)(?<![A-Za-z0-9])(KB|Q)(\d{5,7})(?!\d)")
 _SUFFIX = re.compile(r"(?i)^(KB|Q)\d{5,7}[-_ ]?(v\d+|[A-Za-z][A-Za-z0-9]*)?")
 _SERVICE_PACK = re.compile(r"(?i)\bservice\s*pack\s*(\d{1,2})\b|(?<![A-Za-z0-9])SP(\d{1,2})(?![0-9])")
+#: ``SOFTWARE\Microsoft\Updates\<product>\SP2``: the folder key hotfixes built for that SP are filed under.
+_SP_FOLDER = re.compile(r"(?i)SP(\d+)")
+#: An Uninstall key named for a service pack (``Windows 2000 Service Pack``), which carries no number.
+_SP_KEY = re.compile(r"(?i)service pack$")
 
 
 def normalise_update_id(text: str) -> str | None:
@@ -46,6 +50,27 @@ def sp_number(text: str) -> int | None:
     if match is None:
         return None
     return int(match.group(1) or match.group(2))
+
+
+def sp_label(level: int) -> str:
+    """The generic name of a service-pack level (``RTM`` for 0, else ``Service Pack N``), for a level the OS
+    profile does not name (:meth:`scanner.knowledge.os.OsProfile.sp_name` prefers the profile's own name)."""
+    return "RTM" if level == 0 else f"Service Pack {level}"
+
+
+def sp_folder_level(key_name: str) -> int | None:
+    """The SP an ``Updates\\<product>\\SPn`` folder key files its hotfixes under (``SP2`` -> 2), else None.
+
+    Stricter than :func:`sp_number` on purpose: the whole key name is the folder, so ``SP2QFE`` is not one.
+    """
+    match = _SP_FOLDER.fullmatch(key_name)
+    return int(match.group(1)) if match else None
+
+
+def names_service_pack(key_name: str) -> bool:
+    """Whether an Uninstall key's name is a service pack's (``Windows 2000 Service Pack``): the SP's own
+    record, which the update collector keeps and the software collector leaves out."""
+    return _SP_KEY.search(key_name) is not None
 
 
 #: How Windows Update Agent / Automatic Updates and the WindowsUpdateClient write a title list in one

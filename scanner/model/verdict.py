@@ -12,6 +12,30 @@ from scanner.model.facts import Provenance
 Severity = Literal["critical", "warning", "info"]
 #: Most severe first: the one order reports sort by and ``scan --fail-on`` compares with.
 SEVERITY_ORDER: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+#: The least severity a finding needs to be a latent condition worth acting on (the diagnosis weighs it,
+#: reports say "still need attention", a fleet row lists it); below it a finding only informs.
+SERIOUS: Severity = "warning"
+
+
+def severity_rank(severity: str) -> int:
+    """The severity's place in :data:`SEVERITY_ORDER`; a name it does not know ranks after every known one.
+
+    The one comparison every consumer uses (sorting, ``--fail-on``, "serious"), so a saved report from a
+    later version with a new severity sorts last everywhere instead of differently per module.
+    """
+    return SEVERITY_ORDER.get(severity, len(SEVERITY_ORDER))
+
+
+def at_least(severity: str, threshold: str) -> bool:
+    """Whether ``severity`` is ``threshold`` or more severe (``--fail-on warning``: warning and critical)."""
+    return severity_rank(severity) <= severity_rank(threshold)
+
+
+def is_serious(severity: str) -> bool:
+    """Whether a finding of this severity is a condition to act on (:data:`SERIOUS` or worse), not info."""
+    return at_least(severity, SERIOUS)
+
+
 Confidence = Literal["high", "medium", "low"]
 
 

@@ -20,11 +20,9 @@ from datetime import datetime
 from rich.console import Console
 
 from scanner.diagnose import ScanResult
-from scanner.model import Diagnosis, Evidence, Finding, FindingFile
+from scanner.model import Diagnosis, Evidence, Finding, FindingFile, is_serious
 from scanner.render.phrases import span, where
 from scanner.render.text import Part, line
-from scanner.report.scan_window import FAILURE_KINDS as FAILURE_KINDS  # re-exported: kind families
-from scanner.report.scan_window import SERVICING_KINDS as SERVICING_KINDS
 from scanner.report.scan_window import markers, onset_entry, runs, trigger_entry, window
 from scanner.report.sections import headline, ordered_findings, remediation_steps, utc
 from scanner.report.strip import print_strip
@@ -117,7 +115,7 @@ def _verdict_facts(result: ScanResult, d: Diagnosis, summary: str) -> list[str]:
         facts.append(f"Known issue: {d.known_issue}.")
     if d.confidence and "confidence" not in said:
         facts.append(f"Confidence: {d.confidence}.")
-    warnings = sum(1 for f in result.findings if f.severity != "info")
+    warnings = sum(1 for f in result.findings if is_serious(f.severity))
     if not d.latent_cause and warnings:
         facts.append(f"{warnings} finding(s) below still need attention.")
     return facts

@@ -14,16 +14,18 @@ from datetime import timedelta
 
 from scanner.diagnose import ScanResult
 from scanner.diagnose.onset import trigger_name
-from scanner.model import EPISODE_KIND, FAILURE_EVENT_KINDS, Diagnosis, TimelineEntry
-from scanner.model import FAILURE_KINDS as MODEL_FAILURE_KINDS
-
-#: Kinds that change what is installed: the window "around the failure" starts at the one before the trigger.
-SERVICING_KINDS = frozenset(
-    {"service-pack", "hotfix", "update", "package-state-change", "component-install", "software-install"}
+from scanner.model import (
+    EPISODE_KIND,
+    FAILURE_EVENT_KINDS,
+    FAILURE_KINDS,
+    SERVICING_KINDS,
+    Diagnosis,
+    TimelineEntry,
 )
-#: Kinds whose repeats (one kind + subject, until a boot or an install) are collapsed into one line: the
-#: failure records (scanner/model.py defines them once; re-exported here for the report modules).
-FAILURE_KINDS = MODEL_FAILURE_KINDS
+
+# The kind families are the model's (scanner/model/timeline.py, issue 16 item 2): the window "around the
+# failure" starts at the SERVICING_KINDS entry before the trigger; repeats of FAILURE_KINDS (one kind +
+# subject, until a boot or an install) collapse into one line.
 _RUN_BREAKERS = SERVICING_KINDS | {"reboot"}
 _ROUTINE_KINDS = frozenset({"traffic", "reboot"})
 _BEFORE_ONSET = timedelta(days=2)

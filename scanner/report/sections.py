@@ -15,9 +15,9 @@ from typing import Any
 from scanner import __version__
 from scanner.diagnose import ScanResult
 from scanner.evidence.kinds import container_kind
-from scanner.model import SEVERITY_ORDER, Finding, Inventory, TimeZoneFacts
+from scanner.model import FAILURE_KINDS, Finding, Inventory, TimeZoneFacts, is_serious, severity_rank
+from scanner.model.update_ids import sp_label
 from scanner.render.phrases import report_title, span, where
-from scanner.report.scan_window import FAILURE_KINDS
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def utc(at: datetime | None) -> str:
 
 def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Most severe first; the rules' own order within a severity."""
-    return sorted(findings, key=lambda f: SEVERITY_ORDER.get(f.severity, 3))
+    return sorted(findings, key=lambda f: severity_rank(f.severity))
 
 
 def verdict_state(result: ScanResult) -> VerdictState:
@@ -58,7 +58,7 @@ def verdict_state(result: ScanResult) -> VerdictState:
     failures = sum(1 for e in result.timeline.entries if e.kind in FAILURE_KINDS)
     if result.diagnosis.failure_onset is not None:
         return VerdictState("failing", "Failing", failures)
-    if any(f.severity in ("critical", "warning") for f in result.findings):
+    if any(is_serious(f.severity) for f in result.findings):
         return VerdictState("at-risk", "At risk", failures)
     if failures or result.inventory.system is None:
         return VerdictState("unknown", "Could not tell", failures)
@@ -76,7 +76,7 @@ def headline(result: ScanResult) -> str:
     state = verdict_state(result)
     if d.failure_onset is None and state.failures:
         findings = ordered_findings(result.findings)
-        serious = [f.title for f in findings if f.severity in ("critical", "warning")]
+        serious = [f.title for f in findings if is_serious(f.severity)]
         noun = "entry" if state.failures == 1 else "entries"
         latent = (
             f" {len(serious)} latent condition(s) were found: {'; '.join(serious)}."
@@ -143,7 +143,7 @@ def verdict_facts(result: ScanResult) -> list[Fact]:
         facts.append(Fact("References", ", ".join(d.references)))
     if d.confidence:
         facts.append(Fact("Confidence", d.confidence))
-    warnings = sum(1 for f in result.findings if f.severity != "info")
+    warnings = sum(1 for f in result.findings if is_serious(f.severity))
     if not d.latent_cause and warnings:
         facts.append(Fact("Attention", f"{warnings} finding(s) below still need attention"))
     return facts
@@ -166,7 +166,7 @@ def remediation_steps(result: ScanResult) -> list[str]:
 
 def _sp_text(level: int | None) -> str | None:
     """None (shown as unknown) when nothing attests the level; "RTM" for 0."""
-    return None if level is None else "RTM" if level == 0 else f"Service Pack {level}"
+    return None if level is None else sp_label(level)
 
 
 def _zone_text(zone: TimeZoneFacts | None) -> str | None:

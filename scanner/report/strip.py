@@ -71,7 +71,9 @@ _KINDS: dict[str, tuple[str, str, int]] = {
     "reboot": ("boots", "boot", 2),
     "unexpected-shutdown": ("boots", "shutdown", 3),
     **dict.fromkeys(FAILURE_EVENT_KINDS, ("failures", "failure", 2)),
-    **dict.fromkeys(("rapid-fail-disable", "crash"), ("failures", "failure", 3)),
+    # Which failure wins a shared cell is drawing, not a kind family (those are scanner.model's).
+    "rapid-fail-disable": ("failures", "failure", 3),
+    "crash": ("failures", "failure", 3),
 }
 _EVENT_LANES = ("updates", "installs", "boots", "failures")
 #: Legend glyphs drawn as the strip draws them.

@@ -15,6 +15,7 @@ from datetime import timedelta
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
 from scanner.model import Evidence, SystemFacts, TimelineEntry
+from scanner.model.update_ids import sp_label
 from scanner.repro.model import BaseMedia, MediaFact
 from scanner.rules.context import detail_text, sources_evidence
 
@@ -31,10 +32,7 @@ def sp_name(level: int | None, profile: OsProfile | None) -> str | None:
     """The profile's name for a level ("RTM", "Service Pack 2"), else the generic one."""
     if level is None:
         return None
-    sp = profile.service_pack(level) if profile else None
-    if sp is not None:
-        return sp.name
-    return "RTM" if level == 0 else f"Service Pack {level}"
+    return profile.sp_name(level) if profile else sp_label(level)
 
 
 def _registry(system: SystemFacts, key_part: str, says: str) -> tuple[Evidence, ...]:

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
 
 from scanner.diagnose import ScanResult
 from scanner.knowledge.os import OsProfile
+from scanner.knowledge.windows import COMPONENT_WINDOW
 from scanner.model import ComponentFileLevel, Finding, FindingFile, TimelineEntry, UpdateRecord
 from scanner.repro.media import sp_name
 from scanner.repro.model import ReproStep, StepFile
 from scanner.rules.context import detail_text, sources_evidence
 
 UPDATE_KINDS = frozenset({"hotfix", "update", "package-state-change"})
-#: Files a component install lays down are created within this window after its start.
-_INSTALL_WINDOW = timedelta(hours=1)
 _MAX_STEPS = 500
 
 
@@ -270,7 +268,7 @@ class StepBuilder:
             for f in component.files
             if f.present
             and f.created_at is not None
-            and entry.at <= f.created_at <= entry.at + _INSTALL_WINDOW
+            and entry.at <= f.created_at <= entry.at + COMPONENT_WINDOW  # laid down by this install
         ]
         counts = Counter(f.sp_level for f in made if f.sp_level is not None)
         if not counts:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from scanner.knowledge.profiles import Knowledge
-from scanner.model import SEVERITY_ORDER, Finding, Gap, Inventory, LogEvent, TimelineEntry
+from scanner.model import Finding, Gap, Inventory, LogEvent, TimelineEntry, severity_rank
 from scanner.rules.baseline import service_pack_install_incomplete
 from scanner.rules.branches import branch_mix
 from scanner.rules.context import RuleContext
@@ -72,5 +72,5 @@ def run_rules(
     order = list(RULES)
     for rule in RULES.values():
         findings += rule(ctx)
-    findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), order.index(f.rule)))
+    findings.sort(key=lambda f: (severity_rank(f.severity), order.index(f.rule)))
     return findings, gaps

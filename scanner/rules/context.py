@@ -17,6 +17,7 @@ from typing import Any
 from scanner.knowledge.os import OsProfile
 from scanner.knowledge.profiles import Knowledge, RuleText
 from scanner.model import (
+    INSTALL_KINDS,
     Evidence,
     FileState,
     FileVersion,
@@ -29,12 +30,12 @@ from scanner.model import (
     UpdateRecord,
     version_text,
 )
+from scanner.model.update_ids import sp_label
 
 #: An optional group: ``({a})`` or ``({a}, {b})`` — only placeholders, comma-separated, in parentheses.
 _OPTIONAL = re.compile(r"( ?)\((\{\w+\}(?:, \{\w+\})*)\)")
 _NAME = re.compile(r"\{(\w+)\}")
 _FAR = datetime.max.replace(tzinfo=timezone.utc)
-INSTALL_KINDS = frozenset({"service-pack", "hotfix", "update", "package-state-change", "component-install"})
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,7 @@ class RuleContext:
     def sp_name(self, level: int | None) -> str:
         if level is None:
             return "an unattested service-pack level"
-        sp = self.os.service_pack(level) if self.os else None
-        return sp.name if sp else (f"Service Pack {level}" if level else "RTM")
+        return self.os.sp_name(level) if self.os else sp_label(level)
 
     def sp_package(self, level: int | None) -> dict[str, str]:
         """The SP's package id and, for this system's architecture, its package file (OS profile), as

@@ -15,7 +15,9 @@ folder; issue 16's listed bug).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from scanner.knowledge.profiles import Knowledge
 from scanner.knowledge.versions import service_pack_of
@@ -57,7 +59,9 @@ def component_levels(inventory: Inventory, knowledge: Knowledge) -> list[Compone
 def windows_folder(inventory: Inventory, knowledge: Knowledge) -> str:
     """The Windows folder the component files were read from: the folder a profile-listed file was found
     under (the collector reads every profile path under the volume's Windows folder; the most common one),
-    else the registry's SystemRoot, else ``WINDOWS``."""
+    else the system volume's Windows folder the source description records (no listed file was found, so
+    the missing rows still name where they were looked for), else the registry's SystemRoot, else
+    ``WINDOWS``."""
     listed = {f.path.lower() for c in knowledge.components_for(inventory.system) for f in c.files}
     found: Counter[str] = Counter()
     for state in inventory.files:
@@ -66,8 +70,19 @@ def windows_folder(inventory: Inventory, knowledge: Knowledge) -> str:
             found[folder] += 1
     if found:
         return found.most_common(1)[0][0]
+    if read_from := _system_volume_folder(inventory.source):
+        return read_from
     system = inventory.system
     return (system.system_root if system else None) or "WINDOWS"
+
+
+def _system_volume_folder(source: Mapping[str, Any]) -> str | None:
+    """``windows_dir`` of the volume the pipeline read (``source.system_volume``), as the scan JSON has it."""
+    index = source.get("system_volume")
+    for volume in source.get("volumes") or ():
+        if isinstance(volume, Mapping) and volume.get("index") == index and volume.get("windows_dir"):
+            return str(volume["windows_dir"])
+    return None
 
 
 def _tables(ctx: RuleContext, below_files: list[BelowFile]) -> list[ComponentLevels]:

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import (
+    SERVICING_KINDS,
     Evidence,
     FileState,
     FileVersion,
@@ -32,7 +33,6 @@ from scanner.model import (
     version_text,
 )
 from scanner.rules.context import (
-    INSTALL_KINDS,
     RuleContext,
     entry_evidence,
     file_evidence,
@@ -40,7 +40,6 @@ from scanner.rules.context import (
     make_finding,
 )
 
-PUT_BACK_KINDS = frozenset({*INSTALL_KINDS, "software-install"})
 MAX_FILES = 10_000  # recorded files looked at per hotfix: a hostile Filelist cannot make this unbounded
 
 
@@ -138,7 +137,7 @@ def _session_of(ctx: RuleContext, line: LogEvent, update: UpdateRecord) -> Timel
     assert line.at is not None
     candidates = []
     for entry in ctx.entries:
-        if entry.kind not in PUT_BACK_KINDS or entry.at is None or _installs(entry, update.id):
+        if entry.kind not in SERVICING_KINDS or entry.at is None or _installs(entry, update.id):
             continue
         same = (line.update_id is not None and _installs(entry, line.update_id)) or (
             line.sp_level is not None and entry.kind == "service-pack" and entry.sp_level == line.sp_level
@@ -176,7 +175,7 @@ def put_back_by(
     created = state.created_at
     best: tuple[float, TimelineEntry] | None = None
     for entry in ctx.entries:
-        if entry.kind not in PUT_BACK_KINDS or entry.at is None or _installs(entry, update.id):
+        if entry.kind not in SERVICING_KINDS or entry.at is None or _installs(entry, update.id):
             continue
         if after is not None and entry.at <= after:
             continue

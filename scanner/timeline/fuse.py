@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from scanner.knowledge.windows import FILE_WINDOW
+from scanner.knowledge.windows import COMPONENT_WINDOW, FILE_WINDOW
 from scanner.model import TimelineEntry
 from scanner.timeline.draft import Draft
 from scanner.timeline.fuse_text import DAY
@@ -43,7 +43,6 @@ REINSTALL_GAP = timedelta(days=2)
 BOOT_WINDOW = timedelta(minutes=5)
 SHUTDOWN_BEFORE_BOOT = timedelta(hours=6)
 CRASH_WINDOW = timedelta(minutes=5)
-SETUPAPI_WINDOW = timedelta(hours=2)
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
 
 
@@ -103,12 +102,13 @@ def _cluster_by_key(observations: list[Observation], gap: timedelta, kind: str) 
 
 
 def _components(observations: list[Observation]) -> list[Draft]:
-    """Component installs by component; setupapi.log sections join the install at that time."""
+    """Component installs by component; a setupapi.log section joins the install within the component window
+    (``profiles/windows.toml``: the OC setup session that writes it is the one that lays the files down)."""
     named = [o for o in observations if o.key != "setupapi"]
     drafts = _cluster_by_key(named, REINSTALL_GAP, "component-install")
     loose: list[Observation] = []
     for obs in (o for o in observations if o.key == "setupapi"):
-        near = [d for d in drafts if gap_to(d.observations, obs.at) <= SETUPAPI_WINDOW]
+        near = [d for d in drafts if gap_to(d.observations, obs.at) <= COMPONENT_WINDOW]
         if near:
             min(near, key=lambda d: gap_to(d.observations, obs.at)).observations.append(obs)
         else:

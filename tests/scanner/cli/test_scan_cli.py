@@ -27,6 +27,7 @@ from scanner.errors import ExitCode
 from scanner.knowledge.components import default_profiles_dir
 from scanner.knowledge.profiles import profiles_version
 from scanner.model import (
+    FAILURE_KINDS,
     Diagnosis,
     Evidence,
     Finding,
@@ -39,7 +40,6 @@ from scanner.model import (
 from scanner.pipeline import timeline
 from scanner.report.scan_json import scan_to_dict, write_scan_json
 from scanner.report.scan_text import print_scan
-from scanner.report.scan_window import FAILURE_KINDS
 from scanner.timeline import Timeline
 
 SCHEMAS = Path(__file__).parents[3] / "schemas"

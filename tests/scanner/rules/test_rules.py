@@ -210,6 +210,37 @@ def test_table_uses_the_volumes_windows_folder_not_systemroot(knowledge: Knowled
     assert {f.path for f in below.files} == {f.path for f in iis6() if "3790.1830" in str(f.version)}
 
 
+def test_table_on_a_winnt_volume_whose_registry_says_windows(knowledge: Knowledge) -> None:
+    """The reverse of the listed bug: the files were read from the volume's WINNT folder (an upgraded
+    Windows 2000 install) while SystemRoot says WINDOWS. The table lists every row under WINNT, not at
+    "another path", and its below-baseline rows are the finding's files: one decision, one folder."""
+    files = [replace(f, path=f.path.replace("WINDOWS\\", "WINNT\\", 1)) for f in iis6()]
+    inv = Inventory(source={}, system=system(), files=files)
+    assert inv.system is not None and inv.system.system_root == "WINDOWS"
+    (below,) = run(knowledge, inv, [SP2_ENTRY])["files-below-service-pack"]
+    (table,) = [c for c in component_levels(inv, knowledge) if c.id == "iis6"]
+    assert all(row.path.startswith("WINNT\\") for row in table.files), [row.path for row in table.files]
+    assert all(row.listed_path is None for row in table.files if row.present)
+    assert {row.path for row in table.files if row.present} == {f.path for f in files}
+    assert {row.path for row in table.files if row.below_baseline} == {f.path for f in below.files}
+    assert {f.path.rsplit("\\", 1)[-1] for f in below.files} == {"w3dt.dll", "iisutil.dll"}
+
+
+def test_table_names_the_volumes_folder_when_no_listed_path_was_found(knowledge: Knowledge) -> None:
+    """No file sits at a profile path (all were found by listing the component's folder, one level down), so
+    the files cannot say which Windows folder was read: the source description's system volume does, not
+    SystemRoot (WINNT here), for the listed paths the rows point at and the files not found."""
+    files = [replace(f, path=f.path.replace("inetsrv\\", "inetsrv\\old\\")) for f in iis6()]
+    volumes = [{"index": 0, "windows_dir": None}, {"index": 1, "windows_dir": "WINDOWS"}]
+    source = {"system_volume": 1, "volumes": volumes}
+    inv = Inventory(source=source, system=replace(system(), system_root="WINNT"), files=files)
+    (table,) = [c for c in component_levels(inv, knowledge) if c.id == "iis6"]
+    listed = [row.listed_path or row.path for row in table.files if row.listed]
+    assert listed and all(p.startswith("WINDOWS\\") for p in listed), listed
+    (below,) = run(knowledge, inv, [SP2_ENTRY])["files-below-service-pack"]
+    assert {row.path for row in table.files if row.below_baseline} == {f.path for f in below.files}
+
+
 # -- hotfixes ------------------------------------------------------------------------------------------
 
 
