@@ -16,8 +16,10 @@ PACKAGE = Path(scanner.__file__).parent
 TESTS = Path(__file__).parent
 #: Folders that are not a subpackage on purpose.
 CROSS_CUTTING = frozenset({"e2e"})
-#: Tests about the whole package (its imports, its layout, its prose), kept at the top.
-META_TESTS = frozenset({"test_layers.py", "test_mirror.py", "test_no_prose_branches.py"})
+#: Tests about the whole package (imports, layout, prose, one definition per decision), at the top.
+META_TESTS = frozenset(
+    {"test_layers.py", "test_mirror.py", "test_no_prose_branches.py", "test_one_definition.py"}
+)
 
 
 def _folders() -> list[Path]:
