@@ -1,4 +1,4 @@
-"""The rules and the diagnosis on hand-built facts: each condition, its attribution, and its absence.
+"""The rules on hand-built facts: each condition, its attribution, and its absence.
 
 Facts are built here literally (no image), knowledge is the shipped ``profiles/`` — so each test reads as
 "a 2003 SP2 server whose w3dt.dll is 6.0.3790.1830 and was created before SP2 went in...".
@@ -7,11 +7,9 @@ Facts are built here literally (no image), knowledge is the shipped ``profiles/`
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scanner.diagnose.verdict import diagnose
 from scanner.knowledge.profiles import Knowledge, load_knowledge
 from scanner.model import (
     FileState,
@@ -20,106 +18,30 @@ from scanner.model import (
     PendingRename,
     Provenance,
     RecordedFile,
-    SystemFacts,
     TimelineEntry,
-    TimelineSource,
     UpdateRecord,
 )
 from scanner.model.versions import FileVersion
-from scanner.rules import RULES, run_rules
+from scanner.rules import RULES
 from scanner.rules.levels import component_levels
-from scanner.timeline.episodes import with_episodes
-
-SOFTWARE = "WINDOWS\\system32\\config\\SOFTWARE"
+from tests.scanner.rules.builders import (
+    SOFTWARE,
+    SP1,
+    SP2,
+    SP2_ENTRY,
+    entry,
+    file,
+    iis6,
+    package_state,
+    run,
+    system,
+    t,
+)
 
 
 @pytest.fixture(scope="module")
 def knowledge() -> Knowledge:
     return load_knowledge()
-
-
-def t(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def system(
-    version: str = "5.2.3790", sp: int = 2, product: str = "Microsoft Windows Server 2003"
-) -> SystemFacts:
-    return SystemFacts(
-        product=product,
-        version=version,
-        build=int(version.split(".")[2]),
-        service_pack=sp,
-        csd_version=f"Service Pack {sp}" if sp else None,
-        architecture="x86",
-        hostname="WEB01",
-        install_date=t("2006-01-01T00:00:00"),
-        system_root="WINDOWS",
-        timezone=None,
-        sources=(Provenance(SOFTWARE, "Microsoft\\Windows NT\\CurrentVersion\\CSDVersion"),),
-    )
-
-
-def file(name: str, version: str, lab: str | None, created: str, component: str = "iis6") -> FileState:
-    path = f"WINDOWS\\system32\\inetsrv\\{name}"
-    return FileState(
-        path=path,
-        version=FileVersion.parse(version),
-        lab_tag=lab,
-        file_version_string=None,
-        product_version=None,
-        size=1,
-        sha256=None,
-        modified_at=t(created),
-        created_at=t(created),
-        component=component,
-        sources=(Provenance(path, "MFT entry 1"),),
-    )
-
-
-def entry(
-    kind: str, subject: str, at: str, details: dict[str, str] | None = None, files: tuple[str, ...] = ()
-) -> TimelineEntry:
-    sources = [TimelineSource("registry", t(at), "second", f"{subject} key", Provenance(SOFTWARE, subject))]
-    sources += [
-        TimelineSource("file", t(at), "second", "created", Provenance(p, "MFT entry 2")) for p in files
-    ]
-    return TimelineEntry(
-        t(at),
-        "second",
-        kind,
-        subject,
-        f"{subject} {kind}",
-        tuple(sources),
-        details=tuple((details or {}).items()),
-    )
-
-
-SP1 = "srv03_sp1_rtm.050324-1447"
-SP2 = "srv03_sp2_rtm.070216-1710"
-# The typed SP number is what rules read (issue 13), never the subject's text.
-SP2_ENTRY = replace(
-    entry("service-pack", "Windows Server 2003 Service Pack 2", "2007-06-12T02:00:00"), sp_level=2
-)
-
-
-def iis6(created_old: str = "2006-04-03T18:10:00") -> list[FileState]:
-    return [
-        file("w3core.dll", "6.0.3790.3959", SP2, "2007-06-12T02:01:30"),
-        file("w3isapi.dll", "6.0.3790.3959", SP2, "2007-06-12T02:01:30"),
-        file("w3dt.dll", "6.0.3790.1830", SP1, created_old),
-        file("iisutil.dll", "6.0.3790.1830", SP1, created_old),
-    ]
-
-
-def run(
-    knowledge: Knowledge, inv: Inventory, entries: list[TimelineEntry], logs: list[LogEvent] | None = None
-) -> dict[str, list]:
-    findings, _ = run_rules(inv, entries, logs or [], knowledge)
-    out: dict[str, list] = {}
-    for f in findings:
-        out.setdefault(f.rule, []).append(f)
-    return out
 
 
 def test_rulebook_and_code_name_the_same_rules(knowledge: Knowledge) -> None:
@@ -307,9 +229,7 @@ def test_newer_file_than_recorded_is_not_a_regression(knowledge: Knowledge) -> N
 
 def package(kb: str, state: str) -> UpdateRecord:
     key = Provenance(SOFTWARE, f"Component Based Servicing\\Packages\\Package_for_{kb}")
-    return UpdateRecord(
-        kb, "package", None, None, state, sources=(key,), cbs_state=0x60
-    )
+    return UpdateRecord(kb, "package", None, None, state, sources=(key,), cbs_state=0x60)
 
 
 def cbs_inventory(renames: bool = True) -> Inventory:
@@ -367,80 +287,3 @@ def test_branch_mix_is_information(knowledge: Knowledge) -> None:
     ]
     (finding,) = run(knowledge, Inventory(source={}, system=system(), files=files), [])["branch-mix"]
     assert finding.severity == "info"
-
-
-# -- diagnosis ---------------------------------------------------------------------------------------------
-
-
-def episodes(entries: list[TimelineEntry], inv: Inventory, knowledge: Knowledge) -> list[TimelineEntry]:
-    """The entries with the failure episodes the timeline stage adds (the diagnosis reads those)."""
-    assert knowledge.episodes is not None
-    return with_episodes(entries, [], knowledge.components_for(inv.system), knowledge.episodes)
-
-
-def package_state(update: str, at: str, state: str) -> TimelineEntry:
-    """A CBS package-state entry: its state is the typed ``record_state`` the onset reads."""
-    return replace(entry("package-state-change", update, at, {"state": state}), record_state=state)
-
-
-def traffic(what: str, at: str) -> TimelineEntry:
-    return replace(entry("traffic", "W3SVC1", at, {"what": what}), traffic=what)  # type: ignore[arg-type]
-
-
-def test_diagnosis_onset_trigger_and_latent_cause(knowledge: Knowledge) -> None:
-    fix = UpdateRecord(
-        "KB973917",
-        "update",
-        t("2009-12-09T15:40:00"),
-        "second",
-        "installed",
-        (RecordedFile("w3core.dll", "6.0.3790.4611", "%SystemRoot%\\system32\\inetsrv"),),
-        (Provenance(SOFTWARE, "Updates\\KB973917"),),
-        sp_folder=3,
-    )
-    files = [
-        file("w3core.dll", "6.0.3790.4611", "srv03_sp2_gdr.091030-1513", "2009-12-09T15:40:40"),
-        *iis6()[1:],
-    ]
-    inv = Inventory(source={}, system=system(), files=files, updates=[fix])
-    entries = [
-        SP2_ENTRY,
-        # fusion types the id (update_ids): only a change with an identity can be the trigger
-        replace(entry("update", "KB973917", "2009-12-09T15:40:00"), update_ids=("KB973917",)),
-        traffic("last-success", "2009-12-09T15:54:00"),
-        entry("worker-process-failure", "DefaultAppPool", "2009-12-09T15:55:01"),
-        entry("rapid-fail-disable", "DefaultAppPool", "2009-12-09T15:58:26"),
-    ]
-    findings, _ = run_rules(inv, entries, [], knowledge)
-    verdict = diagnose(inv, episodes(entries, inv, knowledge), findings, knowledge)
-    assert verdict.failure_onset == t("2009-12-09T15:55:01")
-    assert verdict.trigger == "KB973917" and verdict.trigger_gap_seconds == 901
-    assert verdict.latent_cause == "files-below-service-pack"
-    assert verdict.known_issue == "KB2009746"
-    assert verdict.remediation and "Service Pack 2" in verdict.remediation[0]
-
-
-def test_failures_before_the_last_success_are_not_the_onset(knowledge: Knowledge) -> None:
-    entries = [
-        entry("crash", "w3wp.exe", "2009-12-01T10:00:00"),
-        traffic("last-success", "2009-12-09T23:59:00"),
-    ]
-    inv = Inventory(source={}, system=system())
-    verdict = diagnose(inv, episodes(entries, inv, knowledge), [], knowledge)
-    assert verdict.failure_onset is None and verdict.trigger is None and verdict.latent_cause is None
-    assert verdict.summary.startswith("No root cause found")
-
-
-def test_staged_package_is_not_the_trigger(knowledge: Knowledge) -> None:
-    entries = [
-        package_state("KB2463332", "2011-03-09T02:29:20", "install-pending"),
-        package_state("KB2506212", "2011-03-09T02:32:20", "staged"),
-        entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:10"),
-        entry("worker-process-failure", "DefaultAppPool", "2011-03-09T02:41:40"),
-    ]
-    inv = Inventory(source={}, system=system("6.0.6002", 2))
-    verdict = diagnose(inv, episodes(entries, inv, knowledge), [], knowledge)
-    assert verdict.trigger == "KB2463332"
-    assert verdict.trigger_at is not None and verdict.failure_onset - verdict.trigger_at == timedelta(
-        minutes=11, seconds=50
-    )

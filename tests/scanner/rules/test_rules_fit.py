@@ -32,7 +32,7 @@ from scanner.model import (
     TimelineEntry,
     UpdateRecord,
 )
-from tests.scanner.rules.test_rules import (
+from tests.scanner.rules.builders import (
     SOFTWARE,
     SP1,
     SP2,

@@ -1,4 +1,5 @@
-"""Failure episodes, the noise floor, the trigger and the verdict text (issue 14 items 1, 2, 3, 8).
+"""Failure episodes and the noise floor (issue 14 items 1, 2); the onset, trigger and verdict text over them
+are in tests/scanner/diagnose/test_onset.py.
 
 The timeline entries and traffic days are built with the literal shapes seen in real logs (the real-data
 corpus is not committed; tests/real/test_real_episodes.py runs the same checks on the real files):
@@ -11,92 +12,27 @@ corpus is not committed; tests/real/test_real_episodes.py runs the same checks o
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-from scanner.diagnose.onset import find_onset, find_trigger, trigger_name
-from scanner.diagnose.verdict import diagnose
 from scanner.errors import ProfileError
-from scanner.knowledge.components import load_components
 from scanner.knowledge.episodes import load_episode_rules
-from scanner.knowledge.profiles import load_knowledge
 from scanner.model import (
     EPISODE_KIND,
-    ErrorRun,
-    FileState,
-    Finding,
-    FindingFile,
-    Inventory,
-    Provenance,
-    RecordedFile,
-    SystemFacts,
-    TimelineEntry,
-    TimelineSource,
-    TrafficDay,
-    UpdateRecord,
 )
-from scanner.model.versions import FileVersion
 from scanner.timeline.episodes import find_episodes
-
-UTC = timezone.utc
-RULES = load_episode_rules()
-KNOWLEDGE = load_knowledge()
-ALL = tuple(load_components())
-IIS5 = tuple(c for c in ALL if c.applies_to("5.0"))
-IIS6 = tuple(c for c in ALL if c.applies_to("5.2"))
-_record = iter(range(100, 100_000))
-
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def entry(when: str, kind: str, subject: str, **extra: object) -> TimelineEntry:
-    number = next(_record)
-    source = TimelineSource(
-        "event", at(when), "second", f"{subject}", Provenance("SysEvent.Evt", f"record {number}")
-    )
-    return TimelineEntry(at(when), "second", kind, subject, f"{kind} {subject}", (source,), **extra)  # type: ignore[arg-type]
-
-
-def day(when: str, hourly: list[tuple[int, int, int]], runs: tuple[ErrorRun, ...] = ()) -> TrafficDay:
-    """A W3C day: ``hourly`` as (hour, requests, 5xx)."""
-    start = at(when)
-    hours = tuple((start + timedelta(hours=h), n, x) for h, n, x in hourly)
-    requests = sum(n for _, n, _ in hourly)
-    errors = sum(x for _, _, x in hourly)
-    statuses = ((200, requests - errors), (500, errors)) if errors else ((200, requests),)
-    last_ok = start + timedelta(hours=hourly[-1][0], minutes=59) if requests > errors else None
-    log = Provenance(f"WINDOWS\\system32\\LogFiles\\W3SVC1\\ex{start:%y%m%d}.log", f"lines 5-{requests + 4}")
-    return TrafficDay(
-        "w3c",
-        "W3SVC1",
-        start,
-        requests,
-        hours[0][0],
-        hours[-1][0],
-        last_ok,
-        statuses,
-        hours,
-        runs,
-        "Microsoft Internet Information Services 6.0",
-        log,
-    )
-
-
-def run(start: str, count: int, minutes: int = 1) -> ErrorRun:
-    first = Provenance("WINDOWS\\system32\\LogFiles\\W3SVC1\\ex.log", f"line {next(_record)}")
-    return ErrorRun(at(start), at(start) + timedelta(minutes=minutes), count, ((500, count),), first)
-
-
-def steady(first: str, days: int, requests: int = 30, errors: int = 0) -> list[TrafficDay]:
-    return [
-        day(f"{at(first) + timedelta(days=n):%Y-%m-%d}", [(h, requests, errors) for h in range(24)])
-        for n in range(days)
-    ]
-
+from tests.scanner.timeline.episode_cases import (
+    ALL,
+    IIS5,
+    IIS6,
+    RULES,
+    at,
+    day,
+    entry,
+    run,
+    steady,
+)
 
 # -- the noise floor ---------------------------------------------------------------------------------------
 
@@ -201,118 +137,6 @@ def test_a_routine_daily_failure_rate_is_the_baseline_not_an_episode() -> None:
     assert [e.at for e in found] == [at("2009-12-01 10:00:00")]
 
 
-# -- onset, trigger, verdict -------------------------------------------------------------------------------
-
-
-def _with_episodes(entries: list[TimelineEntry], components: tuple = IIS6) -> list[TimelineEntry]:  # type: ignore[type-arg]
-    return sorted(entries + find_episodes(entries, [], components, RULES), key=lambda e: (e.at, e.kind))
-
-
-def _inventory(
-    version: str = "5.2", files: list[FileState] | None = None, updates: list[UpdateRecord] | None = None
-) -> Inventory:
-    system = SystemFacts(
-        "Windows Server 2003", version, 3790, 2, "Service Pack 2", "x86", "WEB01", None, "WINDOWS", None
-    )
-    return Inventory({}, system, updates=updates or [], files=files or [])
-
-
-FAILING = [
-    entry("2009-12-09 15:55:01", "worker-process-failure", "DefaultAppPool"),
-    entry("2009-12-09 15:55:42", "worker-process-failure", "DefaultAppPool"),
-]
-
-
-def test_trigger_needs_an_identity_and_prefers_the_change_touching_the_failing_component() -> None:
-    w3core = FileState(
-        "WINDOWS\\system32\\inetsrv\\w3core.dll",
-        FileVersion(6, 0, 3790, 3959),
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        None,
-        component="iis6",
-    )
-    touching = UpdateRecord(
-        "KB973917", "update", None, None, "installed", (RecordedFile("w3core.dll", "6.0.3790.4610"),)
-    )
-    other = UpdateRecord(
-        "KB968389", "update", None, None, "installed", (RecordedFile("msv1_0.dll", "5.2.3790.4530"),)
-    )
-    inv = _inventory(files=[w3core], updates=[touching, other])
-    entries = _with_episodes(
-        [
-            entry("2009-12-09 10:00:00", "update", "KB973917", update_ids=("KB973917",)),
-            entry("2009-12-09 14:00:00", "update", "KB968389", update_ids=("KB968389",)),
-            entry("2009-12-09 15:00:00", "service-pack", "Service Pack ?"),  # no number: no identity
-            entry("2009-12-09 15:10:00", "update", "Update for Windows"),  # no KB: no identity
-            *FAILING,
-        ]
-    )
-    onset = find_onset(entries)
-    assert onset is not None and onset.at == at("2009-12-09 15:55:01")
-    trigger = find_trigger(entries, onset, inv)
-    assert trigger is not None and trigger.subject == "KB973917"  # touches w3core.dll, though earlier
-    assert find_trigger(entries, onset, _inventory()).subject == "KB968389"  # type: ignore[union-attr]
-
-
-def test_a_service_pack_reinstall_is_named_by_its_number() -> None:
-    sp = entry("2009-12-09 15:00:00", "service-pack", "Windows Server 2003 Service Pack 2", sp_level=2)
-    entries = _with_episodes([sp, *FAILING])
-    onset = find_onset(entries)
-    assert onset is not None
-    trigger = find_trigger(entries, onset, _inventory())
-    assert trigger is sp and trigger_name(sp) == "Service Pack 2"
-    verdict = diagnose(_inventory(), entries, [], KNOWLEDGE)
-    assert verdict.trigger == "Service Pack 2"
-    assert "started failing at 2009-12-09 15:55:01Z" in verdict.summary
-
-
-def test_failures_without_a_servicing_cause_keep_their_onset() -> None:
-    verdict = diagnose(_inventory(), _with_episodes(list(FAILING)), [], KNOWLEDGE)
-    assert verdict.failure_onset == at("2009-12-09 15:55:01")
-    assert verdict.trigger is None
-    assert "has been failing since 2009-12-09 15:55:01Z" in verdict.summary
-    assert "No servicing change explains it" in verdict.summary
-    assert "No root cause found" not in verdict.summary
-
-
-def test_no_root_cause_only_without_an_episode_and_isolated_failures_are_named_as_context() -> None:
-    noise = [entry("2015-08-08 09:32:59", "service-failure", "Windows Time")]
-    verdict = diagnose(_inventory(), _with_episodes(noise), [], KNOWLEDGE)
-    assert verdict.failure_onset is None
-    assert verdict.summary.startswith("No root cause found")
-    assert "1 isolated failure record(s)" in verdict.summary
-
-
-def test_an_intermittent_failure_says_requests_still_succeeded() -> None:
-    success = TimelineEntry(
-        at("2006-06-21 18:00:00"),
-        "second",
-        "traffic",
-        "W3SVC1",
-        "last success",
-        (
-            TimelineSource(
-                "traffic", at("2006-06-21 18:00:00"), "second", "ok", Provenance("ex060621.log", "line 9")
-            ),
-        ),
-        details=(("what", "last-success"),),
-        traffic="last-success",
-    )
-    crash = [
-        entry("2006-06-20 14:20:31", "crash", "inetinfo.exe"),
-        entry("2006-06-20 14:20:34", "service-failure", "World Wide Web Publishing Service"),
-    ]
-    verdict = diagnose(_inventory("5.0"), _with_episodes(crash, IIS5) + [success], [], KNOWLEDGE)
-    assert verdict.failure_onset == at("2006-06-20 14:20:31")
-    assert verdict.last_good is None
-    assert "the failure is intermittent" in verdict.summary
-
-
 # -- knowledge ---------------------------------------------------------------------------------------------
 
 
@@ -350,31 +174,6 @@ def test_a_rise_that_begins_minutes_before_the_hour_it_fills_starts_at_its_first
     stray = (run("2015-11-22 09:02:00", 1, 0), *runs[1:])  # a 500 an hour before is not the same rise
     days[-1] = day("2015-11-22", [(8, 15, 0), (9, 12, 1), (10, 15, 5), (11, 19, 5)], stray)
     assert [e.at for e in find_episodes([], days, IIS6, RULES)] == [at("2015-11-22 10:08:41")]
-
-
-def test_a_pending_update_whose_files_the_failure_touches_beats_a_later_install() -> None:
-    """Sampled 2008 case (seed 14, index 3): KB4242498 waits for a reboot with isapi.dll queued (the
-    reboot-pending finding names both), KB3729207 went in later: the failing iis7 points at the first."""
-    pending = entry("2011-02-09 21:52:20", "package-state-change", "KB4242498", update_ids=("KB4242498",))
-    later = entry("2011-02-09 22:11:20", "update", "KB3729207", update_ids=("KB3729207",))
-    failing = [
-        entry("2011-02-09 22:23:54", "worker-process-failure", "DefaultAppPool"),
-        entry("2011-02-09 22:24:27", "worker-process-failure", "DefaultAppPool"),
-    ]
-    iis7 = tuple(c for c in ALL if c.applies_to("6.0"))
-    entries = _with_episodes([pending, later, *failing], iis7)
-    onset = find_onset(entries)
-    assert onset is not None
-    assert find_trigger(entries, onset, _inventory("6.0")) is later
-    queued = Finding(
-        "reboot-pending",
-        "warning",
-        "reboot pending",
-        "KB4242498 waits",
-        files=(FindingFile("Windows\\System32\\inetsrv\\isapi.dll", "7.0.6002.18005", component="iis7"),),
-        updates=("KB4242498",),
-    )
-    assert find_trigger(entries, onset, _inventory("6.0"), [queued]) is pending
 
 
 def test_a_rise_starts_in_the_elevated_hours_before_the_first_failing_one() -> None:
