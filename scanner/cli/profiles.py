@@ -23,7 +23,7 @@ SHOWN_IDS = 12
 @click.group()
 def profiles() -> None:
     """Work with the knowledge profiles (OS, components, events, rules, interactions, update profiles,
-    failure-episode thresholds)."""
+    failure-episode thresholds, install time windows)."""
 
 
 @profiles.command("check")
@@ -61,11 +61,24 @@ def profiles_check(directory: Path | None) -> None:
         ("interactions", [i.id for i in knowledge.interactions]),
         ("update profiles", [u.id for u in knowledge.updates]),
         ("episode thresholds", _episode_thresholds(knowledge)),
+        ("time windows", _time_windows(directory)),
     ]
     for kind, ids in kinds:
         more = len(ids) - SHOWN_IDS
         shown = ", ".join(ids[:SHOWN_IDS]) + (f", … ({more} more)" if more > 0 else "")
         click.echo(f"{kind + ':':<19}{len(ids):>3}  {shown}")
+
+
+def _time_windows(directory: Path | None) -> list[str]:
+    """``name=N min`` of each install window (profiles/windows.toml, checked by load_knowledge above)."""
+    from scanner.knowledge.windows import load_windows
+
+    windows = load_windows(directory)
+    minutes = lambda span: int(span.total_seconds() // 60)  # noqa: E731 - one conversion, two uses
+    return [
+        f"file_install={minutes(windows.file_install)} min",
+        f"component_install={minutes(windows.component_install)} min",
+    ]
 
 
 def _episode_thresholds(knowledge: Knowledge) -> list[str]:

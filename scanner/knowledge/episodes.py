@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.errors import ProfileError
-from scanner.knowledge.components import check_table, default_profiles_dir, read_toml
+from scanner.knowledge.tomlfile import default_profiles_dir, value_tables
 
 #: threshold name -> the kind its ``value`` must be
 _SPEC = {
@@ -54,32 +54,18 @@ class EpisodeRules:
 def collect_episode_rules(profiles_dir: Path | None, errors: list[str]) -> EpisodeRules | None:
     """Load ``episodes.toml``, appending every problem to ``errors``; None when it is unusable."""
     path = (profiles_dir or default_profiles_dir()) / "episodes.toml"
-    if not path.is_file():
-        errors.append(f"{path}:1: missing: the failure-episode thresholds are needed to find an onset")
-        return None
-    src = read_toml(path, errors)
-    if src is None:
-        return None
     before = len(errors)
-    check_table(
-        src.data,
-        {name: ("table", True) for name in _SPEC},
-        lambda k: src.at(src.key_line(k)),
-        errors,
-        "episodes.toml",
+    found = value_tables(
+        path, _SPEC, errors, needed_for="the failure-episode thresholds are needed to find an onset"
     )
+    if found is None:
+        return None
+    src, raw = found
     values: dict[str, object] = {}
-    for name, kind in _SPEC.items():
-        table = src.data.get(name)
-        if not isinstance(table, dict):
-            continue
-        where = src.at(src.table_line(name, 0))
-        line_of = lambda k, n=name: src.at(src.key_line(k, n))  # noqa: E731 - the key's own line
-        if check_table(table, {"value": (kind, True), "why": ("str", True)}, line_of, errors, f"[{name}]"):
-            value = table["value"]
-            if kind == "int" and value < 1:
-                errors.append(f"{where}: [{name}] value must be at least 1")
-            values[name] = frozenset(value) if kind == "list[str]" else value
+    for name, value in raw.items():
+        if _SPEC[name] == "int" and value < 1:
+            errors.append(f"{src.at(src.table_line(name, 0))}: [{name}] value must be at least 1")
+        values[name] = frozenset(value) if _SPEC[name] == "list[str]" else value
     if len(errors) > before:
         return None
     return EpisodeRules(**values, source=str(path))  # type: ignore[arg-type]

@@ -149,3 +149,37 @@ def default_profiles_dir() -> Path:
     if here.is_dir():
         return here
     return Path(sys.prefix) / "share" / "patchmortem" / "profiles"
+
+
+def value_tables(
+    path: Path, kinds: Mapping[str, str], errors: list[str], *, needed_for: str
+) -> tuple[TomlSource, dict[str, Any]] | None:
+    """Read a profile of named tables, each one ``value`` of its kind and the ``why`` behind it.
+
+    ``episodes.toml`` and ``windows.toml`` have this shape: every number a decision uses sits beside the
+    reason for it. Every problem goes to ``errors`` (``file:line``); a missing file says what it is
+    ``needed_for``. Returns the parsed file and the values that passed their own checks (the caller checks
+    ranges and compares ``len(errors)``), or None when the file is missing or unparsable.
+    """
+    if not path.is_file():
+        errors.append(f"{path}:1: missing: {needed_for}")
+        return None
+    src = read_toml(path, errors)
+    if src is None:
+        return None
+    check_table(
+        src.data,
+        {name: ("table", True) for name in kinds},
+        lambda k: src.at(src.key_line(k)),
+        errors,
+        path.name,
+    )
+    values: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        table = src.data.get(name)
+        if not isinstance(table, dict):
+            continue
+        line_of = lambda k, n=name: src.at(src.key_line(k, n))  # noqa: E731 - the key's own line
+        if check_table(table, {"value": (kind, True), "why": ("str", True)}, line_of, errors, f"[{name}]"):
+            values[name] = table["value"]
+    return src, values

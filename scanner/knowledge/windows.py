@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from scanner.errors import ProfileError
-from scanner.knowledge.tomlfile import check_table, default_profiles_dir, read_toml
+from scanner.knowledge.tomlfile import default_profiles_dir, value_tables
 
 #: window name -> (minimum, maximum) minutes a value may have
 _SPEC = {"file_install_minutes": (1, 24 * 60), "component_install_minutes": (1, 24 * 60)}
@@ -36,30 +36,20 @@ class Windows:
 def collect_windows(profiles_dir: Path | None, errors: list[str]) -> Windows | None:
     """Load ``windows.toml``, appending every problem to ``errors``; None when it is unusable."""
     path = (profiles_dir or default_profiles_dir()) / "windows.toml"
-    if not path.is_file():
-        errors.append(f"{path}:1: missing: the file/install time windows are needed to attribute files")
-        return None
-    src = read_toml(path, errors)
-    if src is None:
-        return None
     before = len(errors)
-    check_table(
-        src.data,
-        {name: ("table", True) for name in _SPEC},
-        lambda k: src.at(src.key_line(k)),
-        errors,
-        "windows.toml",
+    kinds = dict.fromkeys(_SPEC, "int")
+    found = value_tables(
+        path, kinds, errors, needed_for="the file/install time windows are needed to attribute files"
     )
-    minutes: dict[str, int] = {}
-    for name, (low, high) in _SPEC.items():
-        table = src.data.get(name)
-        if not isinstance(table, dict):
-            continue
-        line_of = lambda k, n=name: src.at(src.key_line(k, n))  # noqa: E731 - the key's own line
-        if check_table(table, {"value": ("int", True), "why": ("str", True)}, line_of, errors, f"[{name}]"):
-            if not low <= table["value"] <= high:
-                errors.append(f"{line_of('value')}: [{name}] value must be {low}..{high} minutes")
-            minutes[name] = table["value"]
+    if found is None:
+        return None
+    src, minutes = found
+    for name, value in minutes.items():
+        low, high = _SPEC[name]
+        if not low <= value <= high:
+            errors.append(
+                f"{src.at(src.key_line('value', name))}: [{name}] value must be {low}..{high} minutes"
+            )
     if len(errors) > before:
         return None
     return Windows(

@@ -490,7 +490,7 @@ def test_profiles_check_shipped_profiles() -> None:
     assert lines[0] == f"profiles in {default_profiles_dir()}: valid"
     assert [line.split(":")[0] for line in lines[1:]] == [
         "operating systems", "components", "event meanings", "rules", "interactions", "update profiles",
-        "episode thresholds",
+        "episode thresholds", "time windows",
     ]  # fmt: skip
     assert lines[4].startswith("rules:               7  ")
     assert set(lines[4].split(maxsplit=2)[2].split(", ")) == set(RULE_IDS)
