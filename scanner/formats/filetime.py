@@ -2,7 +2,8 @@
 
 A FILETIME counts 100 ns intervals since 1601-01-01 UTC. It is converted with integer arithmetic only,
 exact to the microsecond: a float POSIX timestamp can be 1 µs off (issue 16: the second
-NTFS lookup in collectors/volume.py did that, and its times disagreed with the first one's). Before issue 16
+NTFS lookup in collectors/volume.py did that, and its times disagreed with the first one's). That is also
+why ``dissect.util.ts.wintimestamp`` is not called here: it goes through ``float(ts) * 1e-7``. Before issue 16
 item 2 three modules each wrote this conversion, with different ideas of which values are unusable.
 """
 

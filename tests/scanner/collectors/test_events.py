@@ -7,16 +7,12 @@ truncated and foreign files.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
-import signal
 import struct
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -33,25 +29,10 @@ from fixtures.factory.evtx import EvtxRecord, EvtxValue, ValueType, build_evtx
 from fixtures.factory.scenario import IMAGES_DIR
 from scanner.collectors.events import EventLogResult, find_event_logs, read_event_log
 from scanner.evidence.source import open_evidence
+from tests.factory.evt_readers import time_limit
 
 SYSEVENT = "WINDOWS\\system32\\config\\SysEvent.Evt"
 T0 = datetime(2009, 12, 9, 15, 0, tzinfo=UTC)
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int) -> Iterator[None]:
-    """Fail instead of hanging (the readers are pure Python, so SIGALRM interrupts them)."""
-
-    def _raise(signum: int, frame: FrameType | None) -> None:
-        raise TimeoutError(f"reader did not finish within {seconds}s")
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
 
 
 @cache

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import random
 import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,6 +22,7 @@ from scanner.collectors.uninstall import UninstallFolder, collect_uninstall_fold
 from scanner.collectors.volume import created_at
 from scanner.model.versions import version_text
 from tests.scanner.collectors.counting import CountingReader
+from tests.scanner.collectors.damaged_ntfs import damaged_volumes
 
 INETSRV = "WINDOWS\\system32\\inetsrv"
 
@@ -273,20 +272,9 @@ def test_no_evidence_is_written(volume: CountingReader) -> None:
 
 
 def test_damaged_mft_records_and_indexes_give_gaps_not_tracebacks(volume: CountingReader) -> None:
-    base = volume.getvalue()
-    metadata = [i for i in range(0, len(base), 1024) if base[i : i + 4] in (b"FILE", b"INDX")]
     paths = ["WINDOWS\\system32\\readme.txt", "WINDOWS\\$NtUninstallKB999999$\\w3core.dll", "WINDOWS\\x"]
-    rng = random.Random(2009)
     checked = 0
-    for _ in range(40):
-        damaged = bytearray(base)
-        for _ in range(rng.randint(1, 20)):
-            damaged[rng.choice(metadata) + rng.randrange(1024)] = rng.randrange(256)
-        try:
-            fs = NtfsFilesystem(io.BytesIO(bytes(damaged)))
-            fs.ntfs.mft.root  # noqa: B018 - a volume dissect cannot open is the evidence layer's concern
-        except Exception:  # noqa: BLE001
-            continue
+    for fs in damaged_volumes(volume.getvalue(), seed=2009):
         files, gaps = collect_files(fs, paths, hash_files=False)
         folders, _ = collect_uninstall_folders(fs, "WINDOWS", hash_files=False)
         assert len(files) + len({g.what for g in gaps}) >= len(paths)

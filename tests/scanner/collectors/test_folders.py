@@ -6,8 +6,6 @@ read through a counting reader: the read cost of a folder must not depend on fil
 
 from __future__ import annotations
 
-import io
-import random
 import shutil
 import tempfile
 from dataclasses import replace
@@ -30,6 +28,7 @@ from scanner.knowledge.components import default_profiles_dir
 from scanner.pipeline import inventory, scan
 from scanner.report.inventory import inventory_to_dict
 from tests.scanner.collectors.counting import CountingReader
+from tests.scanner.collectors.damaged_ntfs import damaged_volumes
 
 CLOCK = datetime(2010, 1, 1, tzinfo=UTC)
 BUILT = datetime(2007, 2, 17, 1, 10, tzinfo=UTC)
@@ -265,19 +264,8 @@ def test_listed_dlls_at_other_paths_are_found_not_missing(altered_2003: tuple[Pa
 
 
 def test_damaged_records_and_indexes_give_gaps_not_tracebacks() -> None:
-    base = _volume(0, 8)
-    metadata = [i for i in range(0, len(base), 1024) if base[i : i + 4] in (b"FILE", b"INDX")]
-    rng = random.Random(13)
     checked = 0
-    for _ in range(40):
-        damaged = bytearray(base)
-        for _ in range(rng.randint(1, 20)):
-            damaged[rng.choice(metadata) + rng.randrange(1024)] = rng.randrange(256)
-        try:
-            fs = NtfsFilesystem(io.BytesIO(bytes(damaged)))
-            fs.ntfs.mft.root  # noqa: B018 - a volume dissect cannot open is the evidence layer's concern
-        except Exception:  # noqa: BLE001
-            continue
+    for fs in damaged_volumes(_volume(0, 8), seed=13):
         found = collect_component_folders(fs, REQUESTS, known=KNOWN, missing=MISSING)
         assert len(found.folders) == 2
         assert all(f.listings <= 1 + folders.MAX_SUBFOLDERS for f in found.folders)  # whatever the bytes
