@@ -493,6 +493,7 @@ def test_profiles_check_shipped_profiles() -> None:
         "episode thresholds", "time windows",
     ]  # fmt: skip
     assert lines[4].startswith("rules:               7  ")
+    assert lines[-1] == "time windows:        2  file_install=15 min, component_install=120 min"
     assert set(lines[4].split(maxsplit=2)[2].split(", ")) == set(RULE_IDS)
 
 
