@@ -10,19 +10,21 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from scanner.model import TimelineSource
+from scanner.model import INSTALL_KINDS, TimelineSource
 from scanner.timeline.observe import Observation
 
 TOLERANCE = timedelta(hours=1)
 KEY_REWRITE_TOLERANCE = timedelta(days=1)
 DAY = timedelta(days=1)
-INSTALL_KINDS = ("service-pack", "hotfix", "update", "package-state-change")
+#: The install kinds whose summary is "<title> installed" (the model's install kinds but a component install,
+#: which keeps its observation's own summary).
+_TITLED_INSTALLS = INSTALL_KINDS - {"component-install"}
 _LOCAL_CLOCK = "; a local time converted with the zone rule the registry holds now"
 
 
 def summary(kind: str, subject: str, obs: Sequence[Observation]) -> str:
     """One line for the entry: what was installed, how the boot went, which files, what crashed."""
-    if kind in INSTALL_KINDS:
+    if kind in _TITLED_INSTALLS:
         return _install_summary(kind, subject, obs)
     if kind == "reboot":
         boots = [o for o in obs if o.group == "boot"]
