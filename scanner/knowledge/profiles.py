@@ -28,7 +28,7 @@ from scanner.knowledge.os import OsProfile, check_component_versions, collect_os
 from scanner.knowledge.steps import Step, parse_steps
 from scanner.knowledge.templates import PLACEHOLDERS, check_templates, template_problems
 from scanner.knowledge.updates import UpdateProfile, collect_update_profiles
-from scanner.knowledge.windows import collect_windows
+from scanner.knowledge.windows import collect_windows, refuse_other_values
 from scanner.model import FAILURE_EVENT_KINDS, SEVERITY_ORDER, SystemFacts
 
 __all__ = [
@@ -291,7 +291,9 @@ def load_knowledge(profiles_dir: Path | None = None) -> Knowledge:
     updates = collect_update_profiles(folder, os_profiles, components, declared, errors)
     episodes = collect_episode_rules(folder, errors)
     if (folder / "windows.toml").is_file():  # the shipped windows are read at import (knowledge/windows.py)
-        collect_windows(folder, errors)
+        windows = collect_windows(folder, errors)
+        if windows is not None:
+            refuse_other_values(windows, errors)
     named = (episodes.sufficient_kinds | episodes.component_kinds) if episodes else frozenset()
     for kind in sorted(named - FAILURE_EVENT_KINDS):
         where = episodes.source if episodes else "episodes.toml"

@@ -7,8 +7,10 @@ each live in the profile, and every stage reads them from here.
 
 The windows are read from the shipped profiles once, at import: the timeline fusion and ``diff`` run without
 a loaded :class:`~scanner.knowledge.profiles.Knowledge`, and a per-run override of a timing every stage must
-agree on would let the scan and a later ``diff`` disagree. ``profiles check`` reports a broken file through
-:func:`collect_windows` (``file:line`` problems, like every profile).
+agree on would let the scan and a later ``diff`` disagree. ``profiles check`` (and every run given
+``--profiles``) reports a broken file through :func:`collect_windows` (``file:line`` problems, like every
+profile) and refuses one whose values differ from the shipped ones (:func:`refuse_other_values`) rather than
+accept values no stage would use.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class Windows:
     file_install: timedelta
     component_install: timedelta
     source: str = ""
+    value_lines: tuple[tuple[str, str], ...] = ()  # (window name, ``file:line`` of its value)
 
 
 def collect_windows(profiles_dir: Path | None, errors: list[str]) -> Windows | None:
@@ -56,6 +59,7 @@ def collect_windows(profiles_dir: Path | None, errors: list[str]) -> Windows | N
         timedelta(minutes=minutes["file_install_minutes"]),
         timedelta(minutes=minutes["component_install_minutes"]),
         str(path),
+        tuple((name, src.at(src.key_line("value", name))) for name in _SPEC),
     )
 
 
@@ -73,3 +77,21 @@ _SHIPPED = load_windows()
 FILE_WINDOW: timedelta = _SHIPPED.file_install
 #: The same for an Optional Components (OC setup) install, which copies over a longer session.
 COMPONENT_WINDOW: timedelta = _SHIPPED.component_install
+
+
+def refuse_other_values(found: Windows, errors: list[str]) -> None:
+    """A profile folder's ``windows.toml`` must give the shipped values, or each differing one is an error.
+
+    The windows are read once, from the shipped profiles (see the module docstring): a folder given with
+    ``--profiles`` whose windows differ would otherwise be checked, shown as valid and then not used, a
+    silent wrong answer. Refused with the value's ``file:line``, the run ends with exit 7 instead.
+    """
+    shipped = {"file_install_minutes": FILE_WINDOW, "component_install_minutes": COMPONENT_WINDOW}
+    given = {"file_install_minutes": found.file_install, "component_install_minutes": found.component_install}
+    for name, at in found.value_lines:
+        if given[name] != shipped[name]:
+            errors.append(
+                f"{at}: [{name}] value {given[name] // timedelta(minutes=1)} differs from the shipped "
+                f"{shipped[name] // timedelta(minutes=1)} minutes: every run uses the shipped windows "
+                "(a scan and a later diff must agree), so a profile folder cannot change them"
+            )
